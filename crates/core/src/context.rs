@@ -1,0 +1,113 @@
+//! [`ModelContext`]: what a model body sees — its declared refs and sources, resolved to
+//! relations of the current session, and nothing else.
+
+use std::collections::BTreeMap;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::common::TableReference;
+
+use crate::error::{Error, Result};
+use crate::model::ModelSpec;
+use crate::template::{Segment, Template};
+
+/// How refs and sources map to warehouse relations (schema-qualified names).
+#[derive(Clone, Debug, Default)]
+pub struct Relations {
+    /// The schema models are built into.
+    pub target_schema: String,
+    /// Source name -> the schema its raw tables live in.
+    pub source_schemas: BTreeMap<String, String>,
+}
+
+impl Relations {
+    pub fn model(&self, name: &str) -> TableReference {
+        TableReference::partial(self.target_schema.as_str(), name)
+    }
+
+    pub fn source(&self, source: &str, table: &str) -> Option<TableReference> {
+        self.source_schemas.get(source).map(|schema| TableReference::partial(schema.as_str(), table))
+    }
+
+    /// Compiles a template: refs and sources become quoted, schema-qualified names.
+    pub fn compile(&self, template: &Template, model: &str) -> Result<String> {
+        template.render(|segment| match segment {
+            Segment::Ref(name) => Ok(quoted(&self.model(name))),
+            Segment::Source(source, table) => self
+                .source(source, table)
+                .map(|r| quoted(&r))
+                .ok_or_else(|| Error::UnknownSource {
+                    model: model.to_owned(),
+                    source_name: source.clone(),
+                    table: table.clone(),
+                }),
+            Segment::Doc(name) => Err(Error::model(model, format!("doc('{name}') is only allowed in descriptions"))),
+            Segment::Text(t) => Ok(t.clone()),
+        })
+    }
+}
+
+pub fn quoted(r: &TableReference) -> String {
+    match r {
+        TableReference::Bare { table } => format!("\"{table}\""),
+        TableReference::Partial { schema, table } => format!("\"{schema}\".\"{table}\""),
+        TableReference::Full { catalog, schema, table } => format!("\"{catalog}\".\"{schema}\".\"{table}\""),
+    }
+}
+
+/// The context a model body runs in.
+pub struct ModelContext {
+    session: SessionContext,
+    relations: Relations,
+    spec: ModelSpec,
+}
+
+impl ModelContext {
+    pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
+        ModelContext { session, relations, spec }
+    }
+
+    pub fn session(&self) -> &SessionContext {
+        &self.session
+    }
+
+    pub fn relations(&self) -> &Relations {
+        &self.relations
+    }
+
+    pub fn model_name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// `ref('name')`: the named model, which must be among the declared refs, so the DAG
+    /// the orchestrator built is the DAG that runs.
+    pub async fn reference(&self, name: &str) -> Result<DataFrame> {
+        if !self.spec.refs.iter().any(|r| r == name) {
+            return Err(Error::model(
+                &self.spec.name,
+                format!("ref('{name}') is used but not declared in the model's refs"),
+            ));
+        }
+        Ok(self.session.table(self.relations.model(name)).await?)
+    }
+
+    /// `source('source', 'table')`: a raw table, which must be among the declared sources.
+    pub async fn source(&self, source: &str, table: &str) -> Result<DataFrame> {
+        if !self.spec.sources.iter().any(|s| s.source == source && s.table == table) {
+            return Err(Error::model(
+                &self.spec.name,
+                format!("source('{source}', '{table}') is used but not declared in the model's sources"),
+            ));
+        }
+        let relation = self.relations.source(source, table).ok_or_else(|| Error::UnknownSource {
+            model: self.spec.name.clone(),
+            source_name: source.to_owned(),
+            table: table.to_owned(),
+        })?;
+        Ok(self.session.table(relation).await?)
+    }
+
+    pub fn compile(&self, template: &Template) -> Result<String> {
+        self.relations.compile(template, &self.spec.name)
+    }
+}

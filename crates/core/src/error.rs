@@ -1,0 +1,55 @@
+//! The error type shared by every layer.
+
+use datafusion::error::DataFusionError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A project, properties or model file is wrong; `location` names the file (and line).
+    #[error("{location}: {message}")]
+    Config { location: String, message: String },
+
+    #[error("model '{model}' refers to '{target}', which is not a model of this project")]
+    UnknownRef { model: String, target: String },
+
+    #[error("model '{model}' uses source '{source_name}.{table}', which is not declared")]
+    UnknownSource { model: String, source_name: String, table: String },
+
+    #[error("two models are named '{0}'")]
+    DuplicateModel(String),
+
+    #[error("dependency cycle between models: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+
+    #[error("'{relation}' is not in the warehouse at {warehouse}: build it first (pitwall build --select +{model})")]
+    MissingUpstream { relation: String, model: String, warehouse: String },
+
+    #[error("model '{model}': {message}")]
+    Model { model: String, message: String },
+
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+
+    #[error(transparent)]
+    ObjectStore(#[from] object_store::Error),
+
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn config(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config { location: location.into(), message: message.into() }
+    }
+
+    pub fn model(model: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Model { model: model.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,77 @@
+//! Field conversions with COPY INTO's semantics. Each returns the reason a field is
+//! rejected, worded for the load report.
+
+use chrono::NaiveDate;
+
+/// `NUMBER(38,0)` from text: an integer, or a decimal rounded half away from zero
+/// (`"0.5"` -> 1, `"-2.5"` -> -3), as Snowflake loads decimal text into a scale-0 column.
+pub(crate) fn integer(text: &str) -> Result<i64, String> {
+    let not_a_number = || format!("'{text}' is not a number");
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if (whole.is_empty() && fraction.is_empty())
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(not_a_number());
+    }
+    let out_of_range = || format!("'{text}' is out of the integer range");
+    let mut value: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| out_of_range())? };
+    if fraction.as_bytes().first().is_some_and(|d| *d >= b'5') {
+        value = value.checked_add(1).ok_or_else(out_of_range)?;
+    }
+    Ok(if negative { -value } else { value })
+}
+
+/// `FLOAT` from text.
+pub(crate) fn float(text: &str) -> Result<f64, String> {
+    text.parse::<f64>().map_err(|_| format!("'{text}' is not a number"))
+}
+
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// `DATE` from `YYYY-MM-DD`, as days since 1970-01-01.
+pub(crate) fn date(text: &str) -> Result<i32, String> {
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
+        .map_err(|_| format!("'{text}' is not a valid date (YYYY-MM-DD)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_text_rounds_half_away_from_zero() {
+        assert_eq!(integer("0.5"), Ok(1));
+        assert_eq!(integer("0.49"), Ok(0));
+        assert_eq!(integer("2.5"), Ok(3));
+        assert_eq!(integer("-2.5"), Ok(-3));
+        assert_eq!(integer("-0.4"), Ok(0));
+        assert_eq!(integer("18"), Ok(18));
+        assert_eq!(integer(".5"), Ok(1));
+    }
+
+    #[test]
+    fn non_numbers_and_overflow_are_rejected_with_the_text() {
+        assert_eq!(integer("abc"), Err("'abc' is not a number".to_owned()));
+        assert!(integer("1e3").is_err());
+        assert!(integer("-").is_err());
+        assert!(integer(".").is_err());
+        assert!(integer("99999999999999999999").unwrap_err().contains("range"));
+        assert!(float("x1").is_err());
+        assert_eq!(float("144.968"), Ok(144.968));
+    }
+
+    #[test]
+    fn dates_are_days_since_the_unix_epoch_and_impossible_dates_are_rejected() {
+        assert_eq!(date("1970-01-01"), Ok(0));
+        assert_eq!(date("1985-01-07"), Ok(5485));
+        assert_eq!(date("2020-13-45"), Err("'2020-13-45' is not a valid date (YYYY-MM-DD)".to_owned()));
+    }
+}

@@ -1,0 +1,35 @@
+//! intermediate: int_lap_times_years, int_pit_stops and int_results, the joins that
+//! give staging rows their context. Each is a SQL file in `models/`, embedded at build
+//! time; their long descriptions are Markdown doc blocks in `models/intermediate.md`.
+//!
+//! This crate must never read a source directly: intermediate models ref staging models.
+
+use std::sync::Arc;
+
+use pitwall_core::{Model, Result, sql_models};
+
+pub const FQN: &[&str] = &["intermediate"];
+
+const FILES: &[(&str, &str)] = &[
+    ("crates/intermediate/models/int_lap_times_years.sql", include_str!("../models/int_lap_times_years.sql")),
+    ("crates/intermediate/models/int_pit_stops.sql", include_str!("../models/int_pit_stops.sql")),
+    ("crates/intermediate/models/int_results.sql", include_str!("../models/int_results.sql")),
+];
+
+/// The intermediate models.
+pub fn models() -> Result<Vec<Arc<dyn Model>>> {
+    sql_models(FQN, FILES)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn intermediate_models_ref_only_staging() {
+        let models = super::models().unwrap();
+        assert_eq!(models.len(), 3);
+        for m in &models {
+            assert!(m.spec().sources.is_empty());
+            assert!(m.spec().refs.iter().all(|r| r.starts_with("stg_f1_")), "{:?}", m.spec().refs);
+        }
+    }
+}

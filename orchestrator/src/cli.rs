@@ -1,0 +1,134 @@
+//! The `pitwall` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pitwall_core::config::Overrides;
+
+use crate::commands;
+
+/// pitwall: the Formula 1 analytics and machine-learning pipeline of the dbt + Snowflake
+/// workshop as one Rust program: raw CSVs -> staging -> intermediate -> marts, built
+/// into an embedded local warehouse with dbt's commands and habits.
+#[derive(Debug, Parser)]
+#[command(name = "pitwall", version, propagate_version = true)]
+pub struct Cli {
+    /// Folder holding pitwall.toml [default: the nearest one from the current folder up]
+    #[arg(long, global = true, env = "PITWALL_PROJECT_DIR", value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+
+    /// Where the source CSVs are read from: a folder or an object store URL
+    /// [default: [sources.formula1] location in pitwall.toml]
+    #[arg(long, global = true, env = "PITWALL_SOURCE", value_name = "LOCATION")]
+    pub source: Option<String>,
+
+    /// Where artifacts (load report) go [default: target-path in pitwall.toml, or target]
+    #[arg(long, global = true, env = "PITWALL_TARGET_PATH", value_name = "DIR")]
+    pub target_path: Option<String>,
+
+    /// The warehouse location [default: <target-path>/warehouse]
+    #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
+    pub warehouse: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct Selection {
+    /// Nodes to include: names, folder paths (staging, marts.core), tag:NAME,
+    /// path:DIR, source:NAME, config.materialized:KIND, graph operators (+x, x+, 2+x,
+    /// x+1, @x); space-separated = union, comma = intersection
+    #[arg(short, long, num_args = 1.., value_name = "SELECTOR")]
+    pub select: Vec<String>,
+
+    /// Nodes to leave out, in the same syntax
+    #[arg(long, num_args = 1.., value_name = "SELECTOR")]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResourceType {
+    Model,
+    Source,
+    Test,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsOutput {
+    /// project.folder.name, as dbt ls prints by default
+    Selector,
+    /// bare names
+    Name,
+    /// the file each node is defined in
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the sources and build the selected models into the warehouse
+    Run(Selection),
+    /// Build the selected models (for now the same as run)
+    Build(Selection),
+    /// List the nodes a selector picks
+    Ls {
+        #[command(flatten)]
+        selection: Selection,
+        /// Resource types to list [default: model]
+        #[arg(long, value_enum, num_args = 1..)]
+        resource_type: Vec<ResourceType>,
+        #[arg(long, value_enum, default_value = "selector")]
+        output: LsOutput,
+    },
+    /// Print the SQL of the selected models with refs and sources resolved
+    Compile(Selection),
+    /// Preview a model's rows from the warehouse
+    Show {
+        /// The model to preview
+        model: String,
+        /// Rows to show
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Run a SQL query over the warehouse (models by name, raw tables as raw.<table>)
+    Query {
+        sql: String,
+        /// Print at most this many rows
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Write each selected model as <model>.csv (header first) into a folder
+    Export {
+        /// The folder (or object store URL) to write into
+        #[arg(long, value_name = "DIR")]
+        out: String,
+        #[command(flatten)]
+        selection: Selection,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let overrides = Overrides {
+        source: cli.source.clone(),
+        target_path: cli.target_path.clone(),
+        warehouse: cli.warehouse.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(commands::dispatch(cli, overrides)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Node selection with dbt's syntax: `--select` takes space-separated terms (union),
+//! each a comma-separated list of atoms (intersection); an atom is
+//! `[@][N+]method:value[+M]` where the method is one of none (name or folder path),
+//! `tag:`, `path:`, `source:`, `resource_type:`, `config.materialized:`; `*` globs.
+//! `--exclude` uses the same syntax and is subtracted.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Result, bail};
+use pitwall_core::Dag;
+use pitwall_core::dag::NodeId;
+
+/// What selectors can match a node on.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    pub id: NodeId,
+    /// Folder path plus name for models and tests; `[source, table]` for sources.
+    pub fqn: Vec<String>,
+    pub tags: Vec<String>,
+    pub path: String,
+    pub materialized: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Method {
+    Default,
+    Tag,
+    Path,
+    Source,
+    ResourceType,
+    Materialized,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Atom {
+    at: bool,
+    /// `None`: no `+`; `Some(None)`: all ancestors; `Some(Some(n))`: up to n.
+    parents: Option<Option<usize>>,
+    children: Option<Option<usize>>,
+    method: Method,
+    value: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Selector {
+    /// Union of intersections.
+    terms: Vec<Vec<Atom>>,
+}
+
+impl Selector {
+    pub fn parse(args: &[String]) -> Result<Selector> {
+        let mut terms = Vec::new();
+        for term in args.iter().flat_map(|a| a.split_whitespace()) {
+            let atoms = term.split(',').map(parse_atom).collect::<Result<Vec<_>>>()?;
+            terms.push(atoms);
+        }
+        Ok(Selector { terms })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The nodes this selector picks among `nodes`.
+    pub fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> BTreeSet<NodeId> {
+        let mut out = BTreeSet::new();
+        for term in &self.terms {
+            let mut acc: Option<BTreeSet<NodeId>> = None;
+            for atom in term {
+                let picked = atom.evaluate(nodes, dag);
+                acc = Some(match acc {
+                    None => picked,
+                    Some(prev) => prev.intersection(&picked).cloned().collect(),
+                });
+            }
+            out.extend(acc.unwrap_or_default());
+        }
+        out
+    }
+}
+
+/// Selected minus excluded; everything when nothing is selected.
+pub fn select(nodes: &[NodeInfo], dag: &Dag, select: &[String], exclude: &[String]) -> Result<BTreeSet<NodeId>> {
+    let selector = Selector::parse(select)?;
+    let mut picked = if selector.is_empty() {
+        nodes.iter().map(|n| n.id.clone()).collect()
+    } else {
+        selector.evaluate(nodes, dag)
+    };
+    let excluded = Selector::parse(exclude)?.evaluate(nodes, dag);
+    picked.retain(|id| !excluded.contains(id));
+    Ok(picked)
+}
+
+fn parse_depth(text: &str, atom: &str) -> Result<Option<usize>> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        match text.parse() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => bail!("selector '{atom}': '{text}' is not a graph depth"),
+        }
+    }
+}
+
+fn parse_atom(atom: &str) -> Result<Atom> {
+    if atom.is_empty() {
+        bail!("empty selector (check for a stray comma)");
+    }
+    let mut rest = atom;
+    let at = rest.starts_with('@');
+    if at {
+        rest = &rest[1..];
+    }
+    let mut parents = None;
+    if let Some(plus) = rest.find('+')
+        && rest[..plus].bytes().all(|b| b.is_ascii_digit())
+    {
+        parents = Some(parse_depth(&rest[..plus], atom)?);
+        rest = &rest[plus + 1..];
+    }
+    let mut children = None;
+    if let Some(plus) = rest.rfind('+')
+        && rest[plus + 1..].bytes().all(|b| b.is_ascii_digit())
+    {
+        children = Some(parse_depth(&rest[plus + 1..], atom)?);
+        rest = &rest[..plus];
+    }
+    if at && (parents.is_some() || children.is_some()) {
+        bail!("selector '{atom}': '@' cannot be combined with '+'");
+    }
+    let (method, value) = match rest.split_once(':') {
+        None => (Method::Default, rest),
+        Some((m, v)) => {
+            let method = match m {
+                "tag" => Method::Tag,
+                "path" => Method::Path,
+                "source" => Method::Source,
+                "resource_type" => Method::ResourceType,
+                "config.materialized" => Method::Materialized,
+                "fqn" => Method::Default,
+                other => bail!(
+                    "selector '{atom}': unknown method '{other}' (pitwall knows tag, path, source, resource_type, config.materialized, fqn)"
+                ),
+            };
+            (method, v)
+        }
+    };
+    if value.is_empty() {
+        bail!("selector '{atom}' has no value");
+    }
+    Ok(Atom { at, parents, children, method, value: value.to_owned() })
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            let Some(rest) = text.strip_prefix(head) else { return false };
+            (0..=rest.len()).any(|i| rest.is_char_boundary(i) && glob(tail, &rest[i..]))
+        }
+    }
+}
+
+impl Atom {
+    fn matches(&self, node: &NodeInfo) -> bool {
+        match self.method {
+            Method::Default => {
+                let name = node.id.name();
+                if glob(&self.value, &name) {
+                    return true;
+                }
+                let parts: Vec<&str> = self.value.split('.').collect();
+                parts.len() <= node.fqn.len() && parts.iter().zip(&node.fqn).all(|(p, f)| glob(p, f))
+                    && !matches!(node.id, NodeId::Source(_))
+            }
+            Method::Tag => node.tags.iter().any(|t| glob(&self.value, t)),
+            Method::Path => {
+                let value = self.value.trim_end_matches('/');
+                node.path == value || node.path.starts_with(&format!("{value}/"))
+            }
+            Method::Source => match &node.id {
+                NodeId::Source(s) => glob(&self.value, &s.source) || glob(&self.value, &format!("{}.{}", s.source, s.table)),
+                _ => false,
+            },
+            Method::ResourceType => node.id.resource_type() == self.value,
+            Method::Materialized => node.materialized.as_deref() == Some(self.value.as_str()),
+        }
+    }
+
+    fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> BTreeSet<NodeId> {
+        let base: Vec<&NodeId> = nodes.iter().filter(|n| self.matches(n)).map(|n| &n.id).collect();
+        let mut out: BTreeSet<NodeId> = base.iter().map(|id| (*id).clone()).collect();
+        for id in base {
+            if self.at {
+                for d in dag.descendants(id, None) {
+                    out.insert(d.clone());
+                    out.extend(dag.ancestors(d, None).into_iter().cloned());
+                }
+                out.extend(dag.ancestors(id, None).into_iter().cloned());
+            }
+            if let Some(depth) = self.parents {
+                out.extend(dag.ancestors(id, depth).into_iter().cloned());
+            }
+            if let Some(depth) = self.children {
+                out.extend(dag.descendants(id, depth).into_iter().cloned());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atoms_parse_graph_operators_and_methods() {
+        let a = parse_atom("2+tag:bi+1").unwrap();
+        assert_eq!((a.parents, a.children, a.method, a.value.as_str()), (Some(Some(2)), Some(Some(1)), Method::Tag, "bi"));
+        let b = parse_atom("+fct_results").unwrap();
+        assert_eq!((b.parents, b.children), (Some(None), None));
+        let c = parse_atom("@int_results").unwrap();
+        assert!(c.at);
+        assert!(parse_atom("@+x").is_err());
+        assert!(parse_atom("colour:red").unwrap_err().to_string().contains("unknown method"));
+    }
+
+    #[test]
+    fn globs_match_like_shells() {
+        assert!(glob("stg_f1_*", "stg_f1_races"));
+        assert!(glob("*times*", "stg_f1_lap_times"));
+        assert!(!glob("stg_*_x", "stg_f1_races"));
+    }
+}
