@@ -18,6 +18,7 @@ pub mod config;
 pub mod context;
 pub mod dag;
 pub mod error;
+pub mod functions;
 pub mod model;
 pub mod properties;
 pub mod report;

@@ -130,6 +130,7 @@ impl Warehouse {
             .with_create_default_catalog_and_schema(true)
             .with_default_catalog_and_schema("datafusion", relations.target_schema.as_str());
         let session = SessionContext::new_with_config(config);
+        crate::functions::register(&session);
         session.register_object_store(&self.base_url, self.store.clone());
         let catalog = session.catalog("datafusion").expect("the default catalog exists");
         for schema in relations.source_schemas.values() {
