@@ -28,7 +28,12 @@ pub struct Cli {
     pub target_path: Option<String>,
 
     /// The warehouse location [default: <target-path>/warehouse]
-    #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "PITWALL_WAREHOUSE",
+        value_name = "LOCATION"
+    )]
     pub warehouse: Option<String>,
 
     #[command(subcommand)]

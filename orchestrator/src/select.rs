@@ -51,7 +51,10 @@ impl Selector {
     pub fn parse(args: &[String]) -> Result<Selector> {
         let mut terms = Vec::new();
         for term in args.iter().flat_map(|a| a.split_whitespace()) {
-            let atoms = term.split(',').map(parse_atom).collect::<Result<Vec<_>>>()?;
+            let atoms = term
+                .split(',')
+                .map(parse_atom)
+                .collect::<Result<Vec<_>>>()?;
             terms.push(atoms);
         }
         Ok(Selector { terms })
@@ -80,7 +83,12 @@ impl Selector {
 }
 
 /// Selected minus excluded; everything when nothing is selected.
-pub fn select(nodes: &[NodeInfo], dag: &Dag, select: &[String], exclude: &[String]) -> Result<BTreeSet<NodeId>> {
+pub fn select(
+    nodes: &[NodeInfo],
+    dag: &Dag,
+    select: &[String],
+    exclude: &[String],
+) -> Result<BTreeSet<NodeId>> {
     let selector = Selector::parse(select)?;
     let mut picked = if selector.is_empty() {
         nodes.iter().map(|n| n.id.clone()).collect()
@@ -149,14 +157,22 @@ fn parse_atom(atom: &str) -> Result<Atom> {
     if value.is_empty() {
         bail!("selector '{atom}' has no value");
     }
-    Ok(Atom { at, parents, children, method, value: value.to_owned() })
+    Ok(Atom {
+        at,
+        parents,
+        children,
+        method,
+        value: value.to_owned(),
+    })
 }
 
 fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((head, tail)) => {
-            let Some(rest) = text.strip_prefix(head) else { return false };
+            let Some(rest) = text.strip_prefix(head) else {
+                return false;
+            };
             (0..=rest.len()).any(|i| rest.is_char_boundary(i) && glob(tail, &rest[i..]))
         }
     }
@@ -171,7 +187,8 @@ impl Atom {
                     return true;
                 }
                 let parts: Vec<&str> = self.value.split('.').collect();
-                parts.len() <= node.fqn.len() && parts.iter().zip(&node.fqn).all(|(p, f)| glob(p, f))
+                parts.len() <= node.fqn.len()
+                    && parts.iter().zip(&node.fqn).all(|(p, f)| glob(p, f))
                     && !matches!(node.id, NodeId::Source(_))
             }
             Method::Tag => node.tags.iter().any(|t| glob(&self.value, t)),
@@ -180,7 +197,10 @@ impl Atom {
                 node.path == value || node.path.starts_with(&format!("{value}/"))
             }
             Method::Source => match &node.id {
-                NodeId::Source(s) => glob(&self.value, &s.source) || glob(&self.value, &format!("{}.{}", s.source, s.table)),
+                NodeId::Source(s) => {
+                    glob(&self.value, &s.source)
+                        || glob(&self.value, &format!("{}.{}", s.source, s.table))
+                }
                 _ => false,
             },
             Method::ResourceType => node.id.resource_type() == self.value,
@@ -189,7 +209,11 @@ impl Atom {
     }
 
     fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> BTreeSet<NodeId> {
-        let base: Vec<&NodeId> = nodes.iter().filter(|n| self.matches(n)).map(|n| &n.id).collect();
+        let base: Vec<&NodeId> = nodes
+            .iter()
+            .filter(|n| self.matches(n))
+            .map(|n| &n.id)
+            .collect();
         let mut out: BTreeSet<NodeId> = base.iter().map(|id| (*id).clone()).collect();
         for id in base {
             if self.at {
@@ -217,13 +241,21 @@ mod tests {
     #[test]
     fn atoms_parse_graph_operators_and_methods() {
         let a = parse_atom("2+tag:bi+1").unwrap();
-        assert_eq!((a.parents, a.children, a.method, a.value.as_str()), (Some(Some(2)), Some(Some(1)), Method::Tag, "bi"));
+        assert_eq!(
+            (a.parents, a.children, a.method, a.value.as_str()),
+            (Some(Some(2)), Some(Some(1)), Method::Tag, "bi")
+        );
         let b = parse_atom("+fct_results").unwrap();
         assert_eq!((b.parents, b.children), (Some(None), None));
         let c = parse_atom("@int_results").unwrap();
         assert!(c.at);
         assert!(parse_atom("@+x").is_err());
-        assert!(parse_atom("colour:red").unwrap_err().to_string().contains("unknown method"));
+        assert!(
+            parse_atom("colour:red")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown method")
+        );
     }
 
     #[test]

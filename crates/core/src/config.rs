@@ -53,7 +53,12 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { materialized: Materialization::View, tags: Vec::new(), node_color: None, enabled: true }
+        ModelConfig {
+            materialized: Materialization::View,
+            tags: Vec::new(),
+            node_color: None,
+            enabled: true,
+        }
     }
 }
 
@@ -185,10 +190,14 @@ impl ProjectConfig {
         Self::parse(root, &file.display().to_string(), &text, overrides)
     }
 
-    pub fn parse(root: &Path, location: &str, text: &str, overrides: &Overrides) -> Result<ProjectConfig> {
-        let parsed: ProjectFile = toml::from_str(text).map_err(|e| {
-            Error::config(location, e.to_string().trim_end().replace('\n', "\n  "))
-        })?;
+    pub fn parse(
+        root: &Path,
+        location: &str,
+        text: &str,
+        overrides: &Overrides,
+    ) -> Result<ProjectConfig> {
+        let parsed: ProjectFile = toml::from_str(text)
+            .map_err(|e| Error::config(location, e.to_string().trim_end().replace('\n', "\n  ")))?;
         let resolve = |p: &str| -> String {
             if p.contains("://") || Path::new(p).is_absolute() {
                 p.to_owned()
@@ -197,17 +206,31 @@ impl ProjectConfig {
             }
         };
         let target_path = PathBuf::from(resolve(
-            overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"),
+            overrides
+                .target_path
+                .as_deref()
+                .or(parsed.project.target_path.as_deref())
+                .unwrap_or("target"),
         ));
-        let warehouse = match overrides.warehouse.as_deref().or(parsed.warehouse.path.as_deref()) {
+        let warehouse = match overrides
+            .warehouse
+            .as_deref()
+            .or(parsed.warehouse.path.as_deref())
+        {
             Some(p) => resolve(p),
             None => target_path.join("warehouse").display().to_string(),
         };
         if parsed.sources.is_empty() {
-            return Err(Error::config(location, "no [sources.<name>] section: pitwall needs a source to read"));
+            return Err(Error::config(
+                location,
+                "no [sources.<name>] section: pitwall needs a source to read",
+            ));
         }
         if overrides.source.is_some() && parsed.sources.len() != 1 {
-            return Err(Error::config(location, "--source can only override a project with exactly one source"));
+            return Err(Error::config(
+                location,
+                "--source can only override a project with exactly one source",
+            ));
         }
         let sources = parsed
             .sources
@@ -272,9 +295,13 @@ node_color = "Maroon"
 
     #[test]
     fn folder_configs_cascade_and_model_config_wins() {
-        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &Overrides::default()).unwrap();
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &Overrides::default())
+            .unwrap();
         let fqn = ["marts".to_owned(), "aggregates".to_owned()];
-        let own = ConfigPatch { tags: vec!["x".into()], ..Default::default() };
+        let own = ConfigPatch {
+            tags: vec!["x".into()],
+            ..Default::default()
+        };
         let c = p.model_config(&fqn, &own);
         assert_eq!(c.materialized, Materialization::Table);
         assert_eq!(c.tags, vec!["bi", "x"]);
@@ -301,9 +328,10 @@ node_color = "Maroon"
     #[test]
     fn unknown_keys_name_the_file_and_line() {
         let text = "[project]\nname = \"p\"\ncolour = 1\n[warehouse]\nschema = \"a\"\n";
-        let err = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err =
+            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default())
+                .unwrap_err()
+                .to_string();
         assert!(err.starts_with("pitwall.toml: "), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("colour"), "{err}");

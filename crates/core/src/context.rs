@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
-use datafusion::common::TableReference;
 
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
@@ -26,7 +26,9 @@ impl Relations {
     }
 
     pub fn source(&self, source: &str, table: &str) -> Option<TableReference> {
-        self.source_schemas.get(source).map(|schema| TableReference::partial(schema.as_str(), table))
+        self.source_schemas
+            .get(source)
+            .map(|schema| TableReference::partial(schema.as_str(), table))
     }
 
     /// Compiles a template: refs and sources become quoted, schema-qualified names.
@@ -41,17 +43,30 @@ impl Relations {
                     source_name: source.clone(),
                     table: table.clone(),
                 }),
-            Segment::Doc(name) => Err(Error::model(model, format!("doc('{name}') is only allowed in descriptions"))),
+            Segment::Doc(name) => Err(Error::model(
+                model,
+                format!("doc('{name}') is only allowed in descriptions"),
+            )),
             Segment::Text(t) => Ok(t.clone()),
         })
     }
 }
 
+/// `schema.table`, for messages.
+pub fn display(r: &TableReference) -> String {
+    r.to_string()
+}
+
+/// `"schema"."table"`, for SQL.
 pub fn quoted(r: &TableReference) -> String {
     match r {
         TableReference::Bare { table } => format!("\"{table}\""),
         TableReference::Partial { schema, table } => format!("\"{schema}\".\"{table}\""),
-        TableReference::Full { catalog, schema, table } => format!("\"{catalog}\".\"{schema}\".\"{table}\""),
+        TableReference::Full {
+            catalog,
+            schema,
+            table,
+        } => format!("\"{catalog}\".\"{schema}\".\"{table}\""),
     }
 }
 
@@ -64,7 +79,11 @@ pub struct ModelContext {
 
 impl ModelContext {
     pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
-        ModelContext { session, relations, spec }
+        ModelContext {
+            session,
+            relations,
+            spec,
+        }
     }
 
     pub fn session(&self) -> &SessionContext {
@@ -93,17 +112,27 @@ impl ModelContext {
 
     /// `source('source', 'table')`: a raw table, which must be among the declared sources.
     pub async fn source(&self, source: &str, table: &str) -> Result<DataFrame> {
-        if !self.spec.sources.iter().any(|s| s.source == source && s.table == table) {
+        if !self
+            .spec
+            .sources
+            .iter()
+            .any(|s| s.source == source && s.table == table)
+        {
             return Err(Error::model(
                 &self.spec.name,
-                format!("source('{source}', '{table}') is used but not declared in the model's sources"),
+                format!(
+                    "source('{source}', '{table}') is used but not declared in the model's sources"
+                ),
             ));
         }
-        let relation = self.relations.source(source, table).ok_or_else(|| Error::UnknownSource {
-            model: self.spec.name.clone(),
-            source_name: source.to_owned(),
-            table: table.to_owned(),
-        })?;
+        let relation =
+            self.relations
+                .source(source, table)
+                .ok_or_else(|| Error::UnknownSource {
+                    model: self.spec.name.clone(),
+                    source_name: source.to_owned(),
+                    table: table.to_owned(),
+                })?;
         Ok(self.session.table(relation).await?)
     }
 

@@ -1,0 +1,69 @@
+//! `cargo run -p staging`: the staging layer alone, reading raw tables from the warehouse.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn staging(warehouse: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_staging"))
+        .current_dir(workspace())
+        .env("PITWALL_WAREHOUSE", warehouse)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn staging_alone_needs_raw_tables_and_then_builds_only_staging() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("warehouse");
+
+    let (ok, output) = staging(&warehouse);
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("'raw.circuits' is not in the warehouse"),
+        "{output}"
+    );
+
+    // Store the fixture source's raw tables, as `pitwall build` would.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let source = ingestion::formula1().unwrap();
+        let fixtures = workspace().join("fixtures/f1_tiny").display().to_string();
+        let (tables, _) = ingestion::load_source(&source, &fixtures).await.unwrap();
+        let store = pitwall_core::Warehouse::open(&warehouse.display().to_string()).unwrap();
+        ingestion::store_raw(&store, "raw", &tables).await.unwrap();
+    });
+
+    let (ok, output) = staging(&warehouse);
+    assert!(ok, "{output}");
+    assert_eq!(
+        output
+            .matches(" OK created view model analytics.stg_f1_")
+            .count(),
+        8,
+        "{output}"
+    );
+    let mut built: Vec<String> = std::fs::read_dir(warehouse.join("analytics"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    built.sort();
+    assert_eq!(built.len(), 8, "{built:?}");
+    assert!(
+        built
+            .iter()
+            .all(|f| f.starts_with("stg_f1_") && f.ends_with(".view.sql")),
+        "{built:?}"
+    );
+}

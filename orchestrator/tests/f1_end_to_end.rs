@@ -1,0 +1,212 @@
+//! The real binary on the real data (`../shared/data/f1`), checked against
+//! `../shared/expected/f1` with the project's comparison tool.
+
+mod common;
+
+use common::{pitwall, shared};
+
+/// Every model whose output must equal the workshop's exactly.
+const EXACT_MODELS: &[&str] = &[
+    "stg_f1_circuits",
+    "stg_f1_constructors",
+    "stg_f1_drivers",
+    "stg_f1_lap_times",
+    "stg_f1_pit_stops",
+    "stg_f1_races",
+    "stg_f1_results",
+    "stg_f1_status",
+    "int_lap_times_years",
+    "int_pit_stops",
+    "int_results",
+    "fct_results",
+    "pit_stops_joined",
+    "fastest_pit_stops_by_constructor",
+    "lap_times_moving_avg",
+];
+
+#[test]
+fn build_then_export_matches_every_expected_model() {
+    let target = tempfile::tempdir().unwrap();
+    let build = pitwall(target.path(), &["build"]);
+    assert!(build.ok(), "{}", build.all());
+    assert_eq!(
+        common::load_row(&build.stdout, "lap_times"),
+        Some([531950, 531950, 0]),
+        "{}",
+        build.stdout
+    );
+    assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
+    for model in EXACT_MODELS {
+        assert!(
+            build.stdout.contains(&format!("analytics.{model} ")),
+            "no line for {model}:\n{}",
+            build.stdout
+        );
+    }
+
+    let out = target.path().join("export");
+    let export = pitwall(target.path(), &["export", "--out", out.to_str().unwrap()]);
+    assert!(export.ok(), "{}", export.all());
+
+    let compare = std::process::Command::new("python3")
+        .arg(shared().join("tools/compare_expected.py"))
+        .arg(shared().join("expected/f1"))
+        .arg(&out)
+        .args(EXACT_MODELS)
+        .output()
+        .expect("python3 runs the comparison tool");
+    let report = String::from_utf8_lossy(&compare.stdout);
+    assert!(compare.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("{0} of {0} models match", EXACT_MODELS.len())),
+        "{report}"
+    );
+}
+
+#[test]
+fn bad_rows_are_skipped_and_reported_while_the_rest_loads() {
+    let source = common::copy_source(&shared().join("data/f1"));
+    let results = source.path().join("results.csv");
+    let mut text = std::fs::read_to_string(&results).unwrap();
+    let good_lines = text.lines().count();
+    // 17 fields; grid 'abc'; a date where a number belongs.
+    text.push_str(
+        "99001,18,1,1,22,1,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",1\n",
+    );
+    text.push_str("99002,18,1,1,22,abc,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",\"218.300\",1\n");
+    text.push_str("99003,18,1,1,2020-13-45,1,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",\"218.300\",1\n");
+    std::fs::write(&results, text).unwrap();
+    let races = source.path().join("races.csv");
+    let mut races_text = std::fs::read_to_string(&races).unwrap();
+    let races_lines = races_text.lines().count();
+    races_text.push_str("9999,2020,1,1,\"Nowhere Grand Prix\",\"2020-13-45\",\\N,\"http://x\",\\N,\\N,\\N,\\N,\\N,\\N,\\N,\\N,\\N,\\N\n");
+    std::fs::write(&races, races_text).unwrap();
+
+    let target = tempfile::tempdir().unwrap();
+    let run = pitwall(
+        target.path(),
+        &[
+            "build",
+            "--source",
+            source.path().to_str().unwrap(),
+            "--select",
+            "staging",
+        ],
+    );
+    assert!(run.ok(), "{}", run.all());
+    let file = results.display().to_string();
+    let line = |n: usize| format!("{file} line {n}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{}: expected 18 fields, found 17",
+            line(good_lines + 1)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "{}, column grid: 'abc' is not a number",
+            line(good_lines + 2)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "{}, column number: '2020-13-45' is not a number",
+            line(good_lines + 3)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "{} line {}, column date: '2020-13-45' is not a valid date (YYYY-MM-DD)",
+            races.display(),
+            races_lines + 1
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        common::load_row(&run.stdout, "results"),
+        Some([25723, 25720, 3]),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("stg_f1_results ") && run.stdout.contains("[25720 rows"),
+        "{}",
+        run.stdout
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(target.path().join("load_report.json")).unwrap())
+            .unwrap();
+    let results_report = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "results")
+        .unwrap();
+    assert_eq!(results_report["rejected"], 3);
+    assert_eq!(results_report["rejections"][1]["column"], "grid");
+    assert_eq!(
+        results_report["rejections"][1]["line"],
+        good_lines as u64 + 2
+    );
+}
+
+#[test]
+fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
+    let target = tempfile::tempdir().unwrap();
+    let first = pitwall(target.path(), &["build"]);
+    assert!(first.ok(), "{}", first.all());
+    let warehouse = target.path().join("warehouse");
+    let snapshot = |dir: &std::path::Path| {
+        let mut files: Vec<(String, Vec<u8>)> = walk(dir)
+            .into_iter()
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&warehouse);
+    assert!(
+        before
+            .iter()
+            .any(|(p, _)| p.ends_with("analytics/fct_results.parquet"))
+    );
+
+    let source = common::copy_source(&shared().join("data/f1"));
+    std::fs::remove_file(source.path().join("races.csv")).unwrap();
+    let second = pitwall(
+        target.path(),
+        &["build", "--source", source.path().to_str().unwrap()],
+    );
+    assert!(!second.ok(), "{}", second.all());
+    assert!(
+        second.stderr.contains("races.csv") && second.stderr.contains("not found"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        snapshot(&warehouse),
+        before,
+        "the warehouse changed after a failed run"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
