@@ -28,12 +28,7 @@ pub struct Cli {
     pub target_path: Option<String>,
 
     /// The warehouse location [default: <target-path>/warehouse]
-    #[arg(
-        long,
-        global = true,
-        env = "PITWALL_WAREHOUSE",
-        value_name = "LOCATION"
-    )]
+    #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
     pub warehouse: Option<String>,
 
     #[command(subcommand)]
@@ -117,15 +112,14 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let overrides = Overrides {
         source: cli.source.clone(),
         target_path: cli.target_path.clone(),
         warehouse: cli.warehouse.clone(),
+        model_stage: cli.model_stage.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(commands::dispatch(cli, overrides)) {

@@ -28,11 +28,7 @@ pub async fn dispatch(cli: Cli, overrides: Overrides) -> Result<bool> {
     let project = Project::load(&root, &overrides)?;
     match cli.command {
         Command::Run(selection) | Command::Build(selection) => run(&project, &selection).await,
-        Command::Ls {
-            selection,
-            resource_type,
-            output,
-        } => ls(&project, &selection, &resource_type, output),
+        Command::Ls { selection, resource_type, output } => ls(&project, &selection, &resource_type, output),
         Command::Compile(selection) => compile(&project, &selection),
         Command::Show { model, limit } => show(&project, &model, limit).await,
         Command::Query { sql, limit } => query(&project, &sql, limit).await,
@@ -53,37 +49,20 @@ fn node_infos(project: &Project) -> Vec<NodeInfo> {
             materialized: None,
         })
         .collect();
-    infos.extend(project.nodes.iter().map(|n| {
-        NodeInfo {
-            id: NodeId::Model(n.name().to_owned()),
-            fqn: n
-                .spec()
-                .fqn
-                .iter()
-                .cloned()
-                .chain([n.name().to_owned()])
-                .collect(),
-            tags: n.config.tags.clone(),
-            path: n.spec().original_file_path.clone(),
-            materialized: Some(n.config.materialized.to_string()),
-        }
+    infos.extend(project.nodes.iter().map(|n| NodeInfo {
+        id: NodeId::Model(n.name().to_owned()),
+        fqn: n.spec().fqn.iter().cloned().chain([n.name().to_owned()]).collect(),
+        tags: n.config.tags.clone(),
+        path: n.spec().original_file_path.clone(),
+        materialized: Some(n.config.materialized.to_string()),
     }));
     infos
 }
 
 /// The selected models, in topological order.
 fn selected_models<'p>(project: &'p Project, selection: &Selection) -> Result<Vec<&'p Node>> {
-    let picked = select(
-        &node_infos(project),
-        &project.dag,
-        &selection.select,
-        &selection.exclude,
-    )?;
-    Ok(project
-        .nodes
-        .iter()
-        .filter(|n| picked.contains(&NodeId::Model(n.name().to_owned())))
-        .collect())
+    let picked = select(&node_infos(project), &project.dag, &selection.select, &selection.exclude)?;
+    Ok(project.nodes.iter().filter(|n| picked.contains(&NodeId::Model(n.name().to_owned()))).collect())
 }
 
 async fn open_warehouse(project: &Project) -> Result<(Arc<Warehouse>, SessionContext)> {
@@ -95,10 +74,7 @@ async fn open_warehouse(project: &Project) -> Result<(Arc<Warehouse>, SessionCon
 
 async fn run(project: &Project, selection: &Selection) -> Result<bool> {
     let clock = Instant::now();
-    let nodes: Vec<Node> = selected_models(project, selection)?
-        .into_iter()
-        .cloned()
-        .collect();
+    let nodes: Vec<Node> = selected_models(project, selection)?.into_iter().cloned().collect();
     println!(
         "Found {} models and {} sources; {} selected",
         project.nodes.len(),
@@ -120,7 +96,8 @@ async fn run(project: &Project, selection: &Selection) -> Result<bool> {
     }
     let total = nodes.len();
     let done = Mutex::new(0usize);
-    let runner = Runner::new(session, warehouse, project.relations.clone());
+    let runner =
+        Runner::new(session, warehouse, project.relations.clone()).with_model_stage(&project.config.model_stage);
     let outcomes = runner
         .run(&nodes, &|event| {
             if let RunEvent::Finished(outcome) = event {
@@ -132,10 +109,7 @@ async fn run(project: &Project, selection: &Selection) -> Result<bool> {
         .await;
     let mut tally = Tally::default();
     outcomes.iter().for_each(|o| tally.add_model(o));
-    let tables = nodes
-        .iter()
-        .filter(|n| n.config.materialized == pitwall_core::Materialization::Table)
-        .count();
+    let tables = nodes.iter().filter(|n| n.config.materialized == pitwall_core::Materialization::Table).count();
     println!(
         "\nFinished running {} table models and {} view models in {}.",
         tables,
@@ -155,12 +129,7 @@ async fn run(project: &Project, selection: &Selection) -> Result<bool> {
     Ok(tally.error == 0)
 }
 
-fn ls(
-    project: &Project,
-    selection: &Selection,
-    types: &[ResourceType],
-    output: LsOutput,
-) -> Result<bool> {
+fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
     let infos = node_infos(project);
     let picked = select(&infos, &project.dag, &selection.select, &selection.exclude)?;
     let wanted = |id: &NodeId| {
@@ -181,10 +150,7 @@ fn ls(
         if !picked.contains(id) || !wanted(id) {
             continue;
         }
-        let info = infos
-            .iter()
-            .find(|i| &i.id == id)
-            .expect("every DAG node has info");
+        let info = infos.iter().find(|i| &i.id == id).expect("every DAG node has info");
         let line = match output {
             LsOutput::Name => id.name(),
             LsOutput::Path => info.path.clone(),
@@ -206,17 +172,8 @@ fn ls(
 fn compile(project: &Project, selection: &Selection) -> Result<bool> {
     for node in selected_models(project, selection)? {
         match node.model.compiled_sql(&project.relations) {
-            Some(sql) => println!(
-                "-- {} ({})\n{}\n",
-                node.name(),
-                node.spec().original_file_path,
-                sql?.trim_end()
-            ),
-            None => println!(
-                "-- {} is written in Rust ({})\n",
-                node.name(),
-                node.spec().original_file_path
-            ),
+            Some(sql) => println!("-- {} ({})\n{}\n", node.name(), node.spec().original_file_path, sql?.trim_end()),
+            None => println!("-- {} is written in Rust ({})\n", node.name(), node.spec().original_file_path),
         }
     }
     Ok(true)
@@ -234,12 +191,7 @@ async fn show(project: &Project, model: &str, limit: usize) -> Result<bool> {
             project.config.warehouse
         );
     }
-    let batches = session
-        .table(relation)
-        .await?
-        .limit(0, Some(limit))?
-        .collect()
-        .await?;
+    let batches = session.table(relation).await?.limit(0, Some(limit))?.collect().await?;
     println!("Previewing model '{model}' (at most {limit} rows):");
     println!("{}", pretty_format_batches(&batches)?);
     Ok(true)
@@ -247,10 +199,7 @@ async fn show(project: &Project, model: &str, limit: usize) -> Result<bool> {
 
 async fn query(project: &Project, sql: &str, limit: Option<usize>) -> Result<bool> {
     let (_, session) = open_warehouse(project).await?;
-    let mut frame = session
-        .sql(sql)
-        .await
-        .with_context(|| format!("query: {sql}"))?;
+    let mut frame = session.sql(sql).await.with_context(|| format!("query: {sql}"))?;
     if let Some(n) = limit {
         frame = frame.limit(0, Some(n))?;
     }
@@ -276,27 +225,20 @@ async fn export(project: &Project, out: &str, selection: &Selection) -> Result<b
             continue;
         }
         let mut stream = session.table(relation).await?.execute_stream().await?;
-        let mut writer =
-            BufWriter::new(store.clone(), child(&root, &format!("{}.csv", node.name())));
+        let mut writer = BufWriter::new(store.clone(), child(&root, &format!("{}.csv", node.name())));
         let mut header = true;
         let mut rows = 0usize;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             rows += batch.num_rows();
-            let mut csv = arrow::csv::WriterBuilder::new()
-                .with_header(std::mem::take(&mut header))
-                .build(Vec::new());
+            let mut csv = arrow::csv::WriterBuilder::new().with_header(std::mem::take(&mut header)).build(Vec::new());
             csv.write(&batch)?;
             writer.write_all(&csv.into_inner()).await?;
         }
         if header {
             // No batch at all: still write the header line.
-            let mut csv = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(Vec::new());
-            csv.write(&arrow::record_batch::RecordBatch::new_empty(
-                stream.schema(),
-            ))?;
+            let mut csv = arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new());
+            csv.write(&arrow::record_batch::RecordBatch::new_empty(stream.schema()))?;
             writer.write_all(&csv.into_inner()).await?;
         }
         writer.shutdown().await?;

@@ -50,19 +50,9 @@ impl Project {
         nodes.sort_by_key(|n| order.iter().position(|o| o == n.name()));
         let relations = Relations {
             target_schema: config.schema.clone(),
-            source_schemas: config
-                .sources
-                .iter()
-                .map(|(n, s)| (n.clone(), s.schema.clone()))
-                .collect(),
+            source_schemas: config.sources.iter().map(|(n, s)| (n.clone(), s.schema.clone())).collect(),
         };
-        Ok(Project {
-            config,
-            source,
-            nodes,
-            dag,
-            relations,
-        })
+        Ok(Project { config, source, nodes, dag, relations })
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
@@ -71,12 +61,7 @@ impl Project {
 
     /// Schemas to attach from the warehouse: the sources' and the target's.
     pub fn schemas(&self) -> Vec<&str> {
-        let mut schemas: Vec<&str> = self
-            .relations
-            .source_schemas
-            .values()
-            .map(String::as_str)
-            .collect();
+        let mut schemas: Vec<&str> = self.relations.source_schemas.values().map(String::as_str).collect();
         schemas.push(&self.relations.target_schema);
         schemas.dedup();
         schemas

@@ -51,10 +51,7 @@ impl Selector {
     pub fn parse(args: &[String]) -> Result<Selector> {
         let mut terms = Vec::new();
         for term in args.iter().flat_map(|a| a.split_whitespace()) {
-            let atoms = term
-                .split(',')
-                .map(parse_atom)
-                .collect::<Result<Vec<_>>>()?;
+            let atoms = term.split(',').map(parse_atom).collect::<Result<Vec<_>>>()?;
             terms.push(atoms);
         }
         Ok(Selector { terms })
@@ -83,18 +80,10 @@ impl Selector {
 }
 
 /// Selected minus excluded; everything when nothing is selected.
-pub fn select(
-    nodes: &[NodeInfo],
-    dag: &Dag,
-    select: &[String],
-    exclude: &[String],
-) -> Result<BTreeSet<NodeId>> {
+pub fn select(nodes: &[NodeInfo], dag: &Dag, select: &[String], exclude: &[String]) -> Result<BTreeSet<NodeId>> {
     let selector = Selector::parse(select)?;
-    let mut picked = if selector.is_empty() {
-        nodes.iter().map(|n| n.id.clone()).collect()
-    } else {
-        selector.evaluate(nodes, dag)
-    };
+    let mut picked =
+        if selector.is_empty() { nodes.iter().map(|n| n.id.clone()).collect() } else { selector.evaluate(nodes, dag) };
     let excluded = Selector::parse(exclude)?.evaluate(nodes, dag);
     picked.retain(|id| !excluded.contains(id));
     Ok(picked)
@@ -157,13 +146,7 @@ fn parse_atom(atom: &str) -> Result<Atom> {
     if value.is_empty() {
         bail!("selector '{atom}' has no value");
     }
-    Ok(Atom {
-        at,
-        parents,
-        children,
-        method,
-        value: value.to_owned(),
-    })
+    Ok(Atom { at, parents, children, method, value: value.to_owned() })
 }
 
 fn glob(pattern: &str, text: &str) -> bool {
@@ -198,8 +181,7 @@ impl Atom {
             }
             Method::Source => match &node.id {
                 NodeId::Source(s) => {
-                    glob(&self.value, &s.source)
-                        || glob(&self.value, &format!("{}.{}", s.source, s.table))
+                    glob(&self.value, &s.source) || glob(&self.value, &format!("{}.{}", s.source, s.table))
                 }
                 _ => false,
             },
@@ -209,11 +191,7 @@ impl Atom {
     }
 
     fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> BTreeSet<NodeId> {
-        let base: Vec<&NodeId> = nodes
-            .iter()
-            .filter(|n| self.matches(n))
-            .map(|n| &n.id)
-            .collect();
+        let base: Vec<&NodeId> = nodes.iter().filter(|n| self.matches(n)).map(|n| &n.id).collect();
         let mut out: BTreeSet<NodeId> = base.iter().map(|id| (*id).clone()).collect();
         for id in base {
             if self.at {
@@ -250,12 +228,7 @@ mod tests {
         let c = parse_atom("@int_results").unwrap();
         assert!(c.at);
         assert!(parse_atom("@+x").is_err());
-        assert!(
-            parse_atom("colour:red")
-                .unwrap_err()
-                .to_string()
-                .contains("unknown method")
-        );
+        assert!(parse_atom("colour:red").unwrap_err().to_string().contains("unknown method"));
     }
 
     #[test]

@@ -6,19 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// `../shared` beside the checkout: the real data and expected outputs.
 pub fn shared() -> PathBuf {
     let shared = workspace().join("../shared");
-    assert!(
-        shared.join("data/f1").is_dir(),
-        "these tests need ../shared/data/f1 beside the checkout"
-    );
+    assert!(shared.join("data/f1").is_dir(), "these tests need ../shared/data/f1 beside the checkout");
     shared
 }
 
@@ -76,11 +70,9 @@ pub fn load_row(stdout: &str, table: &str) -> Option<[u64; 3]> {
     stdout.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields.as_slice() {
-            [name, read, loaded, rejected] if *name == table => Some([
-                read.parse().ok()?,
-                loaded.parse().ok()?,
-                rejected.parse().ok()?,
-            ]),
+            [name, read, loaded, rejected] if *name == table => {
+                Some([read.parse().ok()?, loaded.parse().ok()?, rejected.parse().ok()?])
+            }
             _ => None,
         }
     })

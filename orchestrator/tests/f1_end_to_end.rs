@@ -29,19 +29,10 @@ fn build_then_export_matches_every_expected_model() {
     let target = tempfile::tempdir().unwrap();
     let build = pitwall(target.path(), &["build"]);
     assert!(build.ok(), "{}", build.all());
-    assert_eq!(
-        common::load_row(&build.stdout, "lap_times"),
-        Some([531950, 531950, 0]),
-        "{}",
-        build.stdout
-    );
+    assert_eq!(common::load_row(&build.stdout, "lap_times"), Some([531950, 531950, 0]), "{}", build.stdout);
     assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
     for model in EXACT_MODELS {
-        assert!(
-            build.stdout.contains(&format!("analytics.{model} ")),
-            "no line for {model}:\n{}",
-            build.stdout
-        );
+        assert!(build.stdout.contains(&format!("analytics.{model} ")), "no line for {model}:\n{}", build.stdout);
     }
 
     let out = target.path().join("export");
@@ -57,10 +48,7 @@ fn build_then_export_matches_every_expected_model() {
         .expect("python3 runs the comparison tool");
     let report = String::from_utf8_lossy(&compare.stdout);
     assert!(compare.status.success(), "{report}");
-    assert!(
-        report.contains(&format!("{0} of {0} models match", EXACT_MODELS.len())),
-        "{report}"
-    );
+    assert!(report.contains(&format!("{0} of {0} models match", EXACT_MODELS.len())), "{report}");
 }
 
 #[test]
@@ -70,11 +58,11 @@ fn bad_rows_are_skipped_and_reported_while_the_rest_loads() {
     let mut text = std::fs::read_to_string(&results).unwrap();
     let good_lines = text.lines().count();
     // 17 fields; grid 'abc'; a date where a number belongs.
-    text.push_str(
-        "99001,18,1,1,22,1,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",1\n",
-    );
+    text.push_str("99001,18,1,1,22,1,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",1\n");
     text.push_str("99002,18,1,1,22,abc,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",\"218.300\",1\n");
-    text.push_str("99003,18,1,1,2020-13-45,1,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",\"218.300\",1\n");
+    text.push_str(
+        "99003,18,1,1,2020-13-45,1,1,\"1\",1,10,58,\"1:34:50.616\",5690616,39,2,\"1:27.452\",\"218.300\",1\n",
+    );
     std::fs::write(&results, text).unwrap();
     let races = source.path().join("races.csv");
     let mut races_text = std::fs::read_to_string(&races).unwrap();
@@ -83,40 +71,18 @@ fn bad_rows_are_skipped_and_reported_while_the_rest_loads() {
     std::fs::write(&races, races_text).unwrap();
 
     let target = tempfile::tempdir().unwrap();
-    let run = pitwall(
-        target.path(),
-        &[
-            "build",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--select",
-            "staging",
-        ],
-    );
+    let run = pitwall(target.path(), &["build", "--source", source.path().to_str().unwrap(), "--select", "staging"]);
     assert!(run.ok(), "{}", run.all());
     let file = results.display().to_string();
     let line = |n: usize| format!("{file} line {n}");
+    assert!(run.stdout.contains(&format!("{}: expected 18 fields, found 17", line(good_lines + 1))), "{}", run.stdout);
     assert!(
-        run.stdout.contains(&format!(
-            "{}: expected 18 fields, found 17",
-            line(good_lines + 1)
-        )),
+        run.stdout.contains(&format!("{}, column grid: 'abc' is not a number", line(good_lines + 2))),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains(&format!(
-            "{}, column grid: 'abc' is not a number",
-            line(good_lines + 2)
-        )),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains(&format!(
-            "{}, column number: '2020-13-45' is not a number",
-            line(good_lines + 3)
-        )),
+        run.stdout.contains(&format!("{}, column number: '2020-13-45' is not a number", line(good_lines + 3))),
         "{}",
         run.stdout
     );
@@ -129,33 +95,15 @@ fn bad_rows_are_skipped_and_reported_while_the_rest_loads() {
         "{}",
         run.stdout
     );
-    assert_eq!(
-        common::load_row(&run.stdout, "results"),
-        Some([25723, 25720, 3]),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("stg_f1_results ") && run.stdout.contains("[25720 rows"),
-        "{}",
-        run.stdout
-    );
+    assert_eq!(common::load_row(&run.stdout, "results"), Some([25723, 25720, 3]), "{}", run.stdout);
+    assert!(run.stdout.contains("stg_f1_results ") && run.stdout.contains("[25720 rows"), "{}", run.stdout);
 
     let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(target.path().join("load_report.json")).unwrap())
-            .unwrap();
-    let results_report = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "results")
-        .unwrap();
+        serde_json::from_slice(&std::fs::read(target.path().join("load_report.json")).unwrap()).unwrap();
+    let results_report = report["tables"].as_array().unwrap().iter().find(|t| t["table"] == "results").unwrap();
     assert_eq!(results_report["rejected"], 3);
     assert_eq!(results_report["rejections"][1]["column"], "grid");
-    assert_eq!(
-        results_report["rejections"][1]["line"],
-        good_lines as u64 + 2
-    );
+    assert_eq!(results_report["rejections"][1]["line"], good_lines as u64 + 2);
 }
 
 #[test]
@@ -165,37 +113,20 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     assert!(first.ok(), "{}", first.all());
     let warehouse = target.path().join("warehouse");
     let snapshot = |dir: &std::path::Path| {
-        let mut files: Vec<(String, Vec<u8>)> = walk(dir)
-            .into_iter()
-            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-            .collect();
+        let mut files: Vec<(String, Vec<u8>)> =
+            walk(dir).into_iter().map(|p| (p.display().to_string(), std::fs::read(&p).unwrap())).collect();
         files.sort();
         files
     };
     let before = snapshot(&warehouse);
-    assert!(
-        before
-            .iter()
-            .any(|(p, _)| p.ends_with("analytics/fct_results.parquet"))
-    );
+    assert!(before.iter().any(|(p, _)| p.ends_with("analytics/fct_results.parquet")));
 
     let source = common::copy_source(&shared().join("data/f1"));
     std::fs::remove_file(source.path().join("races.csv")).unwrap();
-    let second = pitwall(
-        target.path(),
-        &["build", "--source", source.path().to_str().unwrap()],
-    );
+    let second = pitwall(target.path(), &["build", "--source", source.path().to_str().unwrap()]);
     assert!(!second.ok(), "{}", second.all());
-    assert!(
-        second.stderr.contains("races.csv") && second.stderr.contains("not found"),
-        "{}",
-        second.stderr
-    );
-    assert_eq!(
-        snapshot(&warehouse),
-        before,
-        "the warehouse changed after a failed run"
-    );
+    assert!(second.stderr.contains("races.csv") && second.stderr.contains("not found"), "{}", second.stderr);
+    assert_eq!(snapshot(&warehouse), before, "the warehouse changed after a failed run");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

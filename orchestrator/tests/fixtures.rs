@@ -5,10 +5,7 @@ mod common;
 use common::{fixture, pitwall};
 
 fn build_tiny(target: &std::path::Path) -> common::Run {
-    pitwall(
-        target,
-        &["build", "--source", fixture("f1_tiny").to_str().unwrap()],
-    )
+    pitwall(target, &["build", "--source", fixture("f1_tiny").to_str().unwrap()])
 }
 
 #[test]
@@ -21,26 +18,12 @@ fn tiny_source_builds_and_reports_its_deliberately_bad_rows() {
         "results.csv line 12, column grid: 'abc' is not a number",
         "lap_times.csv line 9: expected 6 fields, found 4",
     ] {
-        assert!(
-            run.stdout.contains(expected),
-            "missing '{expected}' in:\n{}",
-            run.stdout
-        );
+        assert!(run.stdout.contains(expected), "missing '{expected}' in:\n{}", run.stdout);
     }
     assert!(run.stdout.contains("ERROR=0"), "{}", run.stdout);
     // results.csv line 11 loads with points 0.5 rounded half away from zero.
-    let query = pitwall(
-        target.path(),
-        &[
-            "query",
-            "select points from stg_f1_results where result_id = 10",
-        ],
-    );
-    assert!(
-        query.ok() && query.stdout.contains("| 1      |"),
-        "{}",
-        query.all()
-    );
+    let query = pitwall(target.path(), &["query", "select points from stg_f1_results where result_id = 10"]);
+    assert!(query.ok() && query.stdout.contains("| 1      |"), "{}", query.all());
 }
 
 #[test]
@@ -53,14 +36,8 @@ fn ls_selects_by_name_layer_graph_and_exclusion() {
         assert!(run.ok(), "{}", run.all());
         run.stdout.lines().map(str::to_owned).collect()
     };
-    assert_eq!(
-        names(&["--select", "staging", "--exclude", "stg_f1_lap_times"]).len(),
-        7
-    );
-    assert_eq!(
-        names(&["--select", "tag:bi"]),
-        ["fastest_pit_stops_by_constructor", "lap_times_moving_avg"]
-    );
+    assert_eq!(names(&["--select", "staging", "--exclude", "stg_f1_lap_times"]).len(), 7);
+    assert_eq!(names(&["--select", "tag:bi"]), ["fastest_pit_stops_by_constructor", "lap_times_moving_avg"]);
     let upstream = names(&["--select", "+fct_results"]);
     let expected = [
         "fct_results",
@@ -75,29 +52,11 @@ fn ls_selects_by_name_layer_graph_and_exclusion() {
         "stg_f1_status",
     ];
     assert_eq!(upstream, expected);
-    let with_sources = names(&[
-        "--select",
-        "+fct_results",
-        "--resource-type",
-        "source",
-        "model",
-    ]);
-    assert!(
-        with_sources.contains(&"formula1.results".to_owned()),
-        "{with_sources:?}"
-    );
-    assert!(
-        !with_sources.contains(&"formula1.lap_times".to_owned()),
-        "{with_sources:?}"
-    );
-    assert_eq!(
-        names(&["--select", "int_results+1"]),
-        ["fct_results", "int_results"]
-    );
-    assert_eq!(
-        names(&["--select", "marts.core,fct_results"]),
-        ["fct_results"]
-    );
+    let with_sources = names(&["--select", "+fct_results", "--resource-type", "source", "model"]);
+    assert!(with_sources.contains(&"formula1.results".to_owned()), "{with_sources:?}");
+    assert!(!with_sources.contains(&"formula1.lap_times".to_owned()), "{with_sources:?}");
+    assert_eq!(names(&["--select", "int_results+1"]), ["fct_results", "int_results"]);
+    assert_eq!(names(&["--select", "marts.core,fct_results"]), ["fct_results"]);
 }
 
 #[test]
@@ -105,17 +64,9 @@ fn show_and_export_fail_clearly_before_a_build() {
     let target = tempfile::tempdir().unwrap();
     let show = pitwall(target.path(), &["show", "fct_results"]);
     assert!(!show.ok());
-    assert!(
-        show.stderr.contains("not in the warehouse") && show.stderr.contains("+fct_results"),
-        "{}",
-        show.stderr
-    );
+    assert!(show.stderr.contains("not in the warehouse") && show.stderr.contains("+fct_results"), "{}", show.stderr);
     let unknown = pitwall(target.path(), &["show", "no_such_model"]);
-    assert!(
-        !unknown.ok() && unknown.stderr.contains("not a model"),
-        "{}",
-        unknown.stderr
-    );
+    assert!(!unknown.ok() && unknown.stderr.contains("not a model"), "{}", unknown.stderr);
 }
 
 #[test]
@@ -125,29 +76,10 @@ fn a_model_that_fails_skips_its_descendants_and_exits_non_zero() {
     // naming what is missing, and everything downstream of it is skipped, not run.
     let run = pitwall(target.path(), &["run", "--select", "fct_results+"]);
     assert!(!run.ok(), "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("ERROR creating table model analytics.fct_results"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("'analytics.int_results' is not in the warehouse"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("ERROR creating table model analytics.fct_results"), "{}", run.stdout);
+    assert!(run.stdout.contains("'analytics.int_results' is not in the warehouse"), "{}", run.stdout);
     for skipped in ["pit_stops_joined", "fastest_pit_stops_by_constructor"] {
-        assert!(
-            run.stdout
-                .contains(&format!("SKIP relation analytics.{skipped} ")),
-            "{}",
-            run.stdout
-        );
+        assert!(run.stdout.contains(&format!("SKIP relation analytics.{skipped} ")), "{}", run.stdout);
     }
-    assert!(
-        run.stdout.contains("PASS=0 WARN=0 ERROR=1 SKIP=2 TOTAL=3"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("PASS=0 WARN=0 ERROR=1 SKIP=2 TOTAL=3"), "{}", run.stdout);
 }

@@ -24,16 +24,11 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
 fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("cannot start {command:?}"))?;
+    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed with {status}");
     }
@@ -43,12 +38,7 @@ fn run(command: &mut Command) -> Result<()> {
 fn build_all(pitwall_args: Vec<String>) -> Result<()> {
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(&cargo)
-        .current_dir(&root)
-        .args(["build", "--release", "--workspace"]))?;
+    run(Command::new(&cargo).current_dir(&root).args(["build", "--release", "--workspace"]))?;
     let pitwall = root.join("target/release/pitwall");
-    run(Command::new(pitwall)
-        .current_dir(&root)
-        .arg("build")
-        .args(pitwall_args))
+    run(Command::new(pitwall).current_dir(&root).arg("build").args(pitwall_args))
 }

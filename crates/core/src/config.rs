@@ -53,12 +53,7 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig {
-            materialized: Materialization::View,
-            tags: Vec::new(),
-            node_color: None,
-            enabled: true,
-        }
+        ModelConfig { materialized: Materialization::View, tags: Vec::new(), node_color: None, enabled: true }
     }
 }
 
@@ -131,11 +126,13 @@ struct SourceSection {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct WarehouseSection {
     #[serde(default)]
     path: Option<String>,
     schema: String,
+    #[serde(default)]
+    model_stage: Option<String>,
 }
 
 /// Where a source's files are read from and the warehouse schema its raw tables land in.
@@ -151,6 +148,7 @@ pub struct Overrides {
     pub source: Option<String>,
     pub target_path: Option<String>,
     pub warehouse: Option<String>,
+    pub model_stage: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -163,6 +161,9 @@ pub struct ProjectConfig {
     pub warehouse: String,
     /// The schema models are built into.
     pub schema: String,
+    /// Where trained ML models are stored (a folder or object store URL), the
+    /// workshop's MODELSTAGE.
+    pub model_stage: String,
     pub sources: BTreeMap<String, SourceLocation>,
     pub models: FolderConfig,
 }
@@ -185,17 +186,12 @@ impl ProjectConfig {
 
     pub fn load(root: &Path, overrides: &Overrides) -> Result<ProjectConfig> {
         let file = root.join(PROJECT_FILE);
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| Error::config(file.display().to_string(), e.to_string()))?;
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| Error::config(file.display().to_string(), e.to_string()))?;
         Self::parse(root, &file.display().to_string(), &text, overrides)
     }
 
-    pub fn parse(
-        root: &Path,
-        location: &str,
-        text: &str,
-        overrides: &Overrides,
-    ) -> Result<ProjectConfig> {
+    pub fn parse(root: &Path, location: &str, text: &str, overrides: &Overrides) -> Result<ProjectConfig> {
         let parsed: ProjectFile = toml::from_str(text)
             .map_err(|e| Error::config(location, e.to_string().trim_end().replace('\n', "\n  ")))?;
         let resolve = |p: &str| -> String {
@@ -206,31 +202,21 @@ impl ProjectConfig {
             }
         };
         let target_path = PathBuf::from(resolve(
-            overrides
-                .target_path
-                .as_deref()
-                .or(parsed.project.target_path.as_deref())
-                .unwrap_or("target"),
+            overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"),
         ));
-        let warehouse = match overrides
-            .warehouse
-            .as_deref()
-            .or(parsed.warehouse.path.as_deref())
-        {
+        let warehouse = match overrides.warehouse.as_deref().or(parsed.warehouse.path.as_deref()) {
             Some(p) => resolve(p),
             None => target_path.join("warehouse").display().to_string(),
         };
+        let model_stage = match overrides.model_stage.as_deref().or(parsed.warehouse.model_stage.as_deref()) {
+            Some(p) => resolve(p),
+            None => target_path.join("model_stage").display().to_string(),
+        };
         if parsed.sources.is_empty() {
-            return Err(Error::config(
-                location,
-                "no [sources.<name>] section: pitwall needs a source to read",
-            ));
+            return Err(Error::config(location, "no [sources.<name>] section: pitwall needs a source to read"));
         }
         if overrides.source.is_some() && parsed.sources.len() != 1 {
-            return Err(Error::config(
-                location,
-                "--source can only override a project with exactly one source",
-            ));
+            return Err(Error::config(location, "--source can only override a project with exactly one source"));
         }
         let sources = parsed
             .sources
@@ -247,6 +233,7 @@ impl ProjectConfig {
             target_path,
             warehouse,
             schema: parsed.warehouse.schema,
+            model_stage,
             sources,
             models: parsed.models.unwrap_or_default(),
         })
@@ -295,13 +282,9 @@ node_color = "Maroon"
 
     #[test]
     fn folder_configs_cascade_and_model_config_wins() {
-        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &Overrides::default())
-            .unwrap();
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &Overrides::default()).unwrap();
         let fqn = ["marts".to_owned(), "aggregates".to_owned()];
-        let own = ConfigPatch {
-            tags: vec!["x".into()],
-            ..Default::default()
-        };
+        let own = ConfigPatch { tags: vec!["x".into()], ..Default::default() };
         let c = p.model_config(&fqn, &own);
         assert_eq!(c.materialized, Materialization::Table);
         assert_eq!(c.tags, vec!["bi", "x"]);
@@ -319,19 +302,19 @@ node_color = "Maroon"
             source: Some("s3://bucket/prefix/".into()),
             target_path: Some("/tmp/t".into()),
             warehouse: None,
+            model_stage: None,
         };
         let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &o).unwrap();
         assert_eq!(p.sources["formula1"].location, "s3://bucket/prefix/");
         assert_eq!(p.warehouse, "/tmp/t/warehouse");
+        assert_eq!(p.model_stage, "/tmp/t/model_stage");
     }
 
     #[test]
     fn unknown_keys_name_the_file_and_line() {
         let text = "[project]\nname = \"p\"\ncolour = 1\n[warehouse]\nschema = \"a\"\n";
         let err =
-            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default())
-                .unwrap_err()
-                .to_string();
+            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default()).unwrap_err().to_string();
         assert!(err.starts_with("pitwall.toml: "), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("colour"), "{err}");

@@ -26,27 +26,17 @@ impl Relations {
     }
 
     pub fn source(&self, source: &str, table: &str) -> Option<TableReference> {
-        self.source_schemas
-            .get(source)
-            .map(|schema| TableReference::partial(schema.as_str(), table))
+        self.source_schemas.get(source).map(|schema| TableReference::partial(schema.as_str(), table))
     }
 
     /// Compiles a template: refs and sources become quoted, schema-qualified names.
     pub fn compile(&self, template: &Template, model: &str) -> Result<String> {
         template.render(|segment| match segment {
             Segment::Ref(name) => Ok(quoted(&self.model(name))),
-            Segment::Source(source, table) => self
-                .source(source, table)
-                .map(|r| quoted(&r))
-                .ok_or_else(|| Error::UnknownSource {
-                    model: model.to_owned(),
-                    source_name: source.clone(),
-                    table: table.clone(),
-                }),
-            Segment::Doc(name) => Err(Error::model(
-                model,
-                format!("doc('{name}') is only allowed in descriptions"),
-            )),
+            Segment::Source(source, table) => self.source(source, table).map(|r| quoted(&r)).ok_or_else(|| {
+                Error::UnknownSource { model: model.to_owned(), source_name: source.clone(), table: table.clone() }
+            }),
+            Segment::Doc(name) => Err(Error::model(model, format!("doc('{name}') is only allowed in descriptions"))),
             Segment::Text(t) => Ok(t.clone()),
         })
     }
@@ -62,11 +52,7 @@ pub fn quoted(r: &TableReference) -> String {
     match r {
         TableReference::Bare { table } => format!("\"{table}\""),
         TableReference::Partial { schema, table } => format!("\"{schema}\".\"{table}\""),
-        TableReference::Full {
-            catalog,
-            schema,
-            table,
-        } => format!("\"{catalog}\".\"{schema}\".\"{table}\""),
+        TableReference::Full { catalog, schema, table } => format!("\"{catalog}\".\"{schema}\".\"{table}\""),
     }
 }
 
@@ -79,11 +65,7 @@ pub struct ModelContext {
 
 impl ModelContext {
     pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
-        ModelContext {
-            session,
-            relations,
-            spec,
-        }
+        ModelContext { session, relations, spec }
     }
 
     pub fn session(&self) -> &SessionContext {
@@ -112,27 +94,17 @@ impl ModelContext {
 
     /// `source('source', 'table')`: a raw table, which must be among the declared sources.
     pub async fn source(&self, source: &str, table: &str) -> Result<DataFrame> {
-        if !self
-            .spec
-            .sources
-            .iter()
-            .any(|s| s.source == source && s.table == table)
-        {
+        if !self.spec.sources.iter().any(|s| s.source == source && s.table == table) {
             return Err(Error::model(
                 &self.spec.name,
-                format!(
-                    "source('{source}', '{table}') is used but not declared in the model's sources"
-                ),
+                format!("source('{source}', '{table}') is used but not declared in the model's sources"),
             ));
         }
-        let relation =
-            self.relations
-                .source(source, table)
-                .ok_or_else(|| Error::UnknownSource {
-                    model: self.spec.name.clone(),
-                    source_name: source.to_owned(),
-                    table: table.to_owned(),
-                })?;
+        let relation = self.relations.source(source, table).ok_or_else(|| Error::UnknownSource {
+            model: self.spec.name.clone(),
+            source_name: source.to_owned(),
+            table: table.to_owned(),
+        })?;
         Ok(self.session.table(relation).await?)
     }
 

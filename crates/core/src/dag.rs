@@ -52,10 +52,7 @@ pub struct Dag {
 impl Dag {
     /// Builds the DAG of `models` over `sources`; an unknown ref or source, a duplicate
     /// name or a cycle is an error naming the models involved.
-    pub fn build<'a>(
-        models: impl IntoIterator<Item = &'a ModelSpec>,
-        sources: &[SourceRef],
-    ) -> Result<Dag> {
+    pub fn build<'a>(models: impl IntoIterator<Item = &'a ModelSpec>, sources: &[SourceRef]) -> Result<Dag> {
         let models: Vec<&ModelSpec> = models.into_iter().collect();
         let mut dag = Dag::default();
         for source in sources {
@@ -71,22 +68,17 @@ impl Dag {
         for spec in &models {
             let to = dag.index[&NodeId::Model(spec.name.clone())];
             for r in &spec.refs {
-                let from =
-                    *dag.index
-                        .get(&NodeId::Model(r.clone()))
-                        .ok_or_else(|| Error::UnknownRef {
-                            model: spec.name.clone(),
-                            target: r.clone(),
-                        })?;
+                let from = *dag
+                    .index
+                    .get(&NodeId::Model(r.clone()))
+                    .ok_or_else(|| Error::UnknownRef { model: spec.name.clone(), target: r.clone() })?;
                 dag.graph.update_edge(from, to, ());
             }
             for s in &spec.sources {
-                let from = *dag.index.get(&NodeId::Source(s.clone())).ok_or_else(|| {
-                    Error::UnknownSource {
-                        model: spec.name.clone(),
-                        source_name: s.source.clone(),
-                        table: s.table.clone(),
-                    }
+                let from = *dag.index.get(&NodeId::Source(s.clone())).ok_or_else(|| Error::UnknownSource {
+                    model: spec.name.clone(),
+                    source_name: s.source.clone(),
+                    table: s.table.clone(),
                 })?;
                 dag.graph.update_edge(from, to, ());
             }
@@ -108,10 +100,8 @@ impl Dag {
     pub fn add_test(&mut self, name: &str, depends_on: &[NodeId]) -> Result<()> {
         let to = self.add(NodeId::Test(name.to_owned()));
         for d in depends_on {
-            let from = *self.index.get(d).ok_or_else(|| Error::UnknownRef {
-                model: name.to_owned(),
-                target: d.name(),
-            })?;
+            let from =
+                *self.index.get(d).ok_or_else(|| Error::UnknownRef { model: name.to_owned(), target: d.name() })?;
             self.graph.update_edge(from, to, ());
         }
         Ok(())
@@ -125,10 +115,7 @@ impl Dag {
             let self_loop = scc.len() == 1 && self.graph.contains_edge(scc[0], scc[0]);
             if scc.len() > 1 || self_loop {
                 // Walk the cycle from its smallest name so the message is stable.
-                let start = *scc
-                    .iter()
-                    .min_by_key(|ix| self.graph[**ix].name())
-                    .expect("non-empty");
+                let start = *scc.iter().min_by_key(|ix| self.graph[**ix].name()).expect("non-empty");
                 let mut path = vec![self.graph[start].name()];
                 let mut at = start;
                 loop {
@@ -162,11 +149,7 @@ impl Dag {
         let Some(&ix) = self.index.get(id) else {
             return Vec::new();
         };
-        let mut out: Vec<&NodeId> = self
-            .graph
-            .neighbors_directed(ix, dir)
-            .map(|n| &self.graph[n])
-            .collect();
+        let mut out: Vec<&NodeId> = self.graph.neighbors_directed(ix, dir).map(|n| &self.graph[n]).collect();
         out.sort();
         out
     }
@@ -215,20 +198,10 @@ impl Dag {
         let mut indegree: HashMap<NodeIndex, usize> = self
             .graph
             .node_indices()
-            .map(|ix| {
-                (
-                    ix,
-                    self.graph
-                        .neighbors_directed(ix, Direction::Incoming)
-                        .count(),
-                )
-            })
+            .map(|ix| (ix, self.graph.neighbors_directed(ix, Direction::Incoming).count()))
             .collect();
-        let mut ready: BTreeSet<(&NodeId, NodeIndex)> = indegree
-            .iter()
-            .filter(|(_, d)| **d == 0)
-            .map(|(ix, _)| (&self.graph[*ix], *ix))
-            .collect();
+        let mut ready: BTreeSet<(&NodeId, NodeIndex)> =
+            indegree.iter().filter(|(_, d)| **d == 0).map(|(ix, _)| (&self.graph[*ix], *ix)).collect();
         let mut order = Vec::with_capacity(self.graph.node_count());
         while let Some((id, ix)) = ready.pop_first() {
             order.push(id);
@@ -255,10 +228,7 @@ mod tests {
             name: name.into(),
             fqn: vec!["x".into()],
             refs: refs.iter().map(|r| r.to_string()).collect(),
-            sources: sources
-                .iter()
-                .map(|(s, t)| SourceRef::new(*s, *t))
-                .collect(),
+            sources: sources.iter().map(|(s, t)| SourceRef::new(*s, *t)).collect(),
             own_config: ConfigPatch::default(),
             language: Language::Sql,
             raw_code: String::new(),
@@ -272,12 +242,8 @@ mod tests {
 
     #[test]
     fn ancestors_descendants_and_order_follow_refs() {
-        let specs = [
-            spec("c", &["b"], &[]),
-            spec("b", &["a"], &[]),
-            spec("a", &[], &[("f", "t")]),
-            spec("d", &["a"], &[]),
-        ];
+        let specs =
+            [spec("c", &["b"], &[]), spec("b", &["a"], &[]), spec("a", &[], &[("f", "t")]), spec("d", &["a"], &[])];
         let dag = Dag::build(&specs, &[SourceRef::new("f", "t")]).unwrap();
         let names = |s: BTreeSet<&NodeId>| s.into_iter().map(NodeId::name).collect::<Vec<_>>();
         assert_eq!(names(dag.ancestors(&m("c"), None)), vec!["f.t", "a", "b"]);
@@ -289,20 +255,13 @@ mod tests {
 
     #[test]
     fn unknown_ref_names_both_models() {
-        let err = Dag::build(&[spec("a", &["nope"], &[])], &[])
-            .unwrap_err()
-            .to_string();
+        let err = Dag::build(&[spec("a", &["nope"], &[])], &[]).unwrap_err().to_string();
         assert!(err.contains("'a'") && err.contains("'nope'"), "{err}");
     }
 
     #[test]
     fn cycle_names_the_models_on_it() {
-        let specs = [
-            spec("a", &["c"], &[]),
-            spec("b", &["a"], &[]),
-            spec("c", &["b"], &[]),
-            spec("z", &[], &[]),
-        ];
+        let specs = [spec("a", &["c"], &[]), spec("b", &["a"], &[]), spec("c", &["b"], &[]), spec("z", &[], &[])];
         let err = Dag::build(&specs, &[]).unwrap_err().to_string();
         assert_eq!(err, "dependency cycle between models: a -> b -> c -> a");
     }

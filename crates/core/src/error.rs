@@ -14,11 +14,7 @@ pub enum Error {
     UnknownRef { model: String, target: String },
 
     #[error("model '{model}' uses source '{source_name}.{table}', which is not declared")]
-    UnknownSource {
-        model: String,
-        source_name: String,
-        table: String,
-    },
+    UnknownSource { model: String, source_name: String, table: String },
 
     #[error("two models are named '{0}'")]
     DuplicateModel(String),
@@ -26,14 +22,8 @@ pub enum Error {
     #[error("dependency cycle between models: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
 
-    #[error(
-        "'{relation}' is not in the warehouse at {warehouse}: build it first (pitwall build --select +{model})"
-    )]
-    MissingUpstream {
-        relation: String,
-        model: String,
-        warehouse: String,
-    },
+    #[error("'{relation}' is not in the warehouse at {warehouse}: build it first (pitwall build --select +{model})")]
+    MissingUpstream { relation: String, model: String, warehouse: String },
 
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },
@@ -56,16 +46,10 @@ pub enum Error {
 
 impl Error {
     pub fn config(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Config {
-            location: location.into(),
-            message: message.into(),
-        }
+        Error::Config { location: location.into(), message: message.into() }
     }
 
     pub fn model(model: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Model {
-            model: model.into(),
-            message: message.into(),
-        }
+        Error::Model { model: model.into(), message: message.into() }
     }
 }

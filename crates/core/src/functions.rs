@@ -32,9 +32,7 @@ fn round_half_even_udf(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     let rounded = binary::<_, _, _, Float64Type>(x, digits, round_half_even)?;
     let out: ArrayRef = Arc::new(rounded);
     if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-        Ok(ColumnarValue::Scalar(
-            datafusion::scalar::ScalarValue::try_from_array(&out, 0)?,
-        ))
+        Ok(ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?))
     } else {
         Ok(ColumnarValue::Array(out))
     }
@@ -83,16 +81,7 @@ mod tests {
         assert_eq!(r.value(0), 0.12);
         assert!(r.is_null(1));
         assert_eq!(r.value(2), 2.67); // 2.675 is 2.67499999... in binary, as numpy finds
-        let scalar = session
-            .sql("select round_half_even(0.5, 0)")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(
-            scalar[0].column(0).as_primitive::<Float64Type>().value(0),
-            0.0
-        );
+        let scalar = session.sql("select round_half_even(0.5, 0)").await.unwrap().collect().await.unwrap();
+        assert_eq!(scalar[0].column(0).as_primitive::<Float64Type>().value(0), 0.0);
     }
 }

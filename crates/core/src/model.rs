@@ -20,10 +20,7 @@ pub struct SourceRef {
 
 impl SourceRef {
     pub fn new(source: impl Into<String>, table: impl Into<String>) -> Self {
-        SourceRef {
-            source: source.into(),
-            table: table.into(),
-        }
+        SourceRef { source: source.into(), table: table.into() }
     }
 
     /// dbt's unique id for a source table.
@@ -91,9 +88,7 @@ impl Node {
     pub fn new(model: Arc<dyn Model>, project: &ProjectConfig) -> Result<Node> {
         let spec = model.spec();
         let config = project.model_config(&spec.fqn, &spec.own_config);
-        if model.compiled_sql(&Relations::default()).is_none()
-            && config.materialized != crate::Materialization::Table
-        {
+        if model.compiled_sql(&Relations::default()).is_none() && config.materialized != crate::Materialization::Table {
             return Err(Error::config(
                 spec.original_file_path.clone(),
                 format!(
@@ -130,17 +125,12 @@ impl SqlModel {
     ) -> Result<SqlModel> {
         let sql = sql.into();
         let original_file_path = original_file_path.into();
-        let template =
-            Template::parse(&sql).map_err(|e| Error::config(original_file_path.clone(), e))?;
+        let template = Template::parse(&sql).map_err(|e| Error::config(original_file_path.clone(), e))?;
         let spec = ModelSpec {
             name: name.into(),
             fqn: fqn.iter().map(|s| s.to_string()).collect(),
             refs: template.refs(),
-            sources: template
-                .sources()
-                .into_iter()
-                .map(|(s, t)| SourceRef::new(s, t))
-                .collect(),
+            sources: template.sources().into_iter().map(|(s, t)| SourceRef::new(s, t)).collect(),
             own_config,
             language: Language::Sql,
             raw_code: sql,
@@ -180,13 +170,7 @@ pub fn sql_models(fqn: &[&str], files: &[(&str, &str)]) -> Result<Vec<Arc<dyn Mo
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .ok_or_else(|| Error::config(*path, "a model file needs a name"))?;
-            Ok(Arc::new(SqlModel::new(
-                name,
-                fqn,
-                *text,
-                *path,
-                ConfigPatch::default(),
-            )?) as Arc<dyn Model>)
+            Ok(Arc::new(SqlModel::new(name, fqn, *text, *path, ConfigPatch::default())?) as Arc<dyn Model>)
         })
         .collect()
 }

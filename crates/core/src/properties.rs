@@ -72,17 +72,11 @@ impl PropertiesFile {
     /// Parses a properties file; `path` names it in errors, which carry the line.
     pub fn parse(path: &str, text: &str) -> Result<PropertiesFile> {
         let file: PropertiesFile = serde_norway::from_str(text).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!(":{}:{}", l.line(), l.column()))
-                .unwrap_or_default();
+            let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
             Error::config(format!("{path}{at}"), e.to_string())
         })?;
         if file.version != 2 {
-            return Err(Error::config(
-                path,
-                format!("version must be 2, not {}", file.version),
-            ));
+            return Err(Error::config(path, format!("version must be 2, not {}", file.version)));
         }
         Ok(file)
     }
@@ -95,9 +89,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_with_file_and_line() {
         let text = "version: 2\nmodels:\n  - name: a\n    descripton: typo\n";
-        let err = PropertiesFile::parse("models/x.yml", text)
-            .unwrap_err()
-            .to_string();
+        let err = PropertiesFile::parse("models/x.yml", text).unwrap_err().to_string();
         assert!(err.starts_with("models/x.yml:4:"), "{err}");
         assert!(err.contains("descripton"), "{err}");
     }

@@ -7,9 +7,7 @@ use crate::runner::{NodeOutcome, NodeStatus};
 const WIDTH: usize = 78;
 
 fn dotted(left: &str, right: &str) -> String {
-    let dots = WIDTH
-        .saturating_sub(left.chars().count() + right.chars().count() + 2)
-        .max(3);
+    let dots = WIDTH.saturating_sub(left.chars().count() + right.chars().count() + 2).max(3);
     format!("{left} {} {right}", ".".repeat(dots))
 }
 
@@ -25,10 +23,7 @@ pub fn node_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
             format!("ERROR creating {kind} model {}", outcome.relation),
             format!("[ERROR in {:.2}s]", outcome.elapsed.as_secs_f64()),
         ),
-        NodeStatus::Skipped { .. } => (
-            format!("SKIP relation {}", outcome.relation),
-            "[SKIP]".to_owned(),
-        ),
+        NodeStatus::Skipped { .. } => (format!("SKIP relation {}", outcome.relation), "[SKIP]".to_owned()),
     };
     dotted(&format!("{index:>3} of {total} {left}"), &right)
 }
@@ -76,10 +71,7 @@ pub fn error_details(outcomes: &[NodeOutcome]) -> Vec<String> {
     outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            NodeStatus::Error(message) => Some(format!(
-                "Failure in model {} ({}):\n  {message}",
-                o.name, o.relation
-            )),
+            NodeStatus::Error(message) => Some(format!("Failure in model {} ({}):\n  {message}", o.name, o.relation)),
             _ => None,
         })
         .collect()

@@ -12,7 +12,7 @@ use datafusion::prelude::SessionContext;
 use tokio::task::JoinSet;
 
 use crate::config::Materialization;
-use crate::context::{ModelContext, Relations, display, quoted};
+use crate::context::{ModelContext, Relations, display};
 use crate::error::{Error, Result};
 use crate::model::Node;
 use crate::warehouse::Warehouse;
@@ -36,11 +36,7 @@ pub struct NodeOutcome {
 }
 
 pub enum RunEvent<'a> {
-    Started {
-        name: &'a str,
-        materialized: Materialization,
-        relation: &'a str,
-    },
+    Started { name: &'a str, materialized: Materialization, relation: &'a str },
     Finished(&'a NodeOutcome),
 }
 
@@ -49,15 +45,18 @@ pub struct Runner {
     session: SessionContext,
     warehouse: Arc<Warehouse>,
     relations: Relations,
+    model_stage: String,
 }
 
 impl Runner {
     pub fn new(session: SessionContext, warehouse: Arc<Warehouse>, relations: Relations) -> Self {
-        Runner {
-            session,
-            warehouse,
-            relations,
-        }
+        Runner { session, warehouse, relations, model_stage: String::new() }
+    }
+
+    /// Where models that train or load ML models keep them.
+    pub fn with_model_stage(mut self, location: impl Into<String>) -> Self {
+        self.model_stage = location.into();
+        self
     }
 
     pub fn session(&self) -> &SessionContext {
@@ -65,23 +64,13 @@ impl Runner {
     }
 
     /// Runs `nodes` in dependency order; returns one outcome per node, in finishing order.
-    pub async fn run(
-        &self,
-        nodes: &[Node],
-        on_event: &(dyn Fn(RunEvent<'_>) + Send + Sync),
-    ) -> Vec<NodeOutcome> {
+    pub async fn run(&self, nodes: &[Node], on_event: &(dyn Fn(RunEvent<'_>) + Send + Sync)) -> Vec<NodeOutcome> {
         let by_name: BTreeMap<&str, &Node> = nodes.iter().map(|n| (n.name(), n)).collect();
         // Upstream edges inside the set; refs outside it are read from the warehouse.
         let mut waiting_on: BTreeMap<&str, BTreeSet<&str>> = nodes
             .iter()
             .map(|n| {
-                let deps = n
-                    .spec()
-                    .refs
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|r| by_name.contains_key(r))
-                    .collect();
+                let deps = n.spec().refs.iter().map(String::as_str).filter(|r| by_name.contains_key(r)).collect();
                 (n.name(), deps)
             })
             .collect();
@@ -99,19 +88,14 @@ impl Runner {
                 started.insert(name);
                 let node = by_name[name].clone();
                 let relation = display(&self.relations.model(name));
-                on_event(RunEvent::Started {
-                    name,
-                    materialized: node.config.materialized,
-                    relation: &relation,
-                });
+                on_event(RunEvent::Started { name, materialized: node.config.materialized, relation: &relation });
                 let runner = self.clone();
                 tasks.spawn(async move { runner.run_one(node, relation).await });
             }
             let Some(joined) = tasks.join_next().await else {
                 break;
             };
-            let outcome =
-                joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+            let outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
             let name = outcome.name.clone();
             waiting_on.remove(name.as_str());
             on_event(RunEvent::Finished(&outcome));
@@ -140,11 +124,8 @@ impl Runner {
         let mut skipped = Vec::new();
         let mut frontier = vec![failed.to_owned()];
         while let Some(upstream) = frontier.pop() {
-            let dependents: Vec<&str> = waiting_on
-                .iter()
-                .filter(|(_, deps)| deps.contains(upstream.as_str()))
-                .map(|(n, _)| *n)
-                .collect();
+            let dependents: Vec<&str> =
+                waiting_on.iter().filter(|(_, deps)| deps.contains(upstream.as_str())).map(|(n, _)| *n).collect();
             for name in dependents {
                 waiting_on.remove(name);
                 let node = by_name[name];
@@ -152,9 +133,7 @@ impl Runner {
                     name: name.to_owned(),
                     materialized: node.config.materialized,
                     relation: display(&self.relations.model(name)),
-                    status: NodeStatus::Skipped {
-                        because: format!("upstream '{upstream}' failed"),
-                    },
+                    status: NodeStatus::Skipped { because: format!("upstream '{upstream}' failed") },
                     started_at: SystemTime::now(),
                     elapsed: Duration::ZERO,
                     compiled_code: None,
@@ -168,10 +147,7 @@ impl Runner {
     async fn run_one(self, node: Node, relation: String) -> NodeOutcome {
         let started_at = SystemTime::now();
         let clock = Instant::now();
-        let compiled_code = node
-            .model
-            .compiled_sql(&self.relations)
-            .and_then(|r| r.ok());
+        let compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
         let status = match self.materialize(&node).await {
             Ok(rows) => NodeStatus::Success { rows },
             Err(e) => NodeStatus::Error(e.to_string()),
@@ -199,14 +175,11 @@ impl Runner {
             }
         }
         for s in &spec.sources {
-            let reference =
-                self.relations
-                    .source(&s.source, &s.table)
-                    .ok_or_else(|| Error::UnknownSource {
-                        model: spec.name.clone(),
-                        source_name: s.source.clone(),
-                        table: s.table.clone(),
-                    })?;
+            let reference = self.relations.source(&s.source, &s.table).ok_or_else(|| Error::UnknownSource {
+                model: spec.name.clone(),
+                source_name: s.source.clone(),
+                table: s.table.clone(),
+            })?;
             if !self.session.table_exist(reference.clone())? {
                 return Err(Error::MissingUpstream {
                     relation: display(&reference),
@@ -224,17 +197,12 @@ impl Runner {
         let schema = self.relations.target_schema.as_str();
         match node.config.materialized {
             Materialization::Table => {
-                let ctx =
-                    ModelContext::new(self.session.clone(), self.relations.clone(), spec.clone());
+                let ctx = ModelContext::new(self.session.clone(), self.relations.clone(), spec.clone())
+                    .with_model_stage(&self.model_stage);
                 let frame = node.model.build(&ctx).await?;
                 let stream = frame.execute_stream().await?;
-                let rows = self
-                    .warehouse
-                    .write_table(schema, &spec.name, stream)
-                    .await?;
-                self.warehouse
-                    .register_table(&self.session, schema, &spec.name)
-                    .await?;
+                let rows = self.warehouse.write_table(schema, &spec.name, stream).await?;
+                self.warehouse.register_table(&self.session, schema, &spec.name).await?;
                 Ok(rows)
             }
             Materialization::View => {
@@ -243,12 +211,7 @@ impl Runner {
                     .compiled_sql(&self.relations)
                     .ok_or_else(|| Error::model(&spec.name, "only SQL models can be views"))??;
                 Warehouse::register_view(&self.session, schema, &spec.name, &sql).await?;
-                let rows = self
-                    .session
-                    .table(self.relations.model(&spec.name))
-                    .await?
-                    .count()
-                    .await? as u64;
+                let rows = self.session.table(self.relations.model(&spec.name)).await?.count().await? as u64;
                 self.warehouse.write_view(schema, &spec.name, &sql).await?;
                 Ok(rows)
             }

@@ -15,8 +15,7 @@ use crate::report::{self, Tally};
 use crate::runner::{RunEvent, Runner};
 use crate::warehouse::Warehouse;
 
-const USAGE: &str =
-    "usage: cargo run -p <layer> -- [--project-dir DIR] [--target-path DIR] [--warehouse PATH]
+const USAGE: &str = "usage: cargo run -p <layer> -- [--project-dir DIR] [--target-path DIR] [--warehouse PATH]
 
 Runs this layer's models alone, reading their upstream relations from the warehouse
 (build them first with `pitwall build`). The same options and PITWALL_* variables as
@@ -29,6 +28,7 @@ pub fn layer_main(layer: &str, models: Result<Vec<Arc<dyn Model>>>) -> ExitCode 
         source: None,
         target_path: std::env::var("PITWALL_TARGET_PATH").ok(),
         warehouse: std::env::var("PITWALL_WAREHOUSE").ok(),
+        model_stage: std::env::var("PITWALL_MODEL_STAGE").ok(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -71,36 +71,21 @@ async fn run_layer(
         None => ProjectConfig::discover(&std::env::current_dir()?)?,
     };
     let project = ProjectConfig::load(&root, &overrides)?;
-    let nodes = models?
-        .into_iter()
-        .map(|m| Node::new(m, &project))
-        .collect::<Result<Vec<_>>>()?;
+    let nodes = models?.into_iter().map(|m| Node::new(m, &project)).collect::<Result<Vec<_>>>()?;
     let relations = Relations {
         target_schema: project.schema.clone(),
-        source_schemas: project
-            .sources
-            .iter()
-            .map(|(n, s)| (n.clone(), s.schema.clone()))
-            .collect(),
+        source_schemas: project.sources.iter().map(|(n, s)| (n.clone(), s.schema.clone())).collect(),
     };
     let warehouse = Arc::new(Warehouse::open(&project.warehouse)?);
     let session = warehouse.session(&relations)?;
-    let mut schemas: Vec<&str> = relations
-        .source_schemas
-        .values()
-        .map(String::as_str)
-        .collect();
+    let mut schemas: Vec<&str> = relations.source_schemas.values().map(String::as_str).collect();
     schemas.push(&relations.target_schema);
     warehouse.attach(&session, &schemas).await?;
 
-    println!(
-        "Running the {layer} layer alone: {} models against {}",
-        nodes.len(),
-        warehouse.location()
-    );
+    println!("Running the {layer} layer alone: {} models against {}", nodes.len(), warehouse.location());
     let total = nodes.len();
     let done = Mutex::new(0usize);
-    let runner = Runner::new(session, warehouse, relations);
+    let runner = Runner::new(session, warehouse, relations).with_model_stage(&project.model_stage);
     let outcomes = runner
         .run(&nodes, &|event| {
             if let RunEvent::Finished(outcome) = event {
@@ -112,10 +97,7 @@ async fn run_layer(
         .await;
     let mut tally = Tally::default();
     outcomes.iter().for_each(|o| tally.add_model(o));
-    println!(
-        "\nFinished running {total} models in {}.",
-        report::elapsed(clock.elapsed())
-    );
+    println!("\nFinished running {total} models in {}.", report::elapsed(clock.elapsed()));
     for detail in report::error_details(&outcomes) {
         println!("\n{detail}");
     }

@@ -31,9 +31,7 @@ impl Template {
             }
             let line = text[..consumed + open].matches('\n').count() + 1;
             let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| format!("line {line}: '{{{{' is never closed"))?;
+            let close = after.find("}}").ok_or_else(|| format!("line {line}: '{{{{' is never closed"))?;
             let call = after[..close].trim();
             segments.push(parse_call(call).map_err(|e| format!("line {line}: {e}"))?);
             let advance = open + 2 + close + 2;
@@ -71,10 +69,7 @@ impl Template {
     }
 
     /// Renders the template, replacing each call with what `resolve` returns for it.
-    pub fn render<E>(
-        &self,
-        mut resolve: impl FnMut(&Segment) -> Result<String, E>,
-    ) -> Result<String, E> {
+    pub fn render<E>(&self, mut resolve: impl FnMut(&Segment) -> Result<String, E>) -> Result<String, E> {
         let mut out = String::new();
         for s in &self.segments {
             match s {
@@ -89,23 +84,18 @@ impl Template {
 }
 
 fn parse_call(call: &str) -> Result<Segment, String> {
-    let open = call
-        .find('(')
-        .ok_or_else(|| format!("unsupported template expression '{call}'"))?;
+    let open = call.find('(').ok_or_else(|| format!("unsupported template expression '{call}'"))?;
     if !call.ends_with(')') {
         return Err(format!("unsupported template expression '{call}'"));
     }
     let func = call[..open].trim();
-    let args =
-        parse_args(&call[open + 1..call.len() - 1]).map_err(|e| format!("in '{call}': {e}"))?;
+    let args = parse_args(&call[open + 1..call.len() - 1]).map_err(|e| format!("in '{call}': {e}"))?;
     match (func, args.as_slice()) {
         ("ref", [name]) => Ok(Segment::Ref(name.clone())),
         ("source", [source, table]) => Ok(Segment::Source(source.clone(), table.clone())),
         ("doc", [name]) => Ok(Segment::Doc(name.clone())),
         ("ref" | "source" | "doc", _) => Err(format!("wrong number of arguments in '{call}'")),
-        _ => Err(format!(
-            "unknown template function '{func}' (pitwall knows ref, source and doc)"
-        )),
+        _ => Err(format!("unknown template function '{func}' (pitwall knows ref, source and doc)")),
     }
 }
 
@@ -135,10 +125,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.refs(), vec!["a", "b"]);
-        assert_eq!(
-            t.sources(),
-            vec![("formula1".to_owned(), "circuits".to_owned())]
-        );
+        assert_eq!(t.sources(), vec![("formula1".to_owned(), "circuits".to_owned())]);
     }
 
     #[test]
@@ -155,20 +142,8 @@ mod tests {
     fn bad_blocks_name_their_line() {
         let err = Template::parse("select\n1\n{{ reff('x') }}").unwrap_err();
         assert!(err.starts_with("line 3:"), "{err}");
-        assert!(
-            Template::parse("{{ ref('x') ")
-                .unwrap_err()
-                .contains("never closed")
-        );
-        assert!(
-            Template::parse("{{ ref(x) }}")
-                .unwrap_err()
-                .contains("quoted")
-        );
-        assert!(
-            Template::parse("{{ source('a') }}")
-                .unwrap_err()
-                .contains("arguments")
-        );
+        assert!(Template::parse("{{ ref('x') ").unwrap_err().contains("never closed"));
+        assert!(Template::parse("{{ ref(x) }}").unwrap_err().contains("quoted"));
+        assert!(Template::parse("{{ source('a') }}").unwrap_err().contains("arguments"));
     }
 }

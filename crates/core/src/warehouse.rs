@@ -44,33 +44,21 @@ pub struct Relation {
 /// Opens an object store location given as a local path or a URL.
 pub fn open_store(location: &str) -> Result<(Arc<dyn ObjectStore>, Url, Path)> {
     let url = if location.contains("://") {
-        Url::parse(location)
-            .map_err(|e| Error::config(location, format!("not a valid URL: {e}")))?
+        Url::parse(location).map_err(|e| Error::config(location, format!("not a valid URL: {e}")))?
     } else {
         let path = std::path::Path::new(location);
-        let absolute = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            std::env::current_dir()?.join(path)
-        };
+        let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
         let absolute = normalize(&absolute);
-        Url::from_directory_path(&absolute)
-            .map_err(|()| Error::config(location, "cannot be turned into a file URL"))?
+        Url::from_directory_path(&absolute).map_err(|()| Error::config(location, "cannot be turned into a file URL"))?
     };
     let (store, root) = object_store::parse_url(&url).map_err(|e| {
         Error::config(
             location,
-            format!(
-                "cannot open this location: {e} (supported here: local folders and file:// URLs)"
-            ),
+            format!("cannot open this location: {e} (supported here: local folders and file:// URLs)"),
         )
     })?;
-    let base = Url::parse(&format!(
-        "{}://{}/",
-        url.scheme(),
-        url.host_str().unwrap_or("")
-    ))
-    .map_err(|e| Error::config(location, e.to_string()))?;
+    let base = Url::parse(&format!("{}://{}/", url.scheme(), url.host_str().unwrap_or("")))
+        .map_err(|e| Error::config(location, e.to_string()))?;
     Ok((Arc::from(store), base, root))
 }
 
@@ -92,9 +80,7 @@ fn normalize(path: &std::path::Path) -> std::path::PathBuf {
 
 /// Joins an object store path and a relative part.
 pub fn child(root: &Path, part: &str) -> Path {
-    part.split('/')
-        .filter(|p| !p.is_empty())
-        .fold(root.clone(), |p, seg| p.join(seg))
+    part.split('/').filter(|p| !p.is_empty()).fold(root.clone(), |p, seg| p.join(seg))
 }
 
 impl From<std::io::Error> for Error {
@@ -115,17 +101,11 @@ impl Warehouse {
     /// Opens (creating if needed) the warehouse at `location`.
     pub fn open(location: &str) -> Result<Warehouse> {
         if !location.contains("://") {
-            std::fs::create_dir_all(location).map_err(|e| {
-                Error::config(location, format!("cannot create the warehouse folder: {e}"))
-            })?;
+            std::fs::create_dir_all(location)
+                .map_err(|e| Error::config(location, format!("cannot create the warehouse folder: {e}")))?;
         }
         let (store, base_url, root) = open_store(location)?;
-        Ok(Warehouse {
-            store,
-            base_url,
-            root,
-            location: location.to_owned(),
-        })
+        Ok(Warehouse { store, base_url, root, location: location.to_owned() })
     }
 
     pub fn location(&self) -> &str {
@@ -154,9 +134,7 @@ impl Warehouse {
         let session = SessionContext::new_with_config(config);
         crate::functions::register(&session);
         session.register_object_store(&self.base_url, self.store.clone());
-        let catalog = session
-            .catalog("datafusion")
-            .expect("the default catalog exists");
+        let catalog = session.catalog("datafusion").expect("the default catalog exists");
         for schema in relations.source_schemas.values() {
             if catalog.schema(schema).is_none() {
                 catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
@@ -167,21 +145,11 @@ impl Warehouse {
 
     /// Writes a table atomically: the stream goes to a temporary object, which is renamed
     /// over the previous table only once complete. Returns the number of rows written.
-    pub async fn write_table(
-        &self,
-        schema: &str,
-        name: &str,
-        mut stream: SendableRecordBatchStream,
-    ) -> Result<u64> {
+    pub async fn write_table(&self, schema: &str, name: &str, mut stream: SendableRecordBatchStream) -> Result<u64> {
         let target = self.path(schema, &format!("{name}{TABLE_SUFFIX}"));
-        let temp = self.path(
-            schema,
-            &format!(".{name}{TABLE_SUFFIX}.tmp-{}", unique_suffix()),
-        );
+        let temp = self.path(schema, &format!(".{name}{TABLE_SUFFIX}.tmp-{}", unique_suffix()));
         let result = async {
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .build();
+            let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
             let sink = BufWriter::new(self.store.clone(), temp.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, stream.schema(), Some(props))?;
             let mut rows = 0u64;
@@ -197,8 +165,7 @@ impl Warehouse {
         .await;
         match result {
             Ok(rows) => {
-                self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}")))
-                    .await?;
+                self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
                 Ok(rows)
             }
             Err(e) => {
@@ -211,16 +178,10 @@ impl Warehouse {
     /// Saves a view's compiled SQL, replacing any table of the same name.
     pub async fn write_view(&self, schema: &str, name: &str, sql: &str) -> Result<()> {
         let target = self.path(schema, &format!("{name}{VIEW_SUFFIX}"));
-        let temp = self.path(
-            schema,
-            &format!(".{name}{VIEW_SUFFIX}.tmp-{}", unique_suffix()),
-        );
-        self.store
-            .put(&temp, PutPayload::from(sql.to_owned()))
-            .await?;
+        let temp = self.path(schema, &format!(".{name}{VIEW_SUFFIX}.tmp-{}", unique_suffix()));
+        self.store.put(&temp, PutPayload::from(sql.to_owned())).await?;
         self.store.rename(&temp, &target).await?;
-        self.remove_if_present(&self.path(schema, &format!("{name}{TABLE_SUFFIX}")))
-            .await
+        self.remove_if_present(&self.path(schema, &format!("{name}{TABLE_SUFFIX}"))).await
     }
 
     async fn remove_if_present(&self, path: &Path) -> Result<()> {
@@ -240,9 +201,7 @@ impl Warehouse {
             let Some(file) = meta.location.filename() else {
                 continue;
             };
-            if file.starts_with('.')
-                || meta.location.prefix_match(&prefix).map(|p| p.count()) != Some(1)
-            {
+            if file.starts_with('.') || meta.location.prefix_match(&prefix).map(|p| p.count()) != Some(1) {
                 continue;
             }
             let (name, kind) = if let Some(n) = file.strip_suffix(TABLE_SUFFIX) {
@@ -252,64 +211,40 @@ impl Warehouse {
             } else {
                 continue;
             };
-            found.push(Relation {
-                schema: schema.to_owned(),
-                name: name.to_owned(),
-                kind,
-            });
+            found.push(Relation { schema: schema.to_owned(), name: name.to_owned(), kind });
         }
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
     }
 
     /// Registers a stored table in `session` (replacing any earlier registration).
-    pub async fn register_table(
-        &self,
-        session: &SessionContext,
-        schema: &str,
-        name: &str,
-    ) -> Result<()> {
+    pub async fn register_table(&self, session: &SessionContext, schema: &str, name: &str) -> Result<()> {
         let reference = TableReference::partial(schema, name);
         session.deregister_table(reference.clone())?;
         let url = self.url_of(&self.path(schema, &format!("{name}{TABLE_SUFFIX}")));
-        session
-            .register_parquet(reference, url, ParquetReadOptions::default())
-            .await?;
+        session.register_parquet(reference, url, ParquetReadOptions::default()).await?;
         Ok(())
     }
 
     /// Registers a view from its SQL in `session` (replacing any earlier registration).
-    pub async fn register_view(
-        session: &SessionContext,
-        schema: &str,
-        name: &str,
-        sql: &str,
-    ) -> Result<()> {
+    pub async fn register_view(session: &SessionContext, schema: &str, name: &str, sql: &str) -> Result<()> {
         let plan = session.state().create_logical_plan(sql).await?;
         let reference = TableReference::partial(schema, name);
         session.deregister_table(reference.clone())?;
-        session.register_table(
-            reference,
-            Arc::new(ViewTable::new(plan, Some(sql.to_owned()))),
-        )?;
+        session.register_table(reference, Arc::new(ViewTable::new(plan, Some(sql.to_owned()))))?;
         Ok(())
     }
 
     /// Makes every relation stored in `schemas` queryable in `session`. Views are
     /// registered once the relations they read are, whatever order they are listed in.
-    pub async fn attach(
-        &self,
-        session: &SessionContext,
-        schemas: &[&str],
-    ) -> Result<Vec<Relation>> {
+    pub async fn attach(&self, session: &SessionContext, schemas: &[&str]) -> Result<Vec<Relation>> {
         let mut attached = Vec::new();
         let mut views = Vec::new();
         for schema in schemas {
             for relation in self.relations(schema).await? {
                 match relation.kind {
                     RelationKind::Table => {
-                        self.register_table(session, &relation.schema, &relation.name)
-                            .await?;
+                        self.register_table(session, &relation.schema, &relation.name).await?;
                         attached.push(relation);
                     }
                     RelationKind::View => views.push(relation),
@@ -355,10 +290,7 @@ impl Warehouse {
 }
 
 fn unique_suffix() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
 }
 
@@ -370,8 +302,6 @@ pub async fn write_file(location: &str, name: &str, bytes: Vec<u8>) -> Result<()
             .map_err(|e| Error::config(location, format!("cannot create the folder: {e}")))?;
     }
     let (store, _, root) = open_store(location)?;
-    store
-        .put(&child(&root, name), PutPayload::from(bytes))
-        .await?;
+    store.put(&child(&root, name), PutPayload::from(bytes)).await?;
     Ok(())
 }

@@ -20,11 +20,7 @@ pub(crate) fn integer(text: &str) -> Result<i64, String> {
         return Err(not_a_number());
     }
     let out_of_range = || format!("'{text}' is out of the integer range");
-    let mut value: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| out_of_range())?
-    };
+    let mut value: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| out_of_range())? };
     if fraction.as_bytes().first().is_some_and(|d| *d >= b'5') {
         value = value.checked_add(1).ok_or_else(out_of_range)?;
     }
@@ -33,8 +29,7 @@ pub(crate) fn integer(text: &str) -> Result<i64, String> {
 
 /// `FLOAT` from text.
 pub(crate) fn float(text: &str) -> Result<f64, String> {
-    text.parse::<f64>()
-        .map_err(|_| format!("'{text}' is not a number"))
+    text.parse::<f64>().map_err(|_| format!("'{text}' is not a number"))
 }
 
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -68,11 +63,7 @@ mod tests {
         assert!(integer("1e3").is_err());
         assert!(integer("-").is_err());
         assert!(integer(".").is_err());
-        assert!(
-            integer("99999999999999999999")
-                .unwrap_err()
-                .contains("range")
-        );
+        assert!(integer("99999999999999999999").unwrap_err().contains("range"));
         assert!(float("x1").is_err());
         assert_eq!(float("144.968"), Ok(144.968));
     }
@@ -81,9 +72,6 @@ mod tests {
     fn dates_are_days_since_the_unix_epoch_and_impossible_dates_are_rejected() {
         assert_eq!(date("1970-01-01"), Ok(0));
         assert_eq!(date("1985-01-07"), Ok(5485));
-        assert_eq!(
-            date("2020-13-45"),
-            Err("'2020-13-45' is not a valid date (YYYY-MM-DD)".to_owned())
-        );
+        assert_eq!(date("2020-13-45"), Err("'2020-13-45' is not a valid date (YYYY-MM-DD)".to_owned()));
     }
 }

@@ -23,30 +23,17 @@ const PRINTED_REJECTIONS: usize = 20;
 ///
 /// Nothing is written to the warehouse here: call [`store_raw`] once the caller is
 /// ready to replace the stored raw tables.
-pub async fn ingest(
-    project: &ProjectConfig,
-    source: &Source,
-    session: &SessionContext,
-) -> Result<Vec<LoadedTable>> {
+pub async fn ingest(project: &ProjectConfig, source: &Source, session: &SessionContext) -> Result<Vec<LoadedTable>> {
     let location = project.sources.get(&source.name).ok_or_else(|| {
         Error::config(
-            project
-                .root
-                .join(pitwall_core::config::PROJECT_FILE)
-                .display()
-                .to_string(),
+            project.root.join(pitwall_core::config::PROJECT_FILE).display().to_string(),
             format!("no [sources.{}] section giving its location", source.name),
         )
     })?;
     let (tables, report) = load_source(source, &location.location).await?;
     print_report(&report);
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Other(e.into()))?;
-    write_file(
-        &project.target_path.display().to_string(),
-        LOAD_REPORT_FILE,
-        json,
-    )
-    .await?;
+    write_file(&project.target_path.display().to_string(), LOAD_REPORT_FILE, json).await?;
     let partitions = session.state().config().target_partitions().max(1);
     for t in &tables {
         // Spread batches over the session's partitions so scans of raw tables run in parallel.
@@ -57,10 +44,7 @@ pub async fn ingest(
         }
         let reference = TableReference::partial(location.schema.as_str(), t.table.name.as_str());
         session.deregister_table(reference.clone())?;
-        session.register_table(
-            reference,
-            Arc::new(MemTable::try_new(t.schema.clone(), parts)?),
-        )?;
+        session.register_table(reference, Arc::new(MemTable::try_new(t.schema.clone(), parts)?))?;
     }
     Ok(tables)
 }
@@ -69,8 +53,7 @@ pub async fn ingest(
 pub async fn store_raw(warehouse: &Warehouse, schema: &str, tables: &[LoadedTable]) -> Result<()> {
     let writes = tables.iter().map(|t| {
         let batches: Vec<_> = t.batches.iter().cloned().map(Ok).collect();
-        let stream =
-            RecordBatchStreamAdapter::new(t.schema.clone(), futures::stream::iter(batches));
+        let stream = RecordBatchStreamAdapter::new(t.schema.clone(), futures::stream::iter(batches));
         warehouse.write_table(schema, &t.table.name, Box::pin(stream))
     });
     futures::future::try_join_all(writes).await?;
@@ -79,27 +62,14 @@ pub async fn store_raw(warehouse: &Warehouse, schema: &str, tables: &[LoadedTabl
 
 pub fn print_report(report: &LoadReport) {
     println!("Loaded source {} from {}", report.source, report.location);
-    println!(
-        "  {:<14} {:>9} {:>9} {:>9}",
-        "table", "read", "loaded", "rejected"
-    );
+    println!("  {:<14} {:>9} {:>9} {:>9}", "table", "read", "loaded", "rejected");
     for t in &report.tables {
-        println!(
-            "  {:<14} {:>9} {:>9} {:>9}",
-            t.table, t.read, t.loaded, t.rejected
-        );
+        println!("  {:<14} {:>9} {:>9} {:>9}", t.table, t.read, t.loaded, t.rejected);
     }
     for t in report.tables.iter().filter(|t| t.rejected > 0) {
         for r in t.rejections.iter().take(PRINTED_REJECTIONS) {
-            let column = r
-                .column
-                .as_deref()
-                .map(|c| format!(", column {c}"))
-                .unwrap_or_default();
-            println!(
-                "  REJECTED {}.{}: {} line {}{column}: {}",
-                report.source, t.table, t.file, r.line, r.reason
-            );
+            let column = r.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default();
+            println!("  REJECTED {}.{}: {} line {}{column}: {}", report.source, t.table, t.file, r.line, r.reason);
         }
         if t.rejections.len() > PRINTED_REJECTIONS {
             println!(
@@ -123,6 +93,7 @@ pub fn standalone_main() -> std::process::ExitCode {
             source: std::env::var("PITWALL_SOURCE").ok(),
             target_path: std::env::var("PITWALL_TARGET_PATH").ok(),
             warehouse: std::env::var("PITWALL_WAREHOUSE").ok(),
+            model_stage: None,
         };
         let project = ProjectConfig::load(&root, &overrides)?;
         let source = crate::formula1()?;
@@ -131,11 +102,7 @@ pub fn standalone_main() -> std::process::ExitCode {
         let tables = ingest(&project, &source, &session).await?;
         let schema = &project.sources[&source.name].schema;
         store_raw(&warehouse, schema, &tables).await?;
-        println!(
-            "Stored {} raw tables in {}/{schema}",
-            tables.len(),
-            warehouse.location()
-        );
+        println!("Stored {} raw tables in {}/{schema}", tables.len(), warehouse.location());
         Ok(())
     });
     match result {

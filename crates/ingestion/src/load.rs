@@ -61,10 +61,7 @@ pub struct LoadedTable {
 /// A file that is missing or unreadable fails the whole load, before anything is handed
 /// on, so a broken source never replaces good tables; rows that cannot be converted are
 /// skipped and reported.
-pub async fn load_source(
-    source: &Source,
-    location: &str,
-) -> Result<(Vec<LoadedTable>, LoadReport)> {
+pub async fn load_source(source: &Source, location: &str) -> Result<(Vec<LoadedTable>, LoadReport)> {
     let (store, _, root) = open_store(location)?;
     let display_location = location.trim_end_matches('/');
     let fetches = source.tables.iter().map(|table| {
@@ -78,21 +75,17 @@ pub async fn load_source(
             };
             match bytes {
                 Ok(bytes) => Ok((table.clone(), file, bytes)),
-                Err(object_store::Error::NotFound { .. }) => Err(Error::config(
-                    file,
-                    format!(
-                        "source file for table {}.{} not found",
-                        table.source, table.name
-                    ),
-                )),
+                Err(object_store::Error::NotFound { .. }) => {
+                    Err(Error::config(file, format!("source file for table {}.{} not found", table.source, table.name)))
+                }
                 Err(e) => Err(Error::config(file, format!("cannot read source file: {e}"))),
             }
         }
     });
     let fetched = futures::future::try_join_all(fetches).await?;
-    let parses = fetched.into_iter().map(|(table, file, bytes)| {
-        tokio::task::spawn_blocking(move || parse_table(table, file, &bytes))
-    });
+    let parses = fetched
+        .into_iter()
+        .map(|(table, file, bytes)| tokio::task::spawn_blocking(move || parse_table(table, file, &bytes)));
     let mut loaded = Vec::new();
     for parsed in futures::future::join_all(parses).await {
         loaded.push(parsed.map_err(|e| Error::Other(e.into()))??);
@@ -117,9 +110,7 @@ impl Column {
         match t {
             ColumnType::Integer => Column::Integer(Int64Builder::with_capacity(BATCH_ROWS)),
             ColumnType::Float => Column::Float(Float64Builder::with_capacity(BATCH_ROWS)),
-            ColumnType::Text => {
-                Column::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8))
-            }
+            ColumnType::Text => Column::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8)),
             ColumnType::Date => Column::Date(Date32Builder::with_capacity(BATCH_ROWS)),
         }
     }
@@ -178,11 +169,7 @@ fn parse_table(table: SourceTable, file: String, bytes: &[u8]) -> Result<LoadedT
     let schema = table.schema();
     let types: Vec<ColumnType> = table.columns.iter().map(|c| c.column_type).collect();
     let mut columns: Vec<Column> = types.iter().map(|t| Column::new(*t)).collect();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .quote(b'"')
-        .from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).quote(b'"').from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     let mut report = TableReport {
         table: table.name.clone(),
@@ -209,11 +196,7 @@ fn parse_table(table: SourceTable, file: String, bytes: &[u8]) -> Result<LoadedT
         report.read += 1;
         let line = record.position().map_or(0, |p| p.line());
         if record.len() != types.len() {
-            report.reject(
-                line,
-                None,
-                format!("expected {} fields, found {}", types.len(), record.len()),
-            );
+            report.reject(line, None, format!("expected {} fields, found {}", types.len(), record.len()));
             continue;
         }
         cells.clear();
@@ -244,29 +227,17 @@ fn parse_table(table: SourceTable, file: String, bytes: &[u8]) -> Result<LoadedT
     if in_batch > 0 {
         batches.push(finish_batch(&schema, &mut columns)?);
     }
-    Ok(LoadedTable {
-        table,
-        schema,
-        batches,
-        report,
-    })
+    Ok(LoadedTable { table, schema, batches, report })
 }
 
 fn finish_batch(schema: &SchemaRef, columns: &mut [Column]) -> Result<RecordBatch> {
-    Ok(RecordBatch::try_new(
-        schema.clone(),
-        columns.iter_mut().map(Column::finish).collect(),
-    )?)
+    Ok(RecordBatch::try_new(schema.clone(), columns.iter_mut().map(Column::finish).collect())?)
 }
 
 impl TableReport {
     fn reject(&mut self, line: u64, column: Option<String>, reason: String) {
         self.rejected += 1;
-        self.rejections.push(Rejection {
-            line,
-            column,
-            reason,
-        });
+        self.rejections.push(Rejection { line, column, reason });
     }
 }
 
@@ -310,19 +281,12 @@ mod tests {
         let loaded = parse_table(table(), "t.csv".into(), csv.as_bytes()).unwrap();
         let r = &loaded.report;
         assert_eq!((r.read, r.loaded, r.rejected), (6, 3, 3));
-        let lines: Vec<(u64, Option<&str>)> = r
-            .rejections
-            .iter()
-            .map(|x| (x.line, x.column.as_deref()))
-            .collect();
+        let lines: Vec<(u64, Option<&str>)> = r.rejections.iter().map(|x| (x.line, x.column.as_deref())).collect();
         assert_eq!(lines, [(4, None), (5, Some("day")), (6, Some("id"))]);
         assert_eq!(r.rejections[0].reason, "expected 4 fields, found 2");
         let batch = &loaded.batches[0];
         let points = batch.column(3).as_primitive::<Int64Type>();
-        assert_eq!(
-            (points.value(0), points.is_null(1), points.value(2)),
-            (1, true, -3)
-        );
+        assert_eq!((points.value(0), points.is_null(1), points.value(2)), (1, true, -3));
         assert_eq!(batch.column(1).as_string::<i32>().value(0), "a, quoted");
         assert!(batch.column(2).as_primitive::<Date32Type>().is_null(1));
     }

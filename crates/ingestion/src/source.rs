@@ -28,10 +28,7 @@ impl ColumnType {
         match base {
             "NUMBER" | "NUMERIC" | "DECIMAL" | "INT" | "INTEGER" | "BIGINT" => {
                 // Only scale 0 is an integer; NUMBER(p,s>0) would need a decimal type.
-                let scale = upper
-                    .split(',')
-                    .nth(1)
-                    .map(|s| s.trim_end_matches(')').trim());
+                let scale = upper.split(',').nth(1).map(|s| s.trim_end_matches(')').trim());
                 match scale {
                     None | Some("0") => Some(ColumnType::Integer),
                     Some(_) => None,
@@ -75,10 +72,7 @@ pub struct SourceTable {
 impl SourceTable {
     pub fn schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| Field::new(&c.name, c.column_type.arrow(), true))
-                .collect::<Vec<_>>(),
+            self.columns.iter().map(|c| Field::new(&c.name, c.column_type.arrow(), true)).collect::<Vec<_>>(),
         ))
     }
 
@@ -117,33 +111,27 @@ fn parse(path: &'static str, text: &str) -> Result<Source> {
         .tables
         .iter()
         .map(|t| {
-            let columns = t
-                .columns
-                .iter()
-                .map(|c| {
-                    let data_type = c.data_type.clone().ok_or_else(|| {
-                        Error::config(
-                            path,
-                            format!("column {}.{} has no data_type", t.name, c.name),
-                        )
-                    })?;
-                    let column_type = ColumnType::parse(&data_type).ok_or_else(|| {
-                        Error::config(
-                            path,
-                            format!(
-                                "column {}.{}: unsupported data_type '{data_type}'",
-                                t.name, c.name
-                            ),
-                        )
-                    })?;
-                    Ok(SourceColumn {
-                        name: c.name.clone(),
-                        column_type,
-                        data_type,
-                        description: c.description.clone(),
+            let columns =
+                t.columns
+                    .iter()
+                    .map(|c| {
+                        let data_type = c.data_type.clone().ok_or_else(|| {
+                            Error::config(path, format!("column {}.{} has no data_type", t.name, c.name))
+                        })?;
+                        let column_type = ColumnType::parse(&data_type).ok_or_else(|| {
+                            Error::config(
+                                path,
+                                format!("column {}.{}: unsupported data_type '{data_type}'", t.name, c.name),
+                            )
+                        })?;
+                        Ok(SourceColumn {
+                            name: c.name.clone(),
+                            column_type,
+                            data_type,
+                            description: c.description.clone(),
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>>>()?;
+                    .collect::<Result<Vec<_>>>()?;
             Ok(SourceTable {
                 source: source.name.clone(),
                 name: t.name.clone(),
@@ -172,16 +160,7 @@ mod tests {
         let names: Vec<&str> = f1.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "circuits",
-                "constructors",
-                "drivers",
-                "lap_times",
-                "pit_stops",
-                "races",
-                "results",
-                "status"
-            ]
+            ["circuits", "constructors", "drivers", "lap_times", "pit_stops", "races", "results", "status"]
         );
         let results = f1.tables.iter().find(|t| t.name == "results").unwrap();
         assert_eq!(results.columns.len(), 18);
@@ -195,9 +174,6 @@ mod tests {
     fn number_with_scale_is_not_an_integer() {
         assert_eq!(ColumnType::parse("NUMBER(38,0)"), Some(ColumnType::Integer));
         assert_eq!(ColumnType::parse("number(10, 2)"), None);
-        assert_eq!(
-            ColumnType::parse("VARCHAR(16777216)"),
-            Some(ColumnType::Text)
-        );
+        assert_eq!(ColumnType::parse("VARCHAR(16777216)"), Some(ColumnType::Text));
     }
 }

@@ -11,18 +11,9 @@ use pitwall_core::{Model, Result, sql_models};
 pub const FQN: &[&str] = &["intermediate"];
 
 const FILES: &[(&str, &str)] = &[
-    (
-        "crates/intermediate/models/int_lap_times_years.sql",
-        include_str!("../models/int_lap_times_years.sql"),
-    ),
-    (
-        "crates/intermediate/models/int_pit_stops.sql",
-        include_str!("../models/int_pit_stops.sql"),
-    ),
-    (
-        "crates/intermediate/models/int_results.sql",
-        include_str!("../models/int_results.sql"),
-    ),
+    ("crates/intermediate/models/int_lap_times_years.sql", include_str!("../models/int_lap_times_years.sql")),
+    ("crates/intermediate/models/int_pit_stops.sql", include_str!("../models/int_pit_stops.sql")),
+    ("crates/intermediate/models/int_results.sql", include_str!("../models/int_results.sql")),
 ];
 
 /// The intermediate models.
@@ -38,11 +29,7 @@ mod tests {
         assert_eq!(models.len(), 3);
         for m in &models {
             assert!(m.spec().sources.is_empty());
-            assert!(
-                m.spec().refs.iter().all(|r| r.starts_with("stg_f1_")),
-                "{:?}",
-                m.spec().refs
-            );
+            assert!(m.spec().refs.iter().all(|r| r.starts_with("stg_f1_")), "{:?}", m.spec().refs);
         }
     }
 }

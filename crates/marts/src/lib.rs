@@ -13,14 +13,8 @@ use pitwall_core::{Model, Result, sql_models};
 pub const CORE_FQN: &[&str] = &["marts", "core"];
 
 const CORE_FILES: &[(&str, &str)] = &[
-    (
-        "crates/marts/models/core/fct_results.sql",
-        include_str!("../models/core/fct_results.sql"),
-    ),
-    (
-        "crates/marts/models/core/pit_stops_joined.sql",
-        include_str!("../models/core/pit_stops_joined.sql"),
-    ),
+    ("crates/marts/models/core/fct_results.sql", include_str!("../models/core/fct_results.sql")),
+    ("crates/marts/models/core/pit_stops_joined.sql", include_str!("../models/core/pit_stops_joined.sql")),
 ];
 
 pub const AGGREGATES_FQN: &[&str] = &["marts", "aggregates"];
@@ -61,44 +55,25 @@ mod tests {
 
     /// Runs one model of this crate over fixture tables standing in for its refs.
     async fn run(model: &str, upstream: &[(&str, Schema)]) -> RecordBatch {
-        let relations = Relations {
-            target_schema: "analytics".into(),
-            source_schemas: BTreeMap::new(),
-        };
+        let relations = Relations { target_schema: "analytics".into(), source_schemas: BTreeMap::new() };
         let dir = tempfile::tempdir().unwrap();
-        let session = Warehouse::open(&dir.path().display().to_string())
-            .unwrap()
-            .session(&relations)
-            .unwrap();
+        let session = Warehouse::open(&dir.path().display().to_string()).unwrap().session(&relations).unwrap();
         for (name, schema) in upstream {
             let options = CsvReadOptions::new().schema(schema);
             session
-                .register_csv(
-                    TableReference::partial("analytics", *name),
-                    fixture(&format!("{name}.csv")),
-                    options,
-                )
+                .register_csv(TableReference::partial("analytics", *name), fixture(&format!("{name}.csv")), options)
                 .await
                 .unwrap();
         }
-        let model = super::models()
-            .unwrap()
-            .into_iter()
-            .find(|m| m.spec().name == model)
-            .unwrap();
+        let model = super::models().unwrap().into_iter().find(|m| m.spec().name == model).unwrap();
         let ctx = ModelContext::new(session, relations, model.spec().clone());
         let batches = model.build(&ctx).await.unwrap().collect().await.unwrap();
         arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
     }
 
     fn column(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
-        let c = batch
-            .column_by_name(name)
-            .unwrap()
-            .as_primitive::<Float64Type>();
-        (0..c.len())
-            .map(|i| c.is_valid(i).then(|| c.value(i)))
-            .collect()
+        let c = batch.column_by_name(name).unwrap().as_primitive::<Float64Type>();
+        (0..c.len()).map(|i| c.is_valid(i).then(|| c.value(i))).collect()
     }
 
     #[tokio::test]
@@ -108,19 +83,10 @@ mod tests {
             Field::new("constructor_name", DataType::Utf8, true),
             Field::new("pit_stop_milliseconds", DataType::Int64, true),
         ]);
-        let out = run(
-            "fastest_pit_stops_by_constructor",
-            &[("pit_stops_joined", schema)],
-        )
-        .await;
-        let names: Vec<&str> = (0..out.num_rows())
-            .map(|i| out.column(0).as_string::<i32>().value(i))
-            .collect();
+        let out = run("fastest_pit_stops_by_constructor", &[("pit_stops_joined", schema)]).await;
+        let names: Vec<&str> = (0..out.num_rows()).map(|i| out.column(0).as_string::<i32>().value(i)).collect();
         // Sorted by mean; the all-NULL constructor's mean is NULL and sorts last.
-        assert_eq!(
-            names,
-            ["Tie", "Quartiles", "Solo", "WithNulls", "OnlyNulls"]
-        );
+        assert_eq!(names, ["Tie", "Quartiles", "Solo", "WithNulls", "OnlyNulls"]);
         let row = |name: &str| names.iter().position(|n| *n == name).unwrap();
         let stat = |stat: &str, name: &str| column(&out, stat)[row(name)];
 
@@ -155,29 +121,13 @@ mod tests {
             Field::new("lap_time_milliseconds", DataType::Int64, true),
         ]);
         let out = run("lap_times_moving_avg", &[("int_lap_times_years", schema)]).await;
-        let years = out
-            .column_by_name("race_year")
-            .unwrap()
-            .as_primitive::<Int64Type>();
-        assert_eq!(
-            years.values().to_vec(),
-            vec![2001, 2002, 2003, 2004, 2005, 2006]
-        );
+        let years = out.column_by_name("race_year").unwrap().as_primitive::<Int64Type>();
+        assert_eq!(years.values().to_vec(), vec![2001, 2002, 2003, 2004, 2005, 2006]);
         assert_eq!(
             column(&out, "lap_time_seconds"),
-            [
-                Some(101.0),
-                Some(100.0),
-                Some(99.0),
-                Some(98.0),
-                Some(97.0),
-                Some(96.0)
-            ]
+            [Some(101.0), Some(100.0), Some(99.0), Some(98.0), Some(97.0), Some(96.0)]
         );
         // (101 + 100 + 99 + 98 + 97) / 5 = 99.0, then (100 + ... + 96) / 5 = 98.0
-        assert_eq!(
-            column(&out, "lap_moving_avg_5_years"),
-            [None, None, None, None, Some(99.0), Some(98.0)]
-        );
+        assert_eq!(column(&out, "lap_moving_avg_5_years"), [None, None, None, None, Some(99.0), Some(98.0)]);
     }
 }

@@ -39,32 +39,20 @@ impl StagingModel {
         let (source, table) = self.source.split_once('.').ok_or_else(|| {
             Error::config(
                 SPEC_PATH,
-                format!(
-                    "model {}: source must be 'source.table', not '{}'",
-                    self.name, self.source
-                ),
+                format!("model {}: source must be 'source.table', not '{}'", self.name, self.source),
             )
         })?;
         if self.select.is_empty() {
-            return Err(Error::config(
-                SPEC_PATH,
-                format!("model {}: select is empty", self.name),
-            ));
+            return Err(Error::config(SPEC_PATH, format!("model {}: select is empty", self.name)));
         }
-        Ok(format!(
-            "select\n    {}\nfrom {{{{ source('{source}', '{table}') }}}}\n",
-            self.select.join(",\n    ")
-        ))
+        Ok(format!("select\n    {}\nfrom {{{{ source('{source}', '{table}') }}}}\n", self.select.join(",\n    ")))
     }
 }
 
 /// The staging models.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {
     let file: StagingFile = serde_norway::from_str(SPEC).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
+        let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
         Error::config(format!("{SPEC_PATH}{at}"), e.to_string())
     })?;
     file.models

@@ -13,14 +13,7 @@ fn staging(warehouse: &Path) -> (bool, String) {
         .env("PITWALL_WAREHOUSE", warehouse)
         .output()
         .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 #[test]
@@ -30,10 +23,7 @@ fn staging_alone_needs_raw_tables_and_then_builds_only_staging() {
 
     let (ok, output) = staging(&warehouse);
     assert!(!ok, "{output}");
-    assert!(
-        output.contains("'raw.circuits' is not in the warehouse"),
-        "{output}"
-    );
+    assert!(output.contains("'raw.circuits' is not in the warehouse"), "{output}");
 
     // Store the fixture source's raw tables, as `pitwall build` would.
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -47,23 +37,12 @@ fn staging_alone_needs_raw_tables_and_then_builds_only_staging() {
 
     let (ok, output) = staging(&warehouse);
     assert!(ok, "{output}");
-    assert_eq!(
-        output
-            .matches(" OK created view model analytics.stg_f1_")
-            .count(),
-        8,
-        "{output}"
-    );
+    assert_eq!(output.matches(" OK created view model analytics.stg_f1_").count(), 8, "{output}");
     let mut built: Vec<String> = std::fs::read_dir(warehouse.join("analytics"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     built.sort();
     assert_eq!(built.len(), 8, "{built:?}");
-    assert!(
-        built
-            .iter()
-            .all(|f| f.starts_with("stg_f1_") && f.ends_with(".view.sql")),
-        "{built:?}"
-    );
+    assert!(built.iter().all(|f| f.starts_with("stg_f1_") && f.ends_with(".view.sql")), "{built:?}");
 }
