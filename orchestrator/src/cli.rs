@@ -31,6 +31,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
     pub warehouse: Option<String>,
 
+    /// Where trained ML models are stored [default: <target-path>/model_stage]
+    #[arg(long, global = true, env = "PITWALL_MODEL_STAGE", value_name = "LOCATION")]
+    pub model_stage: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

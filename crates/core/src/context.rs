@@ -61,11 +61,23 @@ pub struct ModelContext {
     session: SessionContext,
     relations: Relations,
     spec: ModelSpec,
+    model_stage: String,
 }
 
 impl ModelContext {
     pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
-        ModelContext { session, relations, spec }
+        ModelContext { session, relations, spec, model_stage: String::new() }
+    }
+
+    /// Sets where trained ML models are stored (a folder or object store URL).
+    pub fn with_model_stage(mut self, location: impl Into<String>) -> Self {
+        self.model_stage = location.into();
+        self
+    }
+
+    /// The model stage location; empty when the caller set none.
+    pub fn model_stage(&self) -> &str {
+        &self.model_stage
     }
 
     pub fn session(&self) -> &SessionContext {
