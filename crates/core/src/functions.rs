@@ -60,7 +60,7 @@ mod tests {
         assert_eq!(round_half_even(0.375, 2), 0.38);
         assert_eq!(round_half_even(2.5, 0), 2.0);
         assert_eq!(round_half_even(-2.5, 0), -2.0);
-        assert_eq!(round_half_even(95.85, 1), 95.8); // 958.4999... as a double
+        assert_eq!(round_half_even(95.85, 1), 95.8); // 95.85 * 10 is 958.5: the tie goes to even
         assert_eq!(round_half_even(14.875, 2), 14.88);
         assert_eq!(round_half_even(1250.0, -2), 1200.0);
         assert!(round_half_even(f64::NAN, 2).is_nan());
