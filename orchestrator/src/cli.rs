@@ -50,6 +50,29 @@ pub struct Selection {
     /// Nodes to leave out, in the same syntax
     #[arg(long, num_args = 1.., value_name = "SELECTOR")]
     pub exclude: Vec<String>,
+
+    /// Which tests a selection of models brings along: eager (any parent selected),
+    /// cautious (all parents selected) or empty (only tests selected themselves)
+    /// [default: eager for test and build, empty for ls]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub indirect_selection: Option<IndirectSelection>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IndirectSelection {
+    Eager,
+    Cautious,
+    Empty,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// Keep each test's failing rows as a table in the <schema>_dbt_test__audit schema
+    #[arg(long)]
+    pub store_failures: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,15 +95,18 @@ pub enum LsOutput {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load the sources and build the selected models into the warehouse
+    /// Build the selected models into the warehouse (loading the sources they read)
     Run(Selection),
-    /// Build the selected models (for now the same as run)
-    Build(Selection),
+    /// Run the selected data tests against the warehouse
+    Test(TestArgs),
+    /// Build the selected models and run their tests, each model after the tests of what
+    /// it reads; an error-severity failure skips everything downstream
+    Build(TestArgs),
     /// List the nodes a selector picks
     Ls {
         #[command(flatten)]
         selection: Selection,
-        /// Resource types to list [default: model]
+        /// Resource types to list [default: model test]
         #[arg(long, value_enum, num_args = 1..)]
         resource_type: Vec<ResourceType>,
         #[arg(long, value_enum, default_value = "selector")]

@@ -12,11 +12,13 @@ use object_store::buffered::BufWriter;
 use pitwall_core::config::Overrides;
 use pitwall_core::dag::NodeId;
 use pitwall_core::report::{self, Tally};
-use pitwall_core::warehouse::{child, open_store};
-use pitwall_core::{Node, ProjectConfig, RunEvent, Runner, Warehouse};
+use pitwall_core::testing::TestSpec;
+use pitwall_core::warehouse::{child, open_store, write_file};
+use pitwall_core::{Node, Plan, ProjectConfig, RunEvent, Runner, Warehouse};
 use tokio::io::AsyncWriteExt;
 
-use crate::cli::{Cli, Command, LsOutput, ResourceType, Selection};
+use crate::artifacts;
+use crate::cli::{Cli, Command, IndirectSelection, LsOutput, ResourceType, Selection};
 use crate::project::Project;
 use crate::select::{NodeInfo, select};
 
@@ -25,9 +27,13 @@ pub async fn dispatch(cli: Cli, overrides: Overrides) -> Result<bool> {
         Some(dir) => dir.clone(),
         None => ProjectConfig::discover(&std::env::current_dir()?)?,
     };
-    let project = Project::load(&root, &overrides)?;
+    let project = Project::load(&root, &overrides).await?;
+    let target = project.config.target_path.display().to_string();
+    write_file(&target, "manifest.json", artifacts::manifest(&project)).await?;
     match cli.command {
-        Command::Run(selection) | Command::Build(selection) => run(&project, &selection).await,
+        Command::Run(selection) => execute(&project, "run", &selection, false, false).await,
+        Command::Test(args) => execute(&project, "test", &args.selection, true, args.store_failures).await,
+        Command::Build(args) => execute(&project, "build", &args.selection, true, args.store_failures).await,
         Command::Ls { selection, resource_type, output } => ls(&project, &selection, &resource_type, output),
         Command::Compile(selection) => compile(&project, &selection),
         Command::Show { model, limit } => show(&project, &model, limit).await,
@@ -56,35 +62,83 @@ fn node_infos(project: &Project) -> Vec<NodeInfo> {
         path: n.spec().original_file_path.clone(),
         materialized: Some(n.config.materialized.to_string()),
     }));
+    infos.extend(project.tests.iter().map(|t| NodeInfo {
+        id: NodeId::Test(t.name.clone()),
+        fqn: t.fqn.clone(),
+        tags: t.config.tags.clone(),
+        path: t.original_file_path.clone(),
+        materialized: None,
+    }));
     infos
+}
+
+/// The selected nodes; tests whose parents are selected come along per `indirect`.
+fn select_nodes(project: &Project, selection: &Selection, default: IndirectSelection) -> Result<BTreeSet<NodeId>> {
+    let infos = node_infos(project);
+    let mut picked = select(&infos, &project.dag, &selection.select, &selection.exclude)?;
+    let excluded = select(&infos, &project.dag, &selection.exclude, &[])?;
+    let excluded = if selection.exclude.is_empty() { BTreeSet::new() } else { excluded };
+    let mode = selection.indirect_selection.unwrap_or(default);
+    if mode != IndirectSelection::Empty {
+        for test in &project.tests {
+            let id = NodeId::Test(test.name.clone());
+            let parents = project.dag.parents(&id);
+            let take = match mode {
+                IndirectSelection::Eager => parents.iter().any(|p| picked.contains(*p)),
+                IndirectSelection::Cautious => parents.iter().all(|p| picked.contains(*p)),
+                IndirectSelection::Empty => false,
+            };
+            if take && !excluded.contains(&id) {
+                picked.insert(id);
+            }
+        }
+    }
+    Ok(picked)
 }
 
 /// The selected models, in topological order.
 fn selected_models<'p>(project: &'p Project, selection: &Selection) -> Result<Vec<&'p Node>> {
-    let picked = select(&node_infos(project), &project.dag, &selection.select, &selection.exclude)?;
+    let picked = select_nodes(project, selection, IndirectSelection::Empty)?;
     Ok(project.nodes.iter().filter(|n| picked.contains(&NodeId::Model(n.name().to_owned()))).collect())
 }
 
 async fn open_warehouse(project: &Project) -> Result<(Arc<Warehouse>, SessionContext)> {
     let warehouse = Arc::new(Warehouse::open(&project.config.warehouse)?);
     let session = warehouse.session(&project.relations)?;
-    warehouse.attach(&session, &project.schemas()).await?;
+    let schemas = project.schemas();
+    warehouse.attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     Ok((warehouse, session))
 }
 
-async fn run(project: &Project, selection: &Selection) -> Result<bool> {
+/// `run`, `test` and `build`: the selected models and/or tests as one plan.
+async fn execute(
+    project: &Project,
+    which: &str,
+    selection: &Selection,
+    with_tests: bool,
+    store_failures: bool,
+) -> Result<bool> {
     let clock = Instant::now();
-    let nodes: Vec<Node> = selected_models(project, selection)?.into_iter().cloned().collect();
+    let picked = select_nodes(project, selection, IndirectSelection::Eager)?;
+    let with_models = which != "test";
+    let nodes: Vec<Node> = if with_models {
+        project.nodes.iter().filter(|n| picked.contains(&NodeId::Model(n.name().to_owned()))).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let tests: Vec<Arc<TestSpec>> = if with_tests {
+        project.tests.iter().filter(|t| picked.contains(&NodeId::Test(t.name.clone()))).cloned().collect()
+    } else {
+        Vec::new()
+    };
     println!(
-        "Found {} models and {} sources; {} selected",
+        "Found {} models, {} data tests and {} sources; running {} models and {} tests",
         project.nodes.len(),
+        project.tests.len(),
         project.source.tables.len(),
-        nodes.len()
+        nodes.len(),
+        tests.len()
     );
-    if nodes.is_empty() {
-        println!("Nothing to do: the selection matched no models.");
-        return Ok(true);
-    }
     let (warehouse, session) = open_warehouse(project).await?;
     // Sources are (re)loaded when a selected model reads one; otherwise the raw tables
     // the warehouse holds are used, as dbt uses what its warehouse holds.
@@ -94,12 +148,15 @@ async fn run(project: &Project, selection: &Selection) -> Result<bool> {
         ingestion::store_raw(&warehouse, schema, &tables).await?;
         println!();
     }
-    let total = nodes.len();
+    let mut plan = Plan::models(&nodes);
+    plan.add_tests(&tests, with_models);
+    let total = plan.jobs.len();
     let done = Mutex::new(0usize);
-    let runner =
-        Runner::new(session, warehouse, project.relations.clone()).with_model_stage(&project.config.model_stage);
+    let runner = Runner::new(session, warehouse, project.relations.clone())
+        .with_model_stage(&project.config.model_stage)
+        .with_store_failures(store_failures);
     let outcomes = runner
-        .run(&nodes, &|event| {
+        .run(&plan, &|event| {
             if let RunEvent::Finished(outcome) = event {
                 let mut n = done.lock().expect("not poisoned");
                 *n += 1;
@@ -107,31 +164,34 @@ async fn run(project: &Project, selection: &Selection) -> Result<bool> {
             }
         })
         .await;
-    let mut tally = Tally::default();
-    outcomes.iter().for_each(|o| tally.add_model(o));
-    let tables = nodes.iter().filter(|n| n.config.materialized == pitwall_core::Materialization::Table).count();
-    println!(
-        "\nFinished running {} table models and {} view models in {}.",
-        tables,
-        total - tables,
-        report::elapsed(clock.elapsed())
-    );
-    let errors = report::error_details(&outcomes);
-    if errors.is_empty() {
+    let elapsed = clock.elapsed();
+    let tally = Tally::of(&outcomes);
+    println!("\nFinished running {} models and {} tests in {}.", nodes.len(), tests.len(), report::elapsed(elapsed));
+    let details = report::error_details(&outcomes);
+    if tally.ok() && details.is_empty() {
         println!("Completed successfully");
     } else {
-        println!("Completed with {} errors:", errors.len());
-        for e in errors {
-            println!("\n{e}");
+        println!("Completed with {} {}:", details.len(), if tally.ok() { "warnings" } else { "errors and warnings" });
+        for d in details {
+            println!("\n{d}");
         }
     }
+    if store_failures && tally.tests_fail + tally.tests_warn > 0 {
+        println!(
+            "\nFailing rows are stored in schema {} (pitwall query to read them).",
+            project.relations.audit_schema()
+        );
+    }
     println!("\n{}", tally.summary());
-    Ok(tally.error == 0)
+    let target = project.config.target_path.display().to_string();
+    let results = artifacts::run_results(project, which, selection, &outcomes, elapsed);
+    write_file(&target, "run_results.json", results).await?;
+    Ok(tally.ok())
 }
 
 fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
     let infos = node_infos(project);
-    let picked = select(&infos, &project.dag, &selection.select, &selection.exclude)?;
+    let picked = select_nodes(project, selection, IndirectSelection::Empty)?;
     let wanted = |id: &NodeId| {
         let t = match id {
             NodeId::Source(_) => ResourceType::Source,
@@ -139,7 +199,7 @@ fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: 
             NodeId::Test(_) => ResourceType::Test,
         };
         if types.is_empty() {
-            t == ResourceType::Model
+            t != ResourceType::Source
         } else {
             types.contains(&t) || types.contains(&ResourceType::All)
         }

@@ -8,6 +8,7 @@
 //! It must never implement a model or parse a CSV: models live in their layer crates,
 //! rows are touched only by `ingestion`.
 
+pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod project;

@@ -37,7 +37,18 @@ fn ls_selects_by_name_layer_graph_and_exclusion() {
         run.stdout.lines().map(str::to_owned).collect()
     };
     assert_eq!(names(&["--select", "staging", "--exclude", "stg_f1_lap_times"]).len(), 7);
-    assert_eq!(names(&["--select", "tag:bi"]), ["fastest_pit_stops_by_constructor", "lap_times_moving_avg"]);
+    assert_eq!(
+        names(&["--select", "tag:bi"]),
+        [
+            "all_values_gte_zero_fastest_pit_stops_by_constructor_mean",
+            "fastest_pit_stops_by_constructor",
+            "lap_times_moving_avg",
+            "lap_times_moving_avg_assert_positive_or_null",
+        ]
+    );
+    // Tests come along with their models only when asked (dbt's indirect selection).
+    let eager = names(&["--select", "lap_times_moving_avg", "--indirect-selection", "eager"]);
+    assert_eq!(eager.len(), 3, "{eager:?}");
     let upstream = names(&["--select", "+fct_results"]);
     let expected = [
         "fct_results",

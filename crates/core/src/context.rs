@@ -21,6 +21,11 @@ pub struct Relations {
 }
 
 impl Relations {
+    /// Where `--store-failures` keeps failing rows (dbt's `<schema>_dbt_test__audit`).
+    pub fn audit_schema(&self) -> String {
+        format!("{}_dbt_test__audit", self.target_schema)
+    }
+
     pub fn model(&self, name: &str) -> TableReference {
         TableReference::partial(self.target_schema.as_str(), name)
     }
@@ -37,6 +42,8 @@ impl Relations {
                 Error::UnknownSource { model: model.to_owned(), source_name: source.clone(), table: table.clone() }
             }),
             Segment::Doc(name) => Err(Error::model(model, format!("doc('{name}') is only allowed in descriptions"))),
+            Segment::Config(_) => Ok(String::new()),
+            Segment::Var(name) => Err(Error::model(model, format!("unknown variable {{{{ {name} }}}}"))),
             Segment::Text(t) => Ok(t.clone()),
         })
     }

@@ -25,14 +25,15 @@ pub mod report;
 pub mod runner;
 pub mod standalone;
 pub mod template;
+pub mod testing;
 pub mod warehouse;
 
 pub use config::{Materialization, ModelConfig, ProjectConfig};
 pub use context::{ModelContext, Relations};
 pub use dag::Dag;
 pub use error::{Error, Result};
-pub use model::{Language, Model, ModelSpec, Node, SourceRef, SqlModel, sql_models};
-pub use runner::{NodeOutcome, NodeStatus, RunEvent, Runner};
+pub use model::{FileKind, Language, Model, ModelSpec, Node, ProjectFile, SourceRef, SqlModel, sql_models};
+pub use runner::{Job, NodeOutcome, NodeStatus, OutcomeKind, Plan, RunEvent, Runner};
 pub use warehouse::Warehouse;
 
 /// The datafusion this workspace is built on, re-exported so layers name one version.

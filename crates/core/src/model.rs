@@ -174,3 +174,27 @@ pub fn sql_models(fqn: &[&str], files: &[(&str, &str)]) -> Result<Vec<Arc<dyn Mo
         })
         .collect()
 }
+
+/// What a non-model file of a layer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// dbt-shaped properties YAML: descriptions, columns, tests.
+    Properties,
+    /// Markdown with `{% docs name %}` blocks.
+    Docs,
+    /// A SQL file returning failing rows.
+    SingularTest,
+    /// SQL with `{% test name(model, ...) %}` blocks.
+    GenericTest,
+}
+
+/// A declarative file a layer ships beside its models, embedded at build time.
+#[derive(Clone, Copy, Debug)]
+pub struct ProjectFile {
+    pub kind: FileKind,
+    /// Relative to the workspace root.
+    pub path: &'static str,
+    pub text: &'static str,
+    /// The folder path its nodes belong to (for selectors).
+    pub fqn: &'static [&'static str],
+}

@@ -2,76 +2,138 @@
 
 use std::time::Duration;
 
-use crate::runner::{NodeOutcome, NodeStatus};
+use crate::runner::{NodeOutcome, NodeStatus, OutcomeKind};
 
-const WIDTH: usize = 78;
+const WIDTH: usize = 88;
 
 fn dotted(left: &str, right: &str) -> String {
     let dots = WIDTH.saturating_sub(left.chars().count() + right.chars().count() + 2).max(3);
     format!("{left} {} {right}", ".".repeat(dots))
 }
 
-/// `  3 of 15 OK created table model "analytics"."fct_results" ..... [25720 rows in 0.12s]`
+/// `  3 of 15 OK created table model analytics.fct_results ..... [25720 rows in 0.12s]`
 pub fn node_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
-    let kind = outcome.materialized;
-    let (left, right) = match &outcome.status {
-        NodeStatus::Success { rows } => (
-            format!("OK created {kind} model {}", outcome.relation),
-            format!("[{rows} rows in {:.2}s]", outcome.elapsed.as_secs_f64()),
-        ),
-        NodeStatus::Error(_) => (
-            format!("ERROR creating {kind} model {}", outcome.relation),
-            format!("[ERROR in {:.2}s]", outcome.elapsed.as_secs_f64()),
-        ),
-        NodeStatus::Skipped { .. } => (format!("SKIP relation {}", outcome.relation), "[SKIP]".to_owned()),
+    let secs = outcome.elapsed.as_secs_f64();
+    let (name, relation) = (&outcome.name, &outcome.relation);
+    let (left, right) = match (outcome.kind, &outcome.status) {
+        (OutcomeKind::Model(kind), NodeStatus::Success { rows }) => {
+            (format!("OK created {kind} model {relation}"), format!("[{rows} rows in {secs:.2}s]"))
+        }
+        (OutcomeKind::Model(kind), NodeStatus::Error(_)) => {
+            (format!("ERROR creating {kind} model {relation}"), format!("[ERROR in {secs:.2}s]"))
+        }
+        (OutcomeKind::Model(_), _) => (format!("SKIP relation {relation}"), "[SKIP]".to_owned()),
+        (OutcomeKind::Test(_), NodeStatus::Pass) => (format!("PASS {name}"), format!("[PASS in {secs:.2}s]")),
+        (OutcomeKind::Test(_), NodeStatus::Fail { failures }) => {
+            (format!("FAIL {failures} {name}"), format!("[FAIL {failures} in {secs:.2}s]"))
+        }
+        (OutcomeKind::Test(_), NodeStatus::Warn { failures }) => {
+            (format!("WARN {failures} {name}"), format!("[WARN {failures} in {secs:.2}s]"))
+        }
+        (OutcomeKind::Test(_), NodeStatus::Error(_)) => (format!("ERROR {name}"), format!("[ERROR in {secs:.2}s]")),
+        (OutcomeKind::Test(_), _) => (format!("SKIP test {name}"), "[SKIP]".to_owned()),
     };
     dotted(&format!("{index:>3} of {total} {left}"), &right)
 }
 
-/// A line for any node kind, for callers that print tests and models alike.
-pub fn line(index: usize, total: usize, what: &str, detail: &str) -> String {
-    dotted(&format!("{index:>3} of {total} {what}"), detail)
-}
-
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
-    pub pass: usize,
-    pub warn: usize,
-    pub error: usize,
-    pub skip: usize,
+    pub models_ok: usize,
+    pub models_error: usize,
+    pub models_skipped: usize,
+    pub tests_pass: usize,
+    pub tests_warn: usize,
+    pub tests_fail: usize,
+    pub tests_error: usize,
+    pub tests_skipped: usize,
 }
 
 impl Tally {
-    pub fn total(&self) -> usize {
-        self.pass + self.warn + self.error + self.skip
-    }
-
-    pub fn add_model(&mut self, outcome: &NodeOutcome) {
-        match outcome.status {
-            NodeStatus::Success { .. } => self.pass += 1,
-            NodeStatus::Error(_) => self.error += 1,
-            NodeStatus::Skipped { .. } => self.skip += 1,
+    pub fn of(outcomes: &[NodeOutcome]) -> Tally {
+        let mut t = Tally::default();
+        for o in outcomes {
+            match (o.kind, &o.status) {
+                (OutcomeKind::Model(_), NodeStatus::Success { .. }) => t.models_ok += 1,
+                (OutcomeKind::Model(_), NodeStatus::Skipped { .. }) => t.models_skipped += 1,
+                (OutcomeKind::Model(_), _) => t.models_error += 1,
+                (OutcomeKind::Test(_), NodeStatus::Pass) => t.tests_pass += 1,
+                (OutcomeKind::Test(_), NodeStatus::Warn { .. }) => t.tests_warn += 1,
+                (OutcomeKind::Test(_), NodeStatus::Fail { .. }) => t.tests_fail += 1,
+                (OutcomeKind::Test(_), NodeStatus::Skipped { .. }) => t.tests_skipped += 1,
+                (OutcomeKind::Test(_), _) => t.tests_error += 1,
+            }
         }
+        t
     }
 
+    pub fn models(&self) -> usize {
+        self.models_ok + self.models_error + self.models_skipped
+    }
+
+    pub fn tests(&self) -> usize {
+        self.tests_pass + self.tests_warn + self.tests_fail + self.tests_error + self.tests_skipped
+    }
+
+    /// Whether the command succeeded: no model error, no error-severity test failure.
+    pub fn ok(&self) -> bool {
+        self.models_error == 0 && self.tests_fail == 0 && self.tests_error == 0
+    }
+
+    /// The summary lines: per resource type, then dbt's `Done.` line.
     pub fn summary(&self) -> String {
-        format!(
+        let mut lines = Vec::new();
+        if self.models() > 0 {
+            lines.push(format!(
+                "Models: {} of {} OK (error={}, skip={})",
+                self.models_ok,
+                self.models(),
+                self.models_error,
+                self.models_skipped
+            ));
+        }
+        if self.tests() > 0 {
+            lines.push(format!(
+                "Tests: {} of {} PASS (warn={}, error={}, skip={})",
+                self.tests_pass,
+                self.tests(),
+                self.tests_warn,
+                self.tests_fail + self.tests_error,
+                self.tests_skipped
+            ));
+        }
+        lines.push(format!(
             "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
-            self.pass,
-            self.warn,
-            self.error,
-            self.skip,
-            self.total()
-        )
+            self.models_ok + self.tests_pass,
+            self.tests_warn,
+            self.models_error + self.tests_fail + self.tests_error,
+            self.models_skipped + self.tests_skipped,
+            self.models() + self.tests()
+        ));
+        lines.join("\n")
     }
 }
 
-/// The errors of a run, each with its node, as dbt lists them after the run.
+/// The errors, failures and warnings of a run, each with its node, as dbt lists them.
 pub fn error_details(outcomes: &[NodeOutcome]) -> Vec<String> {
     outcomes
         .iter()
-        .filter_map(|o| match &o.status {
-            NodeStatus::Error(message) => Some(format!("Failure in model {} ({}):\n  {message}", o.name, o.relation)),
+        .filter_map(|o| match (&o.status, o.kind) {
+            (NodeStatus::Error(message), OutcomeKind::Model(_)) => {
+                Some(format!("Failure in model {} ({}):\n  {message}", o.name, o.relation))
+            }
+            (NodeStatus::Error(message), OutcomeKind::Test(_)) => {
+                Some(format!("Error in test {}:\n  {message}", o.name))
+            }
+            (NodeStatus::Fail { failures }, _) => Some(format!(
+                "Failure in test {}:\n  got {failures} result{}, configured to fail if != 0",
+                o.name,
+                if *failures == 1 { "" } else { "s" }
+            )),
+            (NodeStatus::Warn { failures }, _) => Some(format!(
+                "Warning in test {}:\n  got {failures} result{}, configured to warn if != 0",
+                o.name,
+                if *failures == 1 { "" } else { "s" }
+            )),
             _ => None,
         })
         .collect()

@@ -1,7 +1,9 @@
-//! The [`Runner`]: executes a set of models against a session and a warehouse, each as
-//! soon as the models it refs have finished, independent ones concurrently.
+//! The [`Runner`]: executes a [`Plan`] of models and tests against a session and a
+//! warehouse, each job as soon as the jobs it waits on have finished, independent ones
+//! concurrently.
 //!
-//! A model whose upstream failed is skipped, not run; models outside the set are read
+//! A job whose prerequisite failed (a model error, an error-severity test failure) is
+//! skipped, and so is everything waiting on it; relations outside the plan are read
 //! from the warehouse as they are, and a missing one is an error naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,21 +15,174 @@ use tokio::task::JoinSet;
 
 use crate::config::Materialization;
 use crate::context::{ModelContext, Relations, display};
+use crate::dag::NodeId;
 use crate::error::{Error, Result};
 use crate::model::Node;
+use crate::testing::{Severity, Target, TestSpec};
 use crate::warehouse::Warehouse;
+
+/// Something the runner executes.
+#[derive(Clone)]
+pub enum Job {
+    Model(Node),
+    Test(Arc<TestSpec>),
+}
+
+impl Job {
+    pub fn id(&self) -> NodeId {
+        match self {
+            Job::Model(n) => NodeId::Model(n.name().to_owned()),
+            Job::Test(t) => NodeId::Test(t.name.clone()),
+        }
+    }
+}
+
+/// Jobs and, for each, the jobs it waits on.
+#[derive(Clone, Default)]
+pub struct Plan {
+    pub jobs: Vec<Job>,
+    pub waits_on: BTreeMap<NodeId, BTreeSet<NodeId>>,
+}
+
+impl Plan {
+    /// Models only, each waiting on the models it refs that are in the plan.
+    pub fn models(nodes: &[Node]) -> Plan {
+        let names: BTreeSet<&str> = nodes.iter().map(Node::name).collect();
+        let waits_on = nodes
+            .iter()
+            .map(|n| {
+                let deps = n
+                    .spec()
+                    .refs
+                    .iter()
+                    .filter(|r| names.contains(r.as_str()))
+                    .map(|r| NodeId::Model(r.clone()))
+                    .collect();
+                (NodeId::Model(n.name().to_owned()), deps)
+            })
+            .collect();
+        Plan { jobs: nodes.iter().cloned().map(Job::Model).collect(), waits_on }
+    }
+
+    /// Adds `tests`. Each waits on the models it reads that are in the plan; with `gate`,
+    /// every model downstream of what a test checks also waits on the test (dbt build).
+    pub fn add_tests(&mut self, tests: &[Arc<TestSpec>], gate: bool) {
+        let models: BTreeMap<String, Vec<String>> = self
+            .jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Model(n) => Some((n.name().to_owned(), n.spec().refs.clone())),
+                Job::Test(_) => None,
+            })
+            .collect();
+        let sources_of: BTreeMap<String, Vec<crate::SourceRef>> = self
+            .jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Model(n) => Some((n.name().to_owned(), n.spec().sources.clone())),
+                Job::Test(_) => None,
+            })
+            .collect();
+        for test in tests {
+            let id = NodeId::Test(test.name.clone());
+            let reads = test.depends_on();
+            let deps = reads
+                .iter()
+                .filter_map(|t| match t {
+                    Target::Model(m) if models.contains_key(m) => Some(NodeId::Model(m.clone())),
+                    _ => None,
+                })
+                .collect();
+            self.waits_on.insert(id.clone(), deps);
+            if gate {
+                for (model, refs) in &models {
+                    let reads_checked = reads.iter().any(|t| match t {
+                        Target::Model(m) => refs.contains(m),
+                        Target::Source(s) => sources_of[model].contains(s),
+                    });
+                    // A test that also reads this model or anything built from it runs
+                    // after it, so it cannot gate it (a relationships test, say).
+                    let downstream = descendants(&models, model);
+                    let reads_downstream =
+                        reads.iter().any(|t| matches!(t, Target::Model(m) if downstream.contains(m)));
+                    if reads_checked && !reads_downstream {
+                        self.waits_on.entry(NodeId::Model(model.clone())).or_default().insert(id.clone());
+                    }
+                }
+            }
+            self.jobs.push(Job::Test(test.clone()));
+        }
+    }
+}
+
+/// `model` and every model in `refs_of` built from it, directly or not.
+fn descendants(refs_of: &BTreeMap<String, Vec<String>>, model: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::from([model.to_owned()]);
+    let mut frontier = vec![model.to_owned()];
+    while let Some(upstream) = frontier.pop() {
+        for (m, refs) in refs_of {
+            if refs.contains(&upstream) && found.insert(m.clone()) {
+                frontier.push(m.clone());
+            }
+        }
+    }
+    found
+}
 
 #[derive(Clone, Debug)]
 pub enum NodeStatus {
-    Success { rows: u64 },
+    /// A model was built.
+    Success {
+        rows: u64,
+    },
+    /// A model or test could not run.
     Error(String),
-    Skipped { because: String },
+    Skipped {
+        because: String,
+    },
+    /// A test returned no rows.
+    Pass,
+    /// An error-severity test returned rows.
+    Fail {
+        failures: u64,
+    },
+    /// A warn-severity test returned rows.
+    Warn {
+        failures: u64,
+    },
+}
+
+impl NodeStatus {
+    /// Whether jobs waiting on this one must be skipped.
+    pub fn blocks_downstream(&self) -> bool {
+        matches!(self, NodeStatus::Error(_) | NodeStatus::Fail { .. } | NodeStatus::Skipped { .. })
+    }
+
+    /// dbt's `run_results.json` status.
+    pub fn dbt_status(&self) -> &'static str {
+        match self {
+            NodeStatus::Success { .. } => "success",
+            NodeStatus::Error(_) => "error",
+            NodeStatus::Skipped { .. } => "skipped",
+            NodeStatus::Pass => "pass",
+            NodeStatus::Fail { .. } => "fail",
+            NodeStatus::Warn { .. } => "warn",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutcomeKind {
+    Model(Materialization),
+    Test(Severity),
 }
 
 #[derive(Clone, Debug)]
 pub struct NodeOutcome {
+    pub id: NodeId,
     pub name: String,
-    pub materialized: Materialization,
+    pub kind: OutcomeKind,
+    /// The relation a model builds (`schema.name`); empty for tests.
     pub relation: String,
     pub status: NodeStatus,
     pub started_at: SystemTime,
@@ -36,7 +191,7 @@ pub struct NodeOutcome {
 }
 
 pub enum RunEvent<'a> {
-    Started { name: &'a str, materialized: Materialization, relation: &'a str },
+    Started { id: &'a NodeId },
     Finished(&'a NodeOutcome),
 }
 
@@ -46,11 +201,12 @@ pub struct Runner {
     warehouse: Arc<Warehouse>,
     relations: Relations,
     model_stage: String,
+    store_failures: bool,
 }
 
 impl Runner {
     pub fn new(session: SessionContext, warehouse: Arc<Warehouse>, relations: Relations) -> Self {
-        Runner { session, warehouse, relations, model_stage: String::new() }
+        Runner { session, warehouse, relations, model_stage: String::new(), store_failures: false }
     }
 
     /// Where models that train or load ML models keep them.
@@ -59,141 +215,161 @@ impl Runner {
         self
     }
 
+    /// Keep each test's failing rows as a table in the audit schema.
+    pub fn with_store_failures(mut self, store: bool) -> Self {
+        self.store_failures = store;
+        self
+    }
+
     pub fn session(&self) -> &SessionContext {
         &self.session
     }
 
-    /// Runs `nodes` in dependency order; returns one outcome per node, in finishing order.
-    pub async fn run(&self, nodes: &[Node], on_event: &(dyn Fn(RunEvent<'_>) + Send + Sync)) -> Vec<NodeOutcome> {
-        let by_name: BTreeMap<&str, &Node> = nodes.iter().map(|n| (n.name(), n)).collect();
-        // Upstream edges inside the set; refs outside it are read from the warehouse.
-        let mut waiting_on: BTreeMap<&str, BTreeSet<&str>> = nodes
-            .iter()
-            .map(|n| {
-                let deps = n.spec().refs.iter().map(String::as_str).filter(|r| by_name.contains_key(r)).collect();
-                (n.name(), deps)
+    /// Runs `plan`; returns one outcome per job, in finishing order.
+    pub async fn run(&self, plan: &Plan, on_event: &(dyn Fn(RunEvent<'_>) + Send + Sync)) -> Vec<NodeOutcome> {
+        let jobs: BTreeMap<NodeId, &Job> = plan.jobs.iter().map(|j| (j.id(), j)).collect();
+        let mut waiting: BTreeMap<NodeId, BTreeSet<NodeId>> = jobs
+            .keys()
+            .map(|id| {
+                let deps = plan.waits_on.get(id).cloned().unwrap_or_default();
+                (id.clone(), deps.into_iter().filter(|d| jobs.contains_key(d)).collect())
             })
             .collect();
-        let mut outcomes = Vec::with_capacity(nodes.len());
+        let mut outcomes = Vec::with_capacity(jobs.len());
         let mut tasks = JoinSet::new();
         let mut started = BTreeSet::new();
-
         loop {
-            let ready: Vec<&str> = waiting_on
+            let ready: Vec<NodeId> = waiting
                 .iter()
-                .filter(|(name, deps)| deps.is_empty() && !started.contains(*name))
-                .map(|(name, _)| *name)
+                .filter(|(id, deps)| deps.is_empty() && !started.contains(*id))
+                .map(|(id, _)| id.clone())
                 .collect();
-            for name in ready {
-                started.insert(name);
-                let node = by_name[name].clone();
-                let relation = display(&self.relations.model(name));
-                on_event(RunEvent::Started { name, materialized: node.config.materialized, relation: &relation });
+            for id in ready {
+                on_event(RunEvent::Started { id: &id });
+                started.insert(id.clone());
+                let job = jobs[&id].clone();
                 let runner = self.clone();
-                tasks.spawn(async move { runner.run_one(node, relation).await });
+                tasks.spawn(async move { runner.run_one(job).await });
             }
             let Some(joined) = tasks.join_next().await else {
+                // Nothing running and nothing ready: whatever still waits is in a cycle
+                // of the plan. Report it rather than drop it.
+                for id in std::mem::take(&mut waiting).into_keys() {
+                    let mut outcome = self.outcome_shell(jobs[&id]);
+                    outcome.status = NodeStatus::Error("waits on itself through the plan (a dependency cycle)".into());
+                    on_event(RunEvent::Finished(&outcome));
+                    outcomes.push(outcome);
+                }
                 break;
             };
             let outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-            let name = outcome.name.clone();
-            waiting_on.remove(name.as_str());
+            let id = outcome.id.clone();
+            waiting.remove(&id);
             on_event(RunEvent::Finished(&outcome));
-            let failed = matches!(outcome.status, NodeStatus::Error(_));
+            let blocks = outcome.status.blocks_downstream();
             outcomes.push(outcome);
-            if failed {
-                for skipped in self.skip_descendants(&name, &mut waiting_on, &by_name) {
+            if blocks {
+                for skipped in self.skip_dependents(&id, &mut waiting, &jobs) {
                     on_event(RunEvent::Finished(&skipped));
                     outcomes.push(skipped);
                 }
             } else {
-                for deps in waiting_on.values_mut() {
-                    deps.remove(name.as_str());
+                for deps in waiting.values_mut() {
+                    deps.remove(&id);
                 }
             }
         }
         outcomes
     }
 
-    fn skip_descendants(
+    fn skip_dependents(
         &self,
-        failed: &str,
-        waiting_on: &mut BTreeMap<&str, BTreeSet<&str>>,
-        by_name: &BTreeMap<&str, &Node>,
+        failed: &NodeId,
+        waiting: &mut BTreeMap<NodeId, BTreeSet<NodeId>>,
+        jobs: &BTreeMap<NodeId, &Job>,
     ) -> Vec<NodeOutcome> {
         let mut skipped = Vec::new();
-        let mut frontier = vec![failed.to_owned()];
+        let mut frontier = vec![failed.clone()];
         while let Some(upstream) = frontier.pop() {
-            let dependents: Vec<&str> =
-                waiting_on.iter().filter(|(_, deps)| deps.contains(upstream.as_str())).map(|(n, _)| *n).collect();
-            for name in dependents {
-                waiting_on.remove(name);
-                let node = by_name[name];
-                skipped.push(NodeOutcome {
-                    name: name.to_owned(),
-                    materialized: node.config.materialized,
-                    relation: display(&self.relations.model(name)),
-                    status: NodeStatus::Skipped { because: format!("upstream '{upstream}' failed") },
-                    started_at: SystemTime::now(),
-                    elapsed: Duration::ZERO,
-                    compiled_code: None,
-                });
-                frontier.push(name.to_owned());
+            let dependents: Vec<NodeId> =
+                waiting.iter().filter(|(_, deps)| deps.contains(&upstream)).map(|(id, _)| id.clone()).collect();
+            for id in dependents {
+                waiting.remove(&id);
+                let mut outcome = self.outcome_shell(jobs[&id]);
+                outcome.status = NodeStatus::Skipped { because: format!("'{}' failed", upstream.name()) };
+                skipped.push(outcome);
+                frontier.push(id);
             }
         }
         skipped
     }
 
-    async fn run_one(self, node: Node, relation: String) -> NodeOutcome {
-        let started_at = SystemTime::now();
-        let clock = Instant::now();
-        let compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
-        let status = match self.materialize(&node).await {
-            Ok(rows) => NodeStatus::Success { rows },
-            Err(e) => NodeStatus::Error(e.to_string()),
+    fn outcome_shell(&self, job: &Job) -> NodeOutcome {
+        let (kind, relation) = match job {
+            Job::Model(n) => (OutcomeKind::Model(n.config.materialized), display(&self.relations.model(n.name()))),
+            Job::Test(t) => (OutcomeKind::Test(t.config.severity), String::new()),
         };
         NodeOutcome {
-            name: node.name().to_owned(),
-            materialized: node.config.materialized,
+            id: job.id(),
+            name: job.id().name(),
+            kind,
             relation,
-            status,
-            started_at,
-            elapsed: clock.elapsed(),
-            compiled_code,
+            status: NodeStatus::Pass,
+            started_at: SystemTime::now(),
+            elapsed: Duration::ZERO,
+            compiled_code: None,
         }
     }
 
-    async fn check_upstream(&self, node: &Node) -> Result<()> {
-        let spec = node.spec();
-        for r in &spec.refs {
-            if !self.session.table_exist(self.relations.model(r))? {
-                return Err(Error::MissingUpstream {
-                    relation: display(&self.relations.model(r)),
-                    model: r.clone(),
-                    warehouse: self.warehouse.location().to_owned(),
-                });
+    async fn run_one(self, job: Job) -> NodeOutcome {
+        let mut outcome = self.outcome_shell(&job);
+        let clock = Instant::now();
+        let result = match &job {
+            Job::Model(node) => {
+                outcome.compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
+                self.materialize(node).await.map(|rows| NodeStatus::Success { rows })
             }
-        }
-        for s in &spec.sources {
-            let reference = self.relations.source(&s.source, &s.table).ok_or_else(|| Error::UnknownSource {
-                model: spec.name.clone(),
-                source_name: s.source.clone(),
-                table: s.table.clone(),
-            })?;
-            if !self.session.table_exist(reference.clone())? {
-                return Err(Error::MissingUpstream {
-                    relation: display(&reference),
-                    model: spec.name.clone(),
-                    warehouse: self.warehouse.location().to_owned(),
-                });
+            Job::Test(test) => {
+                outcome.compiled_code = test.compile(&self.relations).ok();
+                self.test(test).await
             }
+        };
+        outcome.status = result.unwrap_or_else(|e| NodeStatus::Error(e.to_string()));
+        outcome.elapsed = clock.elapsed();
+        outcome
+    }
+
+    fn check_exists(&self, reader: &str, target: &Target) -> Result<()> {
+        let (reference, model) = match target {
+            Target::Model(m) => (self.relations.model(m), m.clone()),
+            Target::Source(s) => (
+                self.relations.source(&s.source, &s.table).ok_or_else(|| Error::UnknownSource {
+                    model: reader.to_owned(),
+                    source_name: s.source.clone(),
+                    table: s.table.clone(),
+                })?,
+                reader.to_owned(),
+            ),
+        };
+        if self.session.table_exist(reference.clone())? {
+            Ok(())
+        } else {
+            Err(Error::MissingUpstream {
+                relation: display(&reference),
+                model,
+                warehouse: self.warehouse.location().to_owned(),
+            })
         }
-        Ok(())
     }
 
     async fn materialize(&self, node: &Node) -> Result<u64> {
-        self.check_upstream(node).await?;
         let spec = node.spec();
+        for r in &spec.refs {
+            self.check_exists(&spec.name, &Target::Model(r.clone()))?;
+        }
+        for s in &spec.sources {
+            self.check_exists(&spec.name, &Target::Source(s.clone()))?;
+        }
         let schema = self.relations.target_schema.as_str();
         match node.config.materialized {
             Materialization::Table => {
@@ -216,5 +392,26 @@ impl Runner {
                 Ok(rows)
             }
         }
+    }
+
+    async fn test(&self, test: &TestSpec) -> Result<NodeStatus> {
+        for target in test.depends_on() {
+            self.check_exists(&test.name, &target)?;
+        }
+        let sql = test.compile(&self.relations)?;
+        let frame = self.session.sql(&sql).await?;
+        let failures = if test.config.store_failures.unwrap_or(self.store_failures) {
+            let audit = self.relations.audit_schema();
+            let rows = self.warehouse.write_table(&audit, &test.name, frame.execute_stream().await?).await?;
+            self.warehouse.register_table(&self.session, &audit, &test.name).await?;
+            rows
+        } else {
+            frame.count().await? as u64
+        };
+        Ok(match (failures, test.config.severity) {
+            (0, _) => NodeStatus::Pass,
+            (n, Severity::Warn) => NodeStatus::Warn { failures: n },
+            (n, Severity::Error) => NodeStatus::Fail { failures: n },
+        })
     }
 }

@@ -12,7 +12,7 @@ use crate::context::Relations;
 use crate::error::Result;
 use crate::model::{Model, Node};
 use crate::report::{self, Tally};
-use crate::runner::{RunEvent, Runner};
+use crate::runner::{Plan, RunEvent, Runner};
 use crate::warehouse::Warehouse;
 
 const USAGE: &str = "usage: cargo run -p <layer> -- [--project-dir DIR] [--target-path DIR] [--warehouse PATH]
@@ -87,7 +87,7 @@ async fn run_layer(
     let done = Mutex::new(0usize);
     let runner = Runner::new(session, warehouse, relations).with_model_stage(&project.model_stage);
     let outcomes = runner
-        .run(&nodes, &|event| {
+        .run(&Plan::models(&nodes), &|event| {
             if let RunEvent::Finished(outcome) = event {
                 let mut n = done.lock().expect("not poisoned");
                 *n += 1;
@@ -95,12 +95,11 @@ async fn run_layer(
             }
         })
         .await;
-    let mut tally = Tally::default();
-    outcomes.iter().for_each(|o| tally.add_model(o));
+    let tally = Tally::of(&outcomes);
     println!("\nFinished running {total} models in {}.", report::elapsed(clock.elapsed()));
     for detail in report::error_details(&outcomes) {
         println!("\n{detail}");
     }
     println!("{}", tally.summary());
-    Ok(tally.error == 0)
+    Ok(tally.ok())
 }

@@ -135,7 +135,8 @@ impl Warehouse {
         crate::functions::register(&session);
         session.register_object_store(&self.base_url, self.store.clone());
         let catalog = session.catalog("datafusion").expect("the default catalog exists");
-        for schema in relations.source_schemas.values() {
+        for schema in relations.source_schemas.values().cloned().chain([relations.audit_schema()]) {
+            let schema = schema.as_str();
             if catalog.schema(schema).is_none() {
                 catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
             }

@@ -19,4 +19,4 @@ mod source;
 
 pub use ingest::{LOAD_REPORT_FILE, ingest, print_report, standalone_main, store_raw};
 pub use load::{LoadReport, LoadedTable, Rejection, TableReport, load_source};
-pub use source::{ColumnType, Source, SourceColumn, SourceTable, formula1};
+pub use source::{ColumnType, Source, SourceColumn, SourceTable, files, formula1};

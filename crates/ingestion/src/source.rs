@@ -97,6 +97,16 @@ impl Source {
     }
 }
 
+/// The source properties file (declarations, descriptions and source tests).
+pub fn files() -> Vec<pitwall_core::ProjectFile> {
+    vec![pitwall_core::ProjectFile {
+        kind: pitwall_core::FileKind::Properties,
+        path: F1_SOURCES_PATH,
+        text: F1_SOURCES,
+        fqn: &["sources", "formula1"],
+    }]
+}
+
 /// The workshop's `formula1` source.
 pub fn formula1() -> Result<Source> {
     parse(F1_SOURCES_PATH, F1_SOURCES)

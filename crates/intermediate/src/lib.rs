@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use pitwall_core::{Model, Result, sql_models};
+use pitwall_core::{FileKind, Model, ProjectFile, Result, sql_models};
 
 pub const FQN: &[&str] = &["intermediate"];
 
@@ -15,6 +15,24 @@ const FILES: &[(&str, &str)] = &[
     ("crates/intermediate/models/int_pit_stops.sql", include_str!("../models/int_pit_stops.sql")),
     ("crates/intermediate/models/int_results.sql", include_str!("../models/int_results.sql")),
 ];
+
+/// Descriptions (properties YAML and Markdown doc blocks) of the intermediate models.
+pub fn files() -> Vec<ProjectFile> {
+    vec![
+        ProjectFile {
+            kind: FileKind::Properties,
+            path: "crates/intermediate/models/intermediate.yml",
+            text: include_str!("../models/intermediate.yml"),
+            fqn: FQN,
+        },
+        ProjectFile {
+            kind: FileKind::Docs,
+            path: "crates/intermediate/models/intermediate.md",
+            text: include_str!("../models/intermediate.md"),
+            fqn: FQN,
+        },
+    ]
+}
 
 /// The intermediate models.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {

@@ -2,13 +2,14 @@
 //! is SQL in `models/core/`; `aggregates` (fastest_pit_stops_by_constructor,
 //! lap_times_moving_avg) answer the workshop's two questions in SQL in
 //! `models/aggregates/`, reproducing pandas' numbers exactly (see each file's header).
+//! Their descriptions and tests are data beside them (`*.yml`, `data_tests/`).
 //!
 //! This crate must never read a source directly or write to the warehouse itself: it
 //! declares models; the runner materializes them.
 
 use std::sync::Arc;
 
-use pitwall_core::{Model, Result, sql_models};
+use pitwall_core::{FileKind, Model, ProjectFile, Result, sql_models};
 
 pub const CORE_FQN: &[&str] = &["marts", "core"];
 
@@ -29,6 +30,37 @@ const AGGREGATES_FILES: &[(&str, &str)] = &[
         include_str!("../models/aggregates/lap_times_moving_avg.sql"),
     ),
 ];
+
+/// Properties (descriptions, tests), the singular test and the reusable generic test
+/// of the marts layer.
+pub fn files() -> Vec<ProjectFile> {
+    vec![
+        ProjectFile {
+            kind: FileKind::Properties,
+            path: "crates/marts/models/core/core.yml",
+            text: include_str!("../models/core/core.yml"),
+            fqn: CORE_FQN,
+        },
+        ProjectFile {
+            kind: FileKind::Properties,
+            path: "crates/marts/models/aggregates/aggregates.yml",
+            text: include_str!("../models/aggregates/aggregates.yml"),
+            fqn: AGGREGATES_FQN,
+        },
+        ProjectFile {
+            kind: FileKind::SingularTest,
+            path: "crates/marts/data_tests/lap_times_moving_avg_assert_positive_or_null.sql",
+            text: include_str!("../data_tests/lap_times_moving_avg_assert_positive_or_null.sql"),
+            fqn: AGGREGATES_FQN,
+        },
+        ProjectFile {
+            kind: FileKind::GenericTest,
+            path: "crates/marts/data_tests/generic/all_values_gte_zero.sql",
+            text: include_str!("../data_tests/generic/all_values_gte_zero.sql"),
+            fqn: AGGREGATES_FQN,
+        },
+    ]
+}
 
 /// The marts models.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {

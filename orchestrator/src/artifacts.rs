@@ -1,0 +1,238 @@
+//! dbt-compatible artifacts: `manifest.json` (every node, its dependencies, configs,
+//! descriptions, columns and tests) and `run_results.json` (one result per executed
+//! node), with dbt's field names where they exist, so tooling habits carry over.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use pitwall_core::dag::NodeId;
+use pitwall_core::runner::OutcomeKind;
+use pitwall_core::testing::Target;
+use pitwall_core::{Language, NodeOutcome, NodeStatus};
+use serde_json::{Map, Value, json};
+
+use crate::cli::Selection;
+use crate::project::{NodeDoc, Project};
+
+fn timestamp(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn metadata(project: &Project, schema: &str) -> Value {
+    let now = SystemTime::now();
+    let nanos = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    json!({
+        "dbt_schema_version": format!("https://schemas.getdbt.com/dbt/{schema}"),
+        "generator": format!("pitwall {}", env!("CARGO_PKG_VERSION")),
+        "generated_at": timestamp(now),
+        "invocation_id": format!("{:032x}", nanos ^ u128::from(std::process::id())),
+        "project_name": project.config.name,
+        "adapter_type": "pitwall",
+    })
+}
+
+fn columns(doc: Option<&NodeDoc>) -> Value {
+    let mut out = Map::new();
+    for c in doc.map(|d| d.columns.as_slice()).unwrap_or_default() {
+        out.insert(
+            c.name.clone(),
+            json!({"name": c.name, "description": c.description, "data_type": c.data_type, "meta": {}, "tags": []}),
+        );
+    }
+    Value::Object(out)
+}
+
+fn uid(project: &Project, id: &NodeId) -> String {
+    id.unique_id(&project.config.name)
+}
+
+/// The manifest, serialized.
+pub fn manifest(project: &Project) -> Vec<u8> {
+    let name = &project.config.name;
+    let mut nodes = Map::new();
+    for node in &project.nodes {
+        let spec = node.spec();
+        let id = NodeId::Model(spec.name.clone());
+        let doc = project.docs.get(&id);
+        let mut depends: Vec<String> = spec.refs.iter().map(|r| uid(project, &NodeId::Model(r.clone()))).collect();
+        depends.extend(spec.sources.iter().map(|s| s.unique_id(name)));
+        let mut fqn = vec![name.clone()];
+        fqn.extend(spec.fqn.iter().cloned());
+        fqn.push(spec.name.clone());
+        nodes.insert(
+            uid(project, &id),
+            json!({
+                "unique_id": uid(project, &id),
+                "resource_type": "model",
+                "name": spec.name,
+                "package_name": name,
+                "path": spec.original_file_path,
+                "original_file_path": spec.original_file_path,
+                "patch_path": doc.and_then(|d| d.patch_path.clone()),
+                "fqn": fqn,
+                "database": Value::Null,
+                "schema": project.relations.target_schema,
+                "alias": spec.name,
+                "relation_name": format!("{}.{}", project.relations.target_schema, spec.name),
+                "language": match spec.language { Language::Sql => "sql", Language::Rust => "rust" },
+                "raw_code": spec.raw_code,
+                "description": doc.map(|d| d.description.clone()).unwrap_or_default(),
+                "columns": columns(doc),
+                "config": {
+                    "enabled": node.config.enabled,
+                    "materialized": node.config.materialized.to_string(),
+                    "tags": node.config.tags,
+                    "docs": {"show": true, "node_color": node.config.node_color},
+                },
+                "tags": node.config.tags,
+                "docs": {"show": true, "node_color": node.config.node_color},
+                "refs": spec.refs.iter().map(|r| json!({"name": r, "package": null, "version": null})).collect::<Vec<_>>(),
+                "sources": spec.sources.iter().map(|s| json!([s.source, s.table])).collect::<Vec<_>>(),
+                "depends_on": {"nodes": depends, "macros": []},
+            }),
+        );
+    }
+    for test in &project.tests {
+        let id = NodeId::Test(test.name.clone());
+        let depends: Vec<String> = test.depends_on().iter().map(|t| uid(project, &t.node_id())).collect();
+        let mut fqn = vec![name.clone()];
+        fqn.extend(test.fqn.iter().cloned());
+        let macros: Vec<String> = test.test_name.iter().map(|t| format!("macro.{name}.test_{t}")).collect();
+        nodes.insert(
+            uid(project, &id),
+            json!({
+                "unique_id": uid(project, &id),
+                "resource_type": "test",
+                "name": test.name,
+                "package_name": name,
+                "path": test.original_file_path,
+                "original_file_path": test.original_file_path,
+                "fqn": fqn,
+                "database": Value::Null,
+                "schema": project.relations.audit_schema(),
+                "alias": test.name,
+                "language": "sql",
+                "raw_code": test.raw_code(),
+                "description": "",
+                "column_name": test.column,
+                "attached_node": test.attached.as_ref().map(|t: &Target| uid(project, &t.node_id())),
+                "test_metadata": test.test_name.as_ref().map(|t| json!({"name": t, "kwargs": test.kwargs, "namespace": null})),
+                "config": {
+                    "enabled": test.config.enabled,
+                    "materialized": "test",
+                    "severity": test.config.severity,
+                    "tags": test.config.tags,
+                    "store_failures": test.config.store_failures,
+                },
+                "tags": test.config.tags,
+                "depends_on": {"nodes": depends, "macros": macros},
+            }),
+        );
+    }
+    let mut sources = Map::new();
+    for table in &project.source.tables {
+        let id = NodeId::Source(table.reference());
+        let location = &project.config.sources[&table.source];
+        sources.insert(
+            uid(project, &id),
+            json!({
+                "unique_id": uid(project, &id),
+                "resource_type": "source",
+                "name": table.name,
+                "source_name": table.source,
+                "package_name": name,
+                "path": project.source.properties_path,
+                "original_file_path": project.source.properties_path,
+                "fqn": [name, table.source, table.name],
+                "database": Value::Null,
+                "schema": location.schema,
+                "identifier": table.name,
+                "relation_name": format!("{}.{}", location.schema, table.name),
+                "description": table.description,
+                "source_description": project.source.description,
+                "columns": columns(project.docs.get(&id)),
+                "loader": "pitwall ingestion (COPY INTO semantics, on_error = continue)",
+                "external": {"location": format!("{}/{}", location.location.trim_end_matches('/'), table.file)},
+                "config": {"enabled": true},
+                "tags": [],
+            }),
+        );
+    }
+    let mut parent_map = BTreeMap::new();
+    let mut child_map = BTreeMap::new();
+    for id in project.dag.nodes() {
+        parent_map
+            .insert(uid(project, id), project.dag.parents(id).iter().map(|p| uid(project, p)).collect::<Vec<_>>());
+        child_map
+            .insert(uid(project, id), project.dag.children(id).iter().map(|c| uid(project, c)).collect::<Vec<_>>());
+    }
+    let docs: Map<String, Value> = project
+        .doc_blocks
+        .iter()
+        .map(|(n, body)| {
+            let id = format!("doc.{name}.{n}");
+            (id.clone(), json!({"unique_id": id, "name": n, "package_name": name, "block_contents": body}))
+        })
+        .collect();
+    let manifest = json!({
+        "metadata": metadata(project, "manifest/v12.json"),
+        "nodes": nodes,
+        "sources": sources,
+        "macros": {},
+        "docs": docs,
+        "exposures": {},
+        "metrics": {},
+        "groups": {},
+        "selectors": {},
+        "disabled": {},
+        "semantic_models": {},
+        "parent_map": parent_map,
+        "child_map": child_map,
+    });
+    serde_json::to_vec_pretty(&manifest).expect("JSON values serialize")
+}
+
+/// The run results of one command, serialized.
+pub fn run_results(
+    project: &Project,
+    which: &str,
+    selection: &Selection,
+    outcomes: &[NodeOutcome],
+    elapsed: Duration,
+) -> Vec<u8> {
+    let results: Vec<Value> = outcomes
+        .iter()
+        .map(|o| {
+            let (message, failures, rows) = match &o.status {
+                NodeStatus::Success { rows } => (format!("OK {rows} rows"), Value::Null, json!(rows)),
+                NodeStatus::Error(m) => (m.clone(), Value::Null, Value::Null),
+                NodeStatus::Skipped { because } => (format!("skipped: {because}"), Value::Null, Value::Null),
+                NodeStatus::Pass => ("PASS".to_owned(), json!(0), Value::Null),
+                NodeStatus::Fail { failures } => (format!("Got {failures} results, configured to fail if != 0"), json!(failures), Value::Null),
+                NodeStatus::Warn { failures } => (format!("Got {failures} results, configured to warn if != 0"), json!(failures), Value::Null),
+            };
+            let completed = o.started_at + o.elapsed;
+            json!({
+                "unique_id": uid(project, &o.id),
+                "status": o.status.dbt_status(),
+                "timing": [{"name": "execute", "started_at": timestamp(o.started_at), "completed_at": timestamp(completed)}],
+                "thread_id": "Thread-1",
+                "execution_time": o.elapsed.as_secs_f64(),
+                "adapter_response": {"_message": message, "rows_affected": rows},
+                "message": message,
+                "failures": failures,
+                "compiled": o.compiled_code.is_some(),
+                "compiled_code": o.compiled_code,
+                "relation_name": match o.kind { OutcomeKind::Model(_) => Value::from(o.relation.clone()), OutcomeKind::Test(_) => Value::Null },
+            })
+        })
+        .collect();
+    let doc = json!({
+        "metadata": metadata(project, "run-results/v6.json"),
+        "results": results,
+        "elapsed_time": elapsed.as_secs_f64(),
+        "args": {"which": which, "select": selection.select, "exclude": selection.exclude},
+    });
+    serde_json::to_vec_pretty(&doc).expect("JSON values serialize")
+}
