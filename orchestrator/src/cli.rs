@@ -18,12 +18,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "PITWALL_PROJECT_DIR", value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
 
-    /// Where the source CSVs are read from: a folder or an object store URL
+    /// Where the source CSVs are read from: a folder or file:// URL (read through
+    /// object_store; s3:// is not enabled in this build)
     /// [default: [sources.formula1] location in pitwall.toml]
     #[arg(long, global = true, env = "PITWALL_SOURCE", value_name = "LOCATION")]
     pub source: Option<String>,
 
-    /// Where artifacts (load report) go [default: target-path in pitwall.toml, or target]
+    /// Where artifacts (manifest.json, run_results.json, load_report.json) go
+    /// [default: target-path in pitwall.toml, or target]
     #[arg(long, global = true, env = "PITWALL_TARGET_PATH", value_name = "DIR")]
     pub target_path: Option<String>,
 

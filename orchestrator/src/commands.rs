@@ -140,13 +140,17 @@ async fn execute(
         tests.len()
     );
     let (warehouse, session) = open_warehouse(project).await?;
+    let mut storing_raw = None;
     // Sources are (re)loaded when a selected model reads one; otherwise the raw tables
     // the warehouse holds are used, as dbt uses what its warehouse holds.
     if nodes.iter().any(|n| !n.spec().sources.is_empty()) {
+        let loading = Instant::now();
         let tables = ingestion::ingest(&project.config, &project.source, &session).await?;
-        let schema = &project.relations.source_schemas[&project.source.name];
-        ingestion::store_raw(&warehouse, schema, &tables).await?;
-        println!();
+        println!("Loaded in {}\n", report::elapsed(loading.elapsed()));
+        // The models read the loaded tables from memory; storing them as the warehouse's
+        // raw tables (for later runs and layer binaries) overlaps with the models.
+        let (warehouse, schema) = (warehouse.clone(), project.relations.source_schemas[&project.source.name].clone());
+        storing_raw = Some(tokio::spawn(async move { ingestion::store_raw(&warehouse, &schema, &tables).await }));
     }
     let mut plan = Plan::models(&nodes);
     plan.add_tests(&tests, with_models);
@@ -164,6 +168,9 @@ async fn execute(
             }
         })
         .await;
+    if let Some(storing) = storing_raw {
+        storing.await?.context("storing the raw tables in the warehouse")?;
+    }
     let elapsed = clock.elapsed();
     let tally = Tally::of(&outcomes);
     println!("\nFinished running {} models and {} tests in {}.", nodes.len(), tests.len(), report::elapsed(elapsed));

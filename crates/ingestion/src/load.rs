@@ -164,13 +164,32 @@ fn append(column: &mut Column, cell: Cell, field: &[u8]) {
     }
 }
 
+/// Files larger than this are parsed in parallel chunks.
+const PARALLEL_BYTES: usize = 4 << 20;
+
 /// Parses one file's bytes: header skipped, fields by position, `"` optionally enclosing.
+/// A large file is cut into chunks at record boundaries and parsed on every core; the
+/// batches and the report keep the file's order and line numbers.
 fn parse_table(table: SourceTable, file: String, bytes: &[u8]) -> Result<LoadedTable> {
     let schema = table.schema();
-    let types: Vec<ColumnType> = table.columns.iter().map(|c| c.column_type).collect();
-    let mut columns: Vec<Column> = types.iter().map(|t| Column::new(*t)).collect();
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).quote(b'"').from_reader(bytes);
-    let mut record = csv::ByteRecord::new();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = if bytes.len() > PARALLEL_BYTES && threads > 1 { split_records(bytes, threads) } else { vec![(0, 1)] };
+    let bounds: Vec<(usize, usize, u64)> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, first_line))| (start, chunks.get(i + 1).map_or(bytes.len(), |c| c.0), first_line))
+        .collect();
+    let parts: Vec<Result<Chunk>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .iter()
+            .enumerate()
+            .map(|(i, &(start, end, first_line))| {
+                let (table, file) = (&table, &file);
+                scope.spawn(move || parse_chunk(table, file, &bytes[start..end], first_line, i == 0))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a parser thread panicked")).collect()
+    });
     let mut report = TableReport {
         table: table.name.clone(),
         file: file.clone(),
@@ -180,23 +199,71 @@ fn parse_table(table: SourceTable, file: String, bytes: &[u8]) -> Result<LoadedT
         rejections: Vec::new(),
     };
     let mut batches = Vec::new();
+    for part in parts {
+        let part = part?;
+        report.read += part.read;
+        report.loaded += part.loaded;
+        report.rejected += part.rejections.len() as u64;
+        report.rejections.extend(part.rejections);
+        batches.extend(part.batches);
+    }
+    Ok(LoadedTable { table, schema, batches, report })
+}
+
+/// Where to cut `bytes` into about `n` chunks of whole records: (byte offset, 1-based
+/// line number) of each chunk's start. Cuts fall after a newline outside quotes.
+fn split_records(bytes: &[u8], n: usize) -> Vec<(usize, u64)> {
+    let target = bytes.len() / n;
+    let mut cuts = vec![(0usize, 1u64)];
+    let (mut quoted, mut line) = (false, 1u64);
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' => {
+                line += 1;
+                let next = cuts.len() * target;
+                if !quoted && i + 1 >= next && i + 1 < bytes.len() && cuts.len() < n {
+                    cuts.push((i + 1, line));
+                }
+            }
+            _ => {}
+        }
+    }
+    cuts
+}
+
+struct Chunk {
+    batches: Vec<RecordBatch>,
+    read: u64,
+    loaded: u64,
+    rejections: Vec<Rejection>,
+}
+
+fn parse_chunk(table: &SourceTable, file: &str, bytes: &[u8], first_line: u64, has_header: bool) -> Result<Chunk> {
+    let schema = table.schema();
+    let types: Vec<ColumnType> = table.columns.iter().map(|c| c.column_type).collect();
+    let mut columns: Vec<Column> = types.iter().map(|t| Column::new(*t)).collect();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).quote(b'"').from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let mut chunk = Chunk { batches: Vec::new(), read: 0, loaded: 0, rejections: Vec::new() };
     let mut in_batch = 0usize;
     let mut cells: Vec<Cell> = Vec::with_capacity(types.len());
-    let mut header = true;
+    let mut header = has_header;
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|e| Error::config(file.clone(), format!("cannot parse CSV: {e}")))?;
+            .map_err(|e| Error::config(file.to_owned(), format!("cannot parse CSV: {e}")))?;
         if !more {
             break;
         }
         if std::mem::take(&mut header) {
             continue;
         }
-        report.read += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        chunk.read += 1;
+        let line = record.position().map_or(0, |p| p.line()) + first_line - 1;
         if record.len() != types.len() {
-            report.reject(line, None, format!("expected {} fields, found {}", types.len(), record.len()));
+            let reason = format!("expected {} fields, found {}", types.len(), record.len());
+            chunk.rejections.push(Rejection { line, column: None, reason });
             continue;
         }
         cells.clear();
@@ -211,34 +278,27 @@ fn parse_table(table: SourceTable, file: String, bytes: &[u8]) -> Result<LoadedT
             }
         }
         if let Some((i, reason)) = failure {
-            report.reject(line, Some(table.columns[i].name.clone()), reason);
+            chunk.rejections.push(Rejection { line, column: Some(table.columns[i].name.clone()), reason });
             continue;
         }
         for (i, (column, cell)) in columns.iter_mut().zip(cells.drain(..)).enumerate() {
             append(column, cell, &record[i]);
         }
-        report.loaded += 1;
+        chunk.loaded += 1;
         in_batch += 1;
         if in_batch == BATCH_ROWS {
-            batches.push(finish_batch(&schema, &mut columns)?);
+            chunk.batches.push(finish_batch(&schema, &mut columns)?);
             in_batch = 0;
         }
     }
     if in_batch > 0 {
-        batches.push(finish_batch(&schema, &mut columns)?);
+        chunk.batches.push(finish_batch(&schema, &mut columns)?);
     }
-    Ok(LoadedTable { table, schema, batches, report })
+    Ok(chunk)
 }
 
 fn finish_batch(schema: &SchemaRef, columns: &mut [Column]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema.clone(), columns.iter_mut().map(Column::finish).collect())?)
-}
-
-impl TableReport {
-    fn reject(&mut self, line: u64, column: Option<String>, reason: String) {
-        self.rejected += 1;
-        self.rejections.push(Rejection { line, column, reason });
-    }
 }
 
 #[cfg(test)]
@@ -289,6 +349,40 @@ mod tests {
         assert_eq!((points.value(0), points.is_null(1), points.value(2)), (1, true, -3));
         assert_eq!(batch.column(1).as_string::<i32>().value(0), "a, quoted");
         assert!(batch.column(2).as_primitive::<Date32Type>().is_null(1));
+    }
+
+    #[test]
+    fn chunks_cut_between_records_outside_quotes_and_keep_line_numbers() {
+        let bytes = b"h\n1,\"a\nb\"\n2,x\n3,y\n4,z\n";
+        let cuts = split_records(bytes, 3);
+        assert_eq!(cuts[0], (0, 1));
+        for &(at, line) in &cuts[1..] {
+            assert_eq!(bytes[at - 1], b'\n');
+            assert_eq!(bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1, line);
+            // never inside the quoted "a\nb"
+            assert!(at != 7, "{cuts:?}");
+        }
+    }
+
+    #[test]
+    fn a_large_file_parsed_in_chunks_loads_and_reports_like_one_piece() {
+        let mut csv = String::from("id,name,day,points\n");
+        let rows = 300_000;
+        for i in 0..rows {
+            if i == 250_000 {
+                csv.push_str("x,\"bad\",2020-01-01,1\n");
+            } else {
+                csv.push_str(&format!("{i},\"n, {i}\",2020-01-01,{i}.5\n"));
+            }
+        }
+        assert!(csv.len() > PARALLEL_BYTES);
+        let loaded = parse_table(table(), "t.csv".into(), csv.as_bytes()).unwrap();
+        assert_eq!((loaded.report.read, loaded.report.loaded, loaded.report.rejected), (rows, rows - 1, 1));
+        assert_eq!(loaded.report.rejections[0].line, 250_002);
+        let ids: Vec<i64> =
+            loaded.batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
+        assert_eq!(ids.len() as u64, rows - 1);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "file order is kept");
     }
 
     #[test]
