@@ -198,3 +198,22 @@ pub struct ProjectFile {
     /// The folder path its nodes belong to (for selectors).
     pub fqn: &'static [&'static str],
 }
+
+impl ProjectFile {
+    pub fn new(kind: FileKind, (path, text): (&'static str, &'static str), fqn: &'static [&'static str]) -> Self {
+        ProjectFile { kind, path, text, fqn }
+    }
+}
+
+/// Embeds a file of the calling layer crate: `embed!("models/core/fct_results.sql")` is
+/// `("crates/<crate>/models/core/fct_results.sql", <its text>)`, the path as messages and
+/// the manifest show it, the text compiled into the binary.
+#[macro_export]
+macro_rules! embed {
+    ($file:literal) => {
+        (
+            concat!("crates/", env!("CARGO_PKG_NAME"), "/", $file),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $file)),
+        )
+    };
+}

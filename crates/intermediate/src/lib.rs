@@ -6,31 +6,18 @@
 
 use std::sync::Arc;
 
-use pitwall_core::{FileKind, Model, ProjectFile, Result, sql_models};
+use pitwall_core::{FileKind, Model, ProjectFile, Result, embed, sql_models};
 
 pub const FQN: &[&str] = &["intermediate"];
 
-const FILES: &[(&str, &str)] = &[
-    ("crates/intermediate/models/int_lap_times_years.sql", include_str!("../models/int_lap_times_years.sql")),
-    ("crates/intermediate/models/int_pit_stops.sql", include_str!("../models/int_pit_stops.sql")),
-    ("crates/intermediate/models/int_results.sql", include_str!("../models/int_results.sql")),
-];
+const FILES: &[(&str, &str)] =
+    &[embed!("models/int_lap_times_years.sql"), embed!("models/int_pit_stops.sql"), embed!("models/int_results.sql")];
 
 /// Descriptions (properties YAML and Markdown doc blocks) of the intermediate models.
 pub fn files() -> Vec<ProjectFile> {
     vec![
-        ProjectFile {
-            kind: FileKind::Properties,
-            path: "crates/intermediate/models/intermediate.yml",
-            text: include_str!("../models/intermediate.yml"),
-            fqn: FQN,
-        },
-        ProjectFile {
-            kind: FileKind::Docs,
-            path: "crates/intermediate/models/intermediate.md",
-            text: include_str!("../models/intermediate.md"),
-            fqn: FQN,
-        },
+        ProjectFile::new(FileKind::Properties, embed!("models/intermediate.yml"), FQN),
+        ProjectFile::new(FileKind::Docs, embed!("models/intermediate.md"), FQN),
     ]
 }
 

@@ -9,56 +9,32 @@
 
 use std::sync::Arc;
 
-use pitwall_core::{FileKind, Model, ProjectFile, Result, sql_models};
+use pitwall_core::{FileKind, Model, ProjectFile, Result, embed, sql_models};
 
 pub const CORE_FQN: &[&str] = &["marts", "core"];
 
-const CORE_FILES: &[(&str, &str)] = &[
-    ("crates/marts/models/core/fct_results.sql", include_str!("../models/core/fct_results.sql")),
-    ("crates/marts/models/core/pit_stops_joined.sql", include_str!("../models/core/pit_stops_joined.sql")),
-];
+const CORE_FILES: &[(&str, &str)] =
+    &[embed!("models/core/fct_results.sql"), embed!("models/core/pit_stops_joined.sql")];
 
 pub const AGGREGATES_FQN: &[&str] = &["marts", "aggregates"];
 
 const AGGREGATES_FILES: &[(&str, &str)] = &[
-    (
-        "crates/marts/models/aggregates/fastest_pit_stops_by_constructor.sql",
-        include_str!("../models/aggregates/fastest_pit_stops_by_constructor.sql"),
-    ),
-    (
-        "crates/marts/models/aggregates/lap_times_moving_avg.sql",
-        include_str!("../models/aggregates/lap_times_moving_avg.sql"),
-    ),
+    embed!("models/aggregates/fastest_pit_stops_by_constructor.sql"),
+    embed!("models/aggregates/lap_times_moving_avg.sql"),
 ];
 
 /// Properties (descriptions, tests), the singular test and the reusable generic test
 /// of the marts layer.
 pub fn files() -> Vec<ProjectFile> {
     vec![
-        ProjectFile {
-            kind: FileKind::Properties,
-            path: "crates/marts/models/core/core.yml",
-            text: include_str!("../models/core/core.yml"),
-            fqn: CORE_FQN,
-        },
-        ProjectFile {
-            kind: FileKind::Properties,
-            path: "crates/marts/models/aggregates/aggregates.yml",
-            text: include_str!("../models/aggregates/aggregates.yml"),
-            fqn: AGGREGATES_FQN,
-        },
-        ProjectFile {
-            kind: FileKind::SingularTest,
-            path: "crates/marts/data_tests/lap_times_moving_avg_assert_positive_or_null.sql",
-            text: include_str!("../data_tests/lap_times_moving_avg_assert_positive_or_null.sql"),
-            fqn: AGGREGATES_FQN,
-        },
-        ProjectFile {
-            kind: FileKind::GenericTest,
-            path: "crates/marts/data_tests/generic/all_values_gte_zero.sql",
-            text: include_str!("../data_tests/generic/all_values_gte_zero.sql"),
-            fqn: AGGREGATES_FQN,
-        },
+        ProjectFile::new(FileKind::Properties, embed!("models/core/core.yml"), CORE_FQN),
+        ProjectFile::new(FileKind::Properties, embed!("models/aggregates/aggregates.yml"), AGGREGATES_FQN),
+        ProjectFile::new(
+            FileKind::SingularTest,
+            embed!("data_tests/lap_times_moving_avg_assert_positive_or_null.sql"),
+            AGGREGATES_FQN,
+        ),
+        ProjectFile::new(FileKind::GenericTest, embed!("data_tests/generic/all_values_gte_zero.sql"), AGGREGATES_FQN),
     ]
 }
 
