@@ -359,3 +359,19 @@ fn models_declare_their_folders_tags_and_refs() {
     }
     assert_eq!(models.len(), 6);
 }
+
+#[tokio::test]
+async fn too_few_rows_to_split_is_a_clear_error() {
+    let bench = training_bench().await;
+    let frame = bench.session.table(TableReference::partial(SCHEMA, "train_test_dataset")).await.unwrap();
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let rows = arrow::compute::concat_batches(&schema, &frame.collect().await.unwrap()).unwrap();
+    let settings = crate::classifier::TrainSettings::default();
+    for n in [0, 1] {
+        let err = crate::train_predict::train_and_evaluate(&rows.slice(0, n), &rows, &settings).err().unwrap();
+        assert!(
+            err.starts_with(&format!("train_test_dataset has {n} rows, too few to split 0 / {n} and train")),
+            "{err}"
+        );
+    }
+}

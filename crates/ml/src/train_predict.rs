@@ -76,6 +76,16 @@ pub fn train_and_evaluate(
     let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
     let x = features::batch_matrix(train_test, &names)?;
     let y = features::integers(train_test, TARGET)?;
+    let (n_train, n_test) = split::split_sizes(x.nrows(), settings.train_size);
+    if n_train == 0 || n_test == 0 {
+        return Err(format!(
+            "{TRAIN_TEST_DATASET} has {} rows, too few to split {} / {} and train \
+             (it holds the 2010-2019 results of drivers and constructors active in 2020)",
+            x.nrows(),
+            n_train,
+            n_test
+        ));
+    }
     let split = split::train_test_split(x.nrows(), settings.train_size, settings.seed);
     let (x_train, y_train) = (x.select(Axis(0), &split.train), y.select(Axis(0), &split.train));
     let (x_test, y_test) = (x.select(Axis(0), &split.test), y.select(Axis(0), &split.test));
