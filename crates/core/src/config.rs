@@ -40,6 +40,10 @@ pub struct ConfigPatch {
     pub node_color: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// dbt's `meta`: free-form settings a model may read (`[models.ml.train_predict.meta]
+    /// standardize = true`); merged key by key, the deeper level winning.
+    #[serde(default)]
+    pub meta: BTreeMap<String, serde_json::Value>,
 }
 
 /// A model's resolved config.
@@ -49,11 +53,18 @@ pub struct ModelConfig {
     pub tags: Vec<String>,
     pub node_color: Option<String>,
     pub enabled: bool,
+    pub meta: BTreeMap<String, serde_json::Value>,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { materialized: Materialization::View, tags: Vec::new(), node_color: None, enabled: true }
+        ModelConfig {
+            materialized: Materialization::View,
+            tags: Vec::new(),
+            node_color: None,
+            enabled: true,
+            meta: BTreeMap::new(),
+        }
     }
 }
 
@@ -72,6 +83,9 @@ impl ModelConfig {
         }
         if let Some(e) = patch.enabled {
             self.enabled = e;
+        }
+        for (key, value) in &patch.meta {
+            self.meta.insert(key.clone(), value.clone());
         }
     }
 }
@@ -278,6 +292,13 @@ materialized = "table"
 [models.marts.aggregates]
 tags = "bi"
 node_color = "Maroon"
+
+[models.marts.aggregates.meta]
+owner = "bi"
+level = 2
+
+[models.marts.aggregates.deeper.meta]
+level = 3
 "##;
 
     #[test]
@@ -289,6 +310,10 @@ node_color = "Maroon"
         assert_eq!(c.materialized, Materialization::Table);
         assert_eq!(c.tags, vec!["bi", "x"]);
         assert_eq!(c.node_color.as_deref(), Some("Maroon"));
+        assert_eq!(c.meta["owner"], "bi");
+        assert_eq!(c.meta["level"], 2);
+        let deeper = p.model_config(&[fqn[0].clone(), fqn[1].clone(), "deeper".to_owned()], &ConfigPatch::default());
+        assert_eq!((deeper.meta["owner"].as_str(), deeper.meta["level"].as_i64()), (Some("bi"), Some(3)));
         let staging = p.model_config(&["staging".to_owned()], &ConfigPatch::default());
         assert_eq!(staging.materialized, Materialization::View);
         assert_eq!(p.warehouse, "/p/target/warehouse");

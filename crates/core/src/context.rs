@@ -7,6 +7,7 @@ use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 
+use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
 use crate::template::{Segment, Template};
@@ -68,12 +69,28 @@ pub struct ModelContext {
     session: SessionContext,
     relations: Relations,
     spec: ModelSpec,
+    config: ModelConfig,
     model_stage: String,
 }
 
 impl ModelContext {
+    /// A context whose config is the model's own (no folder configs); the runner sets the
+    /// resolved one with [`ModelContext::with_config`].
     pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
-        ModelContext { session, relations, spec, model_stage: String::new() }
+        let mut config = ModelConfig::default();
+        config.apply(&spec.own_config);
+        ModelContext { session, relations, spec, config, model_stage: String::new() }
+    }
+
+    /// Sets the model's resolved config (project folders, then its own).
+    pub fn with_config(mut self, config: ModelConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The model's resolved config, as `dbt.config.get(...)` reads it.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
     }
 
     /// Sets where trained ML models are stored (a folder or object store URL).

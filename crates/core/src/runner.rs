@@ -374,6 +374,7 @@ impl Runner {
         match node.config.materialized {
             Materialization::Table => {
                 let ctx = ModelContext::new(self.session.clone(), self.relations.clone(), spec.clone())
+                    .with_config(node.config.clone())
                     .with_model_stage(&self.model_stage);
                 let frame = node.model.build(&ctx).await?;
                 let stream = frame.execute_stream().await?;

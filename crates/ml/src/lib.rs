@@ -1,10 +1,109 @@
-//! ml: the machine-learning models (prep and train_predict). Not built yet.
+//! ml: the machine-learning layer of the workshop, predicting a driver's finishing
+//! position class (podium / points / none) from marts data.
+//!
+//! - `ml/prep` (SQL in `models/prep/`): `ml_data_prep` (2010-2020 results cleaned, with
+//!   driver confidence, constructor reliability and 2020-activity flags),
+//!   `covariate_encoding` (label-encoded covariates of active drivers and constructors,
+//!   `position_label`), `train_test_dataset` (2010-2019, tag `train`) and
+//!   `hold_out_dataset_for_prediction` (2020, tag `predict`). `result_id` is carried
+//!   through them as the row key that orders the split.
+//! - `ml/train_predict` (Rust, [`train_predict`]): `train_test_position` (tag `train`)
+//!   reproduces scikit-learn's seeded 70/30 split exactly ([`split`]), fits a multinomial
+//!   logistic regression with linfa-logistic ([`classifier`]), scores it ([`metrics`]) and
+//!   saves model and metrics as JSON in the model stage ([`stage`]);
+//!   `predict_position` (tag `predict`) applies the stored model to the 2020 hold-out.
+//!   [`metrics_report`] renders the stored metrics.
+//!
+//! Setting: `[models.ml.train_predict.meta] standardize = true` in `pitwall.toml` (or the
+//! model's own `meta`) standardises features before fitting; the default trains on the
+//! raw features, as the workshop does.
+//!
+//! This crate must never read a source or a staging/intermediate model (it refs marts'
+//! `fct_results` and its own models), write to the warehouse itself (the runner
+//! materializes what its models return), or loop over rows in Rust: relational steps are
+//! DataFusion plans, and the numeric steps move whole columns into ndarray at once.
 
 use std::sync::Arc;
 
-use pitwall_core::{Model, Result};
+use pitwall_core::config::ConfigPatch;
+use pitwall_core::{Error, Model, Result, SqlModel};
 
-/// The ml models (none yet).
+pub mod classifier;
+pub mod features;
+pub mod metrics;
+pub mod split;
+pub mod stage;
+pub mod train_predict;
+
+pub use train_predict::{PredictPosition, TrainTestPosition, Trained};
+
+pub const PREP_FQN: &[&str] = &["ml", "prep"];
+pub use train_predict::TRAIN_PREDICT_FQN;
+
+/// `(path, SQL, tags)` of each prep model.
+const PREP_FILES: &[(&str, &str, &[&str])] = &[
+    ("crates/ml/models/prep/ml_data_prep.sql", include_str!("../models/prep/ml_data_prep.sql"), &[]),
+    ("crates/ml/models/prep/covariate_encoding.sql", include_str!("../models/prep/covariate_encoding.sql"), &[]),
+    ("crates/ml/models/prep/train_test_dataset.sql", include_str!("../models/prep/train_test_dataset.sql"), &["train"]),
+    (
+        "crates/ml/models/prep/hold_out_dataset_for_prediction.sql",
+        include_str!("../models/prep/hold_out_dataset_for_prediction.sql"),
+        &["predict"],
+    ),
+];
+
+/// The ml models: four SQL prep models, then training and prediction.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {
-    Ok(Vec::new())
+    let mut models: Vec<Arc<dyn Model>> = Vec::new();
+    for (path, sql, tags) in PREP_FILES {
+        let name = std::path::Path::new(path)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| Error::config(*path, "a model file needs a name"))?;
+        let config = ConfigPatch { tags: tags.iter().map(|t| t.to_string()).collect(), ..Default::default() };
+        models.push(Arc::new(SqlModel::new(name, PREP_FQN, *sql, *path, config)?));
+    }
+    models.push(Arc::new(TrainTestPosition::new()));
+    models.push(Arc::new(PredictPosition::new()));
+    Ok(models)
 }
+
+/// The metrics stored beside the model in `stage` (the model stage location), rendered
+/// for reading: training details, then balanced accuracy, the per-class table and the
+/// confusion matrix for the test split and for the 2020 hold-out.
+pub async fn metrics_report(stage: &str) -> Result<String> {
+    let metrics = stage::load_metrics(stage).await?.ok_or_else(|| {
+        Error::config(
+            stage::metrics_location(stage),
+            "no metrics here: train the model first (pitwall build --select +train_test_position)",
+        )
+    })?;
+    let t = &metrics.training;
+    let features = if t.standardized { "standardized features" } else { "raw features" };
+    let converged = if t.converged { "yes" } else { "no" };
+    Ok(format!(
+        "Model {} ({} {}, {features})\n\
+         Trained on {} of {} rows ({}), tested on {}\n\
+         L2 alpha {} (scikit-learn C = {}), {} L-BFGS iterations of at most {}, converged: {converged} \
+         (gradient norm {:.3e}, tolerance {:e}), fit in {:.1} ms\n\n{}\n{}",
+        metrics.model,
+        t.library,
+        t.library_version,
+        t.train_rows,
+        t.rows,
+        t.split,
+        t.test_rows,
+        t.alpha,
+        1.0 / t.alpha,
+        t.iterations,
+        t.max_iterations,
+        t.gradient_norm,
+        t.gradient_tolerance,
+        metrics.fit_ms,
+        metrics.test.render("Test split"),
+        metrics.hold_out.render("2020 hold-out"),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! The two Rust models of `ml/train_predict`:
+//!
+//! - `train_test_position` (tag `train`) splits `train_test_dataset` 70/30 exactly as
+//!   scikit-learn's `train_test_split(..., train_size=0.7, random_state=42)` does, fits
+//!   the classifier on the 70%, scores it on the 30% and on the 2020 hold-out, saves the
+//!   model and its metrics to the model stage, and returns the dataset's rows with
+//!   `dataset_type` 'train' or 'test' (distinct rows, as the workshop's Snowpark union).
+//! - `predict_position` (tag `predict`) loads that model from the stage and adds
+//!   `position_predicted` to every hold-out row through a vectorised scalar UDF, as the
+//!   workshop does with a Snowpark UDF. It refs `train_test_position` so the DAG runs
+//!   training first.
+//!
+//! Row order: the split consumes `train_test_dataset` in `result_id` order (the order of
+//! the workshop's pandas frame), sorted here explicitly; storage order is never trusted.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow::compute::{concat, concat_batches, take};
+use arrow::datatypes::{DataType, Field, Schema};
+use async_trait::async_trait;
+use datafusion::common::JoinType;
+use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
+use datafusion::functions_aggregate::expr_fn::min;
+use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, create_udf};
+use datafusion::prelude::{cast, ident};
+use ndarray::Axis;
+use pitwall_core::config::ConfigPatch;
+use pitwall_core::{Error, Language, Model, ModelContext, ModelSpec, Result};
+
+use crate::classifier::{self, FEATURES, ModelArtifact, SplitRecord, TARGET, TrainSettings};
+use crate::features;
+use crate::metrics::SplitMetrics;
+use crate::split;
+use crate::stage::{self, Metrics};
+
+pub const TRAIN_PREDICT_FQN: &[&str] = &["ml", "train_predict"];
+pub const TRAIN_TEST_DATASET: &str = "train_test_dataset";
+pub const HOLD_OUT_DATASET: &str = "hold_out_dataset_for_prediction";
+pub const TRAIN_TEST_POSITION: &str = "train_test_position";
+pub const PREDICT_POSITION: &str = "predict_position";
+/// The row key that orders the split.
+pub const ROW_KEY: &str = "result_id";
+
+const SOURCE_FILE: &str = "crates/ml/src/train_predict.rs";
+const SOURCE: &str = include_str!("train_predict.rs");
+
+fn spec(name: &str, refs: &[&str], tag: &str) -> ModelSpec {
+    ModelSpec {
+        name: name.to_owned(),
+        fqn: TRAIN_PREDICT_FQN.iter().map(|s| s.to_string()).collect(),
+        refs: refs.iter().map(|s| s.to_string()).collect(),
+        sources: Vec::new(),
+        own_config: ConfigPatch { tags: vec![tag.to_owned()], ..Default::default() },
+        language: Language::Rust,
+        raw_code: SOURCE.to_owned(),
+        original_file_path: SOURCE_FILE.to_owned(),
+    }
+}
+
+/// A trained model with everything learnt about it.
+pub struct Trained {
+    pub artifact: ModelArtifact,
+    pub metrics: Metrics,
+    pub split: split::Split,
+}
+
+/// Splits `train_test` (rows in split order), fits on the training part and scores the
+/// model on the test part and on `hold_out`; both batches need the features and labels.
+pub fn train_and_evaluate(
+    train_test: &RecordBatch,
+    hold_out: &RecordBatch,
+    settings: &TrainSettings,
+) -> std::result::Result<Trained, String> {
+    let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+    let x = features::batch_matrix(train_test, &names)?;
+    let y = features::integers(train_test, TARGET)?;
+    let (n_train, n_test) = split::split_sizes(x.nrows(), settings.train_size);
+    if n_train == 0 || n_test == 0 {
+        return Err(format!(
+            "{TRAIN_TEST_DATASET} has {} rows, too few to split {} / {} and train \
+             (it holds the 2010-2019 results of drivers and constructors active in 2020)",
+            x.nrows(),
+            n_train,
+            n_test
+        ));
+    }
+    let split = split::train_test_split(x.nrows(), settings.train_size, settings.seed);
+    let (x_train, y_train) = (x.select(Axis(0), &split.train), y.select(Axis(0), &split.train));
+    let (x_test, y_test) = (x.select(Axis(0), &split.test), y.select(Axis(0), &split.test));
+    let record = SplitRecord {
+        rows: x.nrows(),
+        test_rows: split.test.len(),
+        description: format!(
+            "scikit-learn train_test_split(train_size={}, random_state={}) over rows in {ROW_KEY} order",
+            settings.train_size, settings.seed
+        ),
+    };
+    let fitted = classifier::fit(x_train.view(), y_train.view(), settings, record)?;
+    let artifact = fitted.artifact;
+
+    let test_predicted = artifact.predict(x_test.view());
+    let test = SplitMetrics::compute(&y_test.to_vec(), &test_predicted.to_vec(), &artifact.classes);
+    let x_hold = features::batch_matrix(hold_out, &names)?;
+    let y_hold = features::integers(hold_out, TARGET)?;
+    let hold_predicted = artifact.predict(x_hold.view());
+    let hold_out = SplitMetrics::compute(&y_hold.to_vec(), &hold_predicted.to_vec(), &artifact.classes);
+
+    let metrics = Metrics {
+        model: stage::model_id(),
+        training: artifact.training.clone(),
+        fit_ms: fitted.fit_time.as_secs_f64() * 1000.0,
+        test,
+        hold_out,
+    };
+    Ok(Trained { artifact, metrics, split })
+}
+
+/// All rows of `frame` sorted by the row key, as one batch.
+async fn collect_in_key_order(frame: DataFrame) -> Result<RecordBatch> {
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.sort(vec![ident(ROW_KEY).sort(true, false)])?.collect().await?;
+    Ok(concat_batches(&schema, &batches)?)
+}
+
+pub struct TrainTestPosition {
+    spec: ModelSpec,
+}
+
+impl TrainTestPosition {
+    pub fn new() -> Self {
+        // The hold-out is read only to score the fitted model on 2020; it never trains it.
+        TrainTestPosition { spec: spec(TRAIN_TEST_POSITION, &[TRAIN_TEST_DATASET, HOLD_OUT_DATASET], "train") }
+    }
+}
+
+impl Default for TrainTestPosition {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Model for TrainTestPosition {
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    async fn build(&self, ctx: &ModelContext) -> Result<DataFrame> {
+        let fail = |message: String| Error::model(&self.spec.name, message);
+        let settings = TrainSettings::from_meta(&ctx.config().meta).map_err(fail)?;
+        let dataset = ctx.reference(TRAIN_TEST_DATASET).await?;
+        let rows = collect_in_key_order(dataset.clone()).await?;
+        let hold_out = collect_in_key_order(ctx.reference(HOLD_OUT_DATASET).await?).await?;
+        let trained = train_and_evaluate(&rows, &hold_out, &settings).map_err(fail)?;
+        stage::save(ctx.model_stage(), &trained.artifact, &trained.metrics).await?;
+
+        // Which row went where, as a small table joined back to the dataset.
+        let ids = features::column(&rows, ROW_KEY).map_err(fail)?;
+        let positions = |p: &[usize]| UInt64Array::from_iter_values(p.iter().map(|&i| i as u64));
+        let train_ids = take(ids, &positions(&trained.split.train), None)?;
+        let test_ids = take(ids, &positions(&trained.split.test), None)?;
+        let labels = std::iter::repeat_n("train", train_ids.len()).chain(std::iter::repeat_n("test", test_ids.len()));
+        let assignment = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("split_result_id", ids.data_type().clone(), false),
+                Field::new("dataset_type", DataType::Utf8, false),
+            ])),
+            vec![concat(&[train_ids.as_ref(), test_ids.as_ref()])?, Arc::new(StringArray::from_iter_values(labels))],
+        )?;
+        let assignment = ctx.session().read_batch(assignment)?;
+
+        // Distinct output rows (Snowpark's union is distinct), in the dataset's order.
+        let mut output: Vec<Expr> =
+            dataset.schema().fields().iter().filter(|f| f.name() != ROW_KEY).map(|f| ident(f.name())).collect();
+        output.push(ident("dataset_type"));
+        Ok(dataset
+            .join(assignment, JoinType::Inner, &[ROW_KEY], &["split_result_id"], None)?
+            .aggregate(output.clone(), vec![min(ident(ROW_KEY)).alias("first_result_id")])?
+            .sort(vec![ident("first_result_id").sort(true, false)])?
+            .select(output)?)
+    }
+}
+
+pub struct PredictPosition {
+    spec: ModelSpec,
+}
+
+impl PredictPosition {
+    pub fn new() -> Self {
+        // train_test_position is not read: the ref makes the DAG train before predicting.
+        PredictPosition { spec: spec(PREDICT_POSITION, &[HOLD_OUT_DATASET, TRAIN_TEST_POSITION], "predict") }
+    }
+}
+
+impl Default for PredictPosition {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Model for PredictPosition {
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    async fn build(&self, ctx: &ModelContext) -> Result<DataFrame> {
+        let stage = ctx.model_stage();
+        let artifact = stage::load_model(stage).await?.ok_or_else(|| {
+            Error::model(
+                &self.spec.name,
+                format!(
+                    "no trained model at {}: build the training model first \
+                     (pitwall build --select +predict_position, or pitwall build --select train_test_position)",
+                    stage::model_location(stage)
+                ),
+            )
+        })?;
+        let hold_out = ctx.reference(HOLD_OUT_DATASET).await?;
+        let inputs: Vec<Expr> = artifact.features.iter().map(|f| cast(ident(f), DataType::Float64)).collect();
+        let mut output: Vec<Expr> = artifact.features.iter().map(ident).collect();
+        output.push(prediction_udf(Arc::new(artifact)).call(inputs).alias("position_predicted"));
+        Ok(hold_out.sort(vec![ident(ROW_KEY).sort(true, false)])?.select(output)?)
+    }
+}
+
+/// The model as a scalar function of its features (as floats), one batch at a time.
+fn prediction_udf(artifact: Arc<ModelArtifact>) -> ScalarUDF {
+    let inputs = vec![DataType::Float64; artifact.features.len()];
+    let predict = move |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let named: Vec<(&str, &ArrayRef)> = artifact.features.iter().map(String::as_str).zip(&arrays).collect();
+        let x = features::matrix(&named).map_err(|e| DataFusionError::Execution(format!("{PREDICT_POSITION}: {e}")))?;
+        let predicted: ArrayRef = Arc::new(Int64Array::from(artifact.predict(x.view()).to_vec()));
+        if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) && predicted.len() == 1 {
+            Ok(ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&predicted, 0)?))
+        } else {
+            Ok(ColumnarValue::Array(predicted))
+        }
+    };
+    create_udf(PREDICT_POSITION, inputs, DataType::Int64, Volatility::Immutable, Arc::new(predict))
+}

@@ -1,0 +1,132 @@
+//! The ml layer through the real binary on the real data (`../shared/data/f1`): prep
+//! and the split match `../shared/expected/f1` exactly; predictions, from a different
+//! optimizer than scikit-learn's, are measured against the expected ones.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{pitwall, shared};
+
+/// The ml models whose output must equal the workshop's exactly; train_test_position
+/// included: the split reproduces scikit-learn's, so every row has the same dataset_type.
+const EXACT_ML_MODELS: &[&str] = &[
+    "ml_data_prep",
+    "covariate_encoding",
+    "train_test_dataset",
+    "hold_out_dataset_for_prediction",
+    "train_test_position",
+];
+
+fn metrics(target: &Path) -> serde_json::Value {
+    let path = target.join("model_stage/driver_position_1.0/metrics.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// A CSV of numbers only (as predict_position is), keyed by every column but `label`,
+/// numbers compared to 9 significant digits as the comparison tool does.
+fn labelled_rows(path: &Path, label: &str) -> Vec<(Vec<String>, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(|h| h.trim().to_lowercase()).collect();
+    let at = header.iter().position(|h| h == label).unwrap();
+    let mut order: Vec<usize> = (0..header.len()).filter(|&i| i != at).collect();
+    order.sort_by_key(|&i| header[i].clone());
+    let number = |v: &str| format!("{:.8e}", v.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {v}")));
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (order.iter().map(|&i| number(fields[i])).collect(), number(fields[at]))
+        })
+        .collect()
+}
+
+/// The share of expected rows whose label the actual rows agree with, matching rows by
+/// their feature values (each actual row used once).
+fn label_agreement(expected: &Path, actual: &Path, label: &str) -> (usize, usize) {
+    let expected = labelled_rows(expected, label);
+    let total = expected.len();
+    let mut available: BTreeMap<(Vec<String>, String), usize> = BTreeMap::new();
+    let actual = labelled_rows(actual, label);
+    assert_eq!(actual.len(), expected.len(), "one prediction per hold-out row");
+    for row in actual {
+        *available.entry(row).or_default() += 1;
+    }
+    let agreeing = expected
+        .into_iter()
+        .filter(|row| match available.get_mut(row) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        })
+        .count();
+    (agreeing, total)
+}
+
+#[test]
+fn ml_models_match_the_workshop_and_predictions_mostly_agree() {
+    let target = tempfile::tempdir().unwrap();
+    let build = pitwall(target.path(), &["build"]);
+    assert!(build.ok(), "{}", build.all());
+    assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
+
+    let out = target.path().join("export");
+    let export = pitwall(target.path(), &["export", "--out", out.to_str().unwrap()]);
+    assert!(export.ok(), "{}", export.all());
+    let compare = std::process::Command::new("python3")
+        .arg(shared().join("tools/compare_expected.py"))
+        .arg(shared().join("expected/f1"))
+        .arg(&out)
+        .args(EXACT_ML_MODELS)
+        .output()
+        .expect("python3 runs the comparison tool");
+    let report = String::from_utf8_lossy(&compare.stdout);
+    assert!(compare.status.success(), "{report}");
+    assert!(report.contains(&format!("{0} of {0} models match", EXACT_ML_MODELS.len())), "{report}");
+
+    let (agreeing, rows) = label_agreement(
+        &shared().join("expected/f1/predict_position.csv"),
+        &out.join("predict_position.csv"),
+        "position_predicted",
+    );
+    let agreement = agreeing as f64 / rows as f64;
+    println!("predict_position: {agreeing} of {rows} labels agree with scikit-learn's ({:.1}%)", 100.0 * agreement);
+    assert_eq!(rows, 334);
+    assert!(agreement >= 0.85, "{agreeing} of {rows}");
+
+    let metrics = metrics(target.path());
+    let test = metrics["test"]["balanced_accuracy"].as_f64().unwrap();
+    let hold_out = metrics["hold_out"]["balanced_accuracy"].as_f64().unwrap();
+    println!("balanced accuracy: test {test:.3}, 2020 hold-out {hold_out:.3}");
+    assert_eq!((metrics["test"]["rows"].as_u64(), metrics["hold_out"]["rows"].as_u64()), (Some(562), Some(334)));
+    assert!(test >= 0.58 && hold_out >= 0.58, "{metrics:#}");
+    assert_eq!(metrics["training"]["train_rows"], 1309);
+}
+
+#[test]
+fn prediction_without_a_stored_model_fails_clearly_until_training_is_built() {
+    let target = tempfile::tempdir().unwrap();
+    let build = pitwall(target.path(), &["build"]);
+    assert!(build.ok(), "{}", build.all());
+    let stage = target.path().join("model_stage");
+    assert!(stage.join("driver_position_1.0/driver_position_1.0.json").is_file());
+
+    std::fs::remove_dir_all(&stage).unwrap();
+    let predict = pitwall(target.path(), &["run", "--select", "predict_position"]);
+    assert!(!predict.ok(), "{}", predict.all());
+    let all = predict.all();
+    assert!(all.contains("no trained model at") && all.contains("driver_position_1.0.json"), "{all}");
+    assert!(all.contains("pitwall build --select +predict_position"), "{all}");
+
+    let rebuild = pitwall(target.path(), &["build", "--select", "+predict_position"]);
+    assert!(rebuild.ok(), "{}", rebuild.all());
+    assert!(
+        rebuild.stdout.contains("analytics.predict_position ") && rebuild.stdout.contains("ERROR=0"),
+        "{}",
+        rebuild.stdout
+    );
+    assert!(stage.join("driver_position_1.0/metrics.json").is_file());
+}
