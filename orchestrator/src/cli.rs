@@ -9,8 +9,9 @@ use pitwall_core::config::Overrides;
 use crate::commands;
 
 /// pitwall: the Formula 1 analytics and machine-learning pipeline of the dbt + Snowflake
-/// workshop as one Rust program: raw CSVs -> staging -> intermediate -> marts, built
-/// into an embedded local warehouse with dbt's commands and habits.
+/// workshop as one Rust program: raw CSVs -> staging -> intermediate -> marts -> ML
+/// training and prediction, built into an embedded local warehouse with dbt's commands
+/// and habits.
 #[derive(Debug, Parser)]
 #[command(name = "pitwall", version, propagate_version = true)]
 pub struct Cli {
@@ -131,6 +132,9 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Machine-learning chores: the stored model's metrics
+    #[command(subcommand)]
+    Ml(MlCommand),
     /// Write each selected model as <model>.csv (header first) into a folder
     Export {
         /// The folder (or object store URL) to write into
@@ -139,6 +143,14 @@ pub enum Command {
         #[command(flatten)]
         selection: Selection,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MlCommand {
+    /// Print the metrics stored beside the trained model (balanced accuracy, per-class
+    /// precision/recall/F1, confusion matrix, iterations, convergence) for the test split
+    /// and the 2020 hold-out
+    Report,
 }
 
 pub fn main() -> ExitCode {

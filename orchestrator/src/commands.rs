@@ -18,7 +18,7 @@ use pitwall_core::{Node, Plan, ProjectConfig, RunEvent, Runner, Warehouse};
 use tokio::io::AsyncWriteExt;
 
 use crate::artifacts;
-use crate::cli::{Cli, Command, IndirectSelection, LsOutput, ResourceType, Selection};
+use crate::cli::{Cli, Command, IndirectSelection, LsOutput, MlCommand, ResourceType, Selection};
 use crate::project::Project;
 use crate::select::{NodeInfo, select};
 
@@ -39,6 +39,10 @@ pub async fn dispatch(cli: Cli, overrides: Overrides) -> Result<bool> {
         Command::Show { model, limit } => show(&project, &model, limit).await,
         Command::Query { sql, limit } => query(&project, &sql, limit).await,
         Command::Export { out, selection } => export(&project, &out, &selection).await,
+        Command::Ml(MlCommand::Report) => {
+            println!("{}", ml::metrics_report(&project.config.model_stage).await?);
+            Ok(true)
+        }
     }
 }
 
@@ -188,6 +192,12 @@ async fn execute(
             "\nFailing rows are stored in schema {} (pitwall query to read them).",
             project.relations.audit_schema()
         );
+    }
+    let trained = outcomes
+        .iter()
+        .any(|o| o.name == ml::TRAIN_TEST_POSITION && matches!(o.status, pitwall_core::NodeStatus::Success { .. }));
+    if trained {
+        println!("\n{}", ml::metrics_report(&project.config.model_stage).await?);
     }
     println!("\n{}", tally.summary());
     let target = project.config.target_path.display().to_string();

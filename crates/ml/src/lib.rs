@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use pitwall_core::config::ConfigPatch;
-use pitwall_core::{Error, Model, Result, SqlModel};
+use pitwall_core::{Error, Model, Result, SqlModel, embed};
 
 pub mod classifier;
 pub mod features;
@@ -35,27 +35,23 @@ pub mod split;
 pub mod stage;
 pub mod train_predict;
 
-pub use train_predict::{PredictPosition, TrainTestPosition, Trained};
+pub use train_predict::{PREDICT_POSITION, PredictPosition, TRAIN_TEST_POSITION, TrainTestPosition, Trained};
 
 pub const PREP_FQN: &[&str] = &["ml", "prep"];
 pub use train_predict::TRAIN_PREDICT_FQN;
 
-/// `(path, SQL, tags)` of each prep model.
-const PREP_FILES: &[(&str, &str, &[&str])] = &[
-    ("crates/ml/models/prep/ml_data_prep.sql", include_str!("../models/prep/ml_data_prep.sql"), &[]),
-    ("crates/ml/models/prep/covariate_encoding.sql", include_str!("../models/prep/covariate_encoding.sql"), &[]),
-    ("crates/ml/models/prep/train_test_dataset.sql", include_str!("../models/prep/train_test_dataset.sql"), &["train"]),
-    (
-        "crates/ml/models/prep/hold_out_dataset_for_prediction.sql",
-        include_str!("../models/prep/hold_out_dataset_for_prediction.sql"),
-        &["predict"],
-    ),
+/// `((path, SQL), tags)` of each prep model.
+const PREP_FILES: &[((&str, &str), &[&str])] = &[
+    (embed!("models/prep/ml_data_prep.sql"), &[]),
+    (embed!("models/prep/covariate_encoding.sql"), &[]),
+    (embed!("models/prep/train_test_dataset.sql"), &["train"]),
+    (embed!("models/prep/hold_out_dataset_for_prediction.sql"), &["predict"]),
 ];
 
 /// The ml models: four SQL prep models, then training and prediction.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {
     let mut models: Vec<Arc<dyn Model>> = Vec::new();
-    for (path, sql, tags) in PREP_FILES {
+    for ((path, sql), tags) in PREP_FILES {
         let name = std::path::Path::new(path)
             .file_stem()
             .and_then(|s| s.to_str())
