@@ -77,3 +77,29 @@ pub fn load_row(stdout: &str, table: &str) -> Option<[u64; 3]> {
         }
     })
 }
+
+/// `pitwall build` on the real data into `target`, then `export` of every model; returns
+/// the export folder.
+pub fn build_and_export(target: &Path) -> PathBuf {
+    let build = pitwall(target, &["build"]);
+    assert!(build.ok(), "{}", build.all());
+    assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
+    let out = target.join("export");
+    let export = pitwall(target, &["export", "--out", out.to_str().unwrap()]);
+    assert!(export.ok(), "{}", export.all());
+    out
+}
+
+/// Runs `../shared/tools/compare_expected.py` on `models` and asserts they all match.
+pub fn assert_models_match(exported: &Path, models: &[&str]) {
+    let compare = Command::new("python3")
+        .arg(shared().join("tools/compare_expected.py"))
+        .arg(shared().join("expected/f1"))
+        .arg(exported)
+        .args(models)
+        .output()
+        .expect("python3 runs the comparison tool");
+    let report = String::from_utf8_lossy(&compare.stdout);
+    assert!(compare.status.success(), "{report}");
+    assert!(report.contains(&format!("{0} of {0} models match", models.len())), "{report}");
+}

@@ -38,17 +38,7 @@ fn build_then_export_matches_every_expected_model() {
     let out = target.path().join("export");
     let export = pitwall(target.path(), &["export", "--out", out.to_str().unwrap()]);
     assert!(export.ok(), "{}", export.all());
-
-    let compare = std::process::Command::new("python3")
-        .arg(shared().join("tools/compare_expected.py"))
-        .arg(shared().join("expected/f1"))
-        .arg(&out)
-        .args(EXACT_MODELS)
-        .output()
-        .expect("python3 runs the comparison tool");
-    let report = String::from_utf8_lossy(&compare.stdout);
-    assert!(compare.status.success(), "{report}");
-    assert!(report.contains(&format!("{0} of {0} models match", EXACT_MODELS.len())), "{report}");
+    common::assert_models_match(&out, EXACT_MODELS);
 }
 
 #[test]

@@ -69,23 +69,8 @@ fn label_agreement(expected: &Path, actual: &Path, label: &str) -> (usize, usize
 #[test]
 fn ml_models_match_the_workshop_and_predictions_mostly_agree() {
     let target = tempfile::tempdir().unwrap();
-    let build = pitwall(target.path(), &["build"]);
-    assert!(build.ok(), "{}", build.all());
-    assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
-
-    let out = target.path().join("export");
-    let export = pitwall(target.path(), &["export", "--out", out.to_str().unwrap()]);
-    assert!(export.ok(), "{}", export.all());
-    let compare = std::process::Command::new("python3")
-        .arg(shared().join("tools/compare_expected.py"))
-        .arg(shared().join("expected/f1"))
-        .arg(&out)
-        .args(EXACT_ML_MODELS)
-        .output()
-        .expect("python3 runs the comparison tool");
-    let report = String::from_utf8_lossy(&compare.stdout);
-    assert!(compare.status.success(), "{report}");
-    assert!(report.contains(&format!("{0} of {0} models match", EXACT_ML_MODELS.len())), "{report}");
+    let out = common::build_and_export(target.path());
+    common::assert_models_match(&out, EXACT_ML_MODELS);
 
     let (agreeing, rows) = label_agreement(
         &shared().join("expected/f1/predict_position.csv"),
