@@ -83,6 +83,7 @@ pub fn manifest(project: &Project) -> Vec<u8> {
                     "enabled": node.config.enabled,
                     "materialized": node.config.materialized.to_string(),
                     "tags": node.config.tags,
+                    "meta": node.config.meta,
                     "docs": {"show": true, "node_color": node.config.node_color},
                 },
                 "tags": node.config.tags,
