@@ -67,22 +67,18 @@ impl Plan {
     /// Adds `tests`. Each waits on the models it reads that are in the plan; with `gate`,
     /// every model downstream of what a test checks also waits on the test (dbt build).
     pub fn add_tests(&mut self, tests: &[Arc<TestSpec>], gate: bool) {
-        let models: BTreeMap<String, Vec<String>> = self
+        let model_specs: BTreeMap<&str, &crate::ModelSpec> = self
             .jobs
             .iter()
             .filter_map(|j| match j {
-                Job::Model(n) => Some((n.name().to_owned(), n.spec().refs.clone())),
+                Job::Model(n) => Some((n.name(), n.spec())),
                 Job::Test(_) => None,
             })
             .collect();
-        let sources_of: BTreeMap<String, Vec<crate::SourceRef>> = self
-            .jobs
-            .iter()
-            .filter_map(|j| match j {
-                Job::Model(n) => Some((n.name().to_owned(), n.spec().sources.clone())),
-                Job::Test(_) => None,
-            })
-            .collect();
+        let models: BTreeMap<String, Vec<String>> =
+            model_specs.iter().map(|(name, spec)| (name.to_string(), spec.refs.clone())).collect();
+        let sources_of: BTreeMap<String, Vec<crate::SourceRef>> =
+            model_specs.iter().map(|(name, spec)| (name.to_string(), spec.sources.clone())).collect();
         for test in tests {
             let id = NodeId::Test(test.name.clone());
             let reads = test.depends_on();
