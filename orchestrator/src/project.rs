@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
 use pitwall_core::config::Overrides;
 use pitwall_core::dag::NodeId;
 use pitwall_core::properties::PropertiesFile;
@@ -235,7 +234,8 @@ impl Project {
     /// Plans every SQL model over empty source tables (no data is read) to learn its
     /// columns, records their types, and checks that each test's column exists.
     async fn check_test_columns(&mut self) -> Result<()> {
-        let session = planning_session(&self.relations)?;
+        // Planning only: no warehouse behind this session.
+        let session = pitwall_core::warehouse::project_session(&self.relations)?;
         for table in &self.source.tables {
             let provider = MemTable::try_new(table.schema(), vec![vec![]])?;
             let reference = self.relations.source(&table.source, &table.name).expect("declared source");
@@ -251,6 +251,8 @@ impl Project {
             if node.spec().refs.iter().any(|r| !known.contains_key(&NodeId::Model(r.clone()))) {
                 continue; // reads a model whose columns are only known once it runs
             }
+            // A model that does not plan fails at run time with DataFusion's message; here
+            // it only leaves its columns unchecked.
             let Ok(plan) = session.state().create_logical_plan(&sql?).await else { continue };
             let columns: Vec<(String, String)> =
                 plan.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect();
@@ -291,22 +293,6 @@ impl Project {
         }
         Ok(())
     }
-}
-
-/// A session for planning only: the project's schemas, no warehouse behind it.
-fn planning_session(relations: &Relations) -> Result<SessionContext> {
-    let config = SessionConfig::new()
-        .with_create_default_catalog_and_schema(true)
-        .with_default_catalog_and_schema("datafusion", relations.target_schema.as_str());
-    let session = SessionContext::new_with_config(config);
-    pitwall_core::functions::register(&session);
-    let catalog = session.catalog("datafusion").expect("the default catalog exists");
-    for schema in relations.source_schemas.values() {
-        if catalog.schema(schema).is_none() {
-            catalog.register_schema(schema, Arc::new(datafusion::catalog::MemorySchemaProvider::new()))?;
-        }
-    }
-    Ok(session)
 }
 
 /// `{{ doc('name') }}` in a description, replaced by the docs block.

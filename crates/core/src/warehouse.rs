@@ -41,6 +41,25 @@ pub struct Relation {
     pub kind: RelationKind,
 }
 
+/// A session with pitwall's SQL functions and every schema of `relations` (sources',
+/// target, audit), its default schema the target: the dialect models and tests are
+/// planned and run in, whether or not a warehouse is behind it.
+pub fn project_session(relations: &Relations) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_create_default_catalog_and_schema(true)
+        .with_default_catalog_and_schema("datafusion", relations.target_schema.as_str());
+    let session = SessionContext::new_with_config(config);
+    crate::functions::register(&session);
+    let catalog = session.catalog("datafusion").expect("the default catalog exists");
+    for schema in relations.source_schemas.values().cloned().chain([relations.audit_schema()]) {
+        if catalog.schema(&schema).is_none() {
+            catalog.register_schema(&schema, Arc::new(MemorySchemaProvider::new()))?;
+        }
+    }
+    Ok(session)
+}
+
 /// Opens an object store location given as a local path or a URL.
 pub fn open_store(location: &str) -> Result<(Arc<dyn ObjectStore>, Url, Path)> {
     let url = if location.contains("://") {
@@ -127,20 +146,8 @@ impl Warehouse {
     /// A session whose default schema is `relations.target_schema`, with every schema of
     /// `relations` created and this warehouse's store registered for reading.
     pub fn session(&self, relations: &Relations) -> Result<SessionContext> {
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_create_default_catalog_and_schema(true)
-            .with_default_catalog_and_schema("datafusion", relations.target_schema.as_str());
-        let session = SessionContext::new_with_config(config);
-        crate::functions::register(&session);
+        let session = project_session(relations)?;
         session.register_object_store(&self.base_url, self.store.clone());
-        let catalog = session.catalog("datafusion").expect("the default catalog exists");
-        for schema in relations.source_schemas.values().cloned().chain([relations.audit_schema()]) {
-            let schema = schema.as_str();
-            if catalog.schema(schema).is_none() {
-                catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
-            }
-        }
         Ok(session)
     }
 
