@@ -73,7 +73,7 @@ fn ls_selects_by_name_layer_graph_and_exclusion() {
 }
 
 #[test]
-fn show_and_export_fail_clearly_before_a_build() {
+fn show_fails_clearly_before_a_build_and_for_an_unknown_model() {
     let target = tempfile::tempdir().unwrap();
     let show = pitwall(target.path(), &["show", "fct_results"]);
     assert!(!show.ok());
