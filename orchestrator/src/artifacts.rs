@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, SecondsFormat, Utc};
 use pitwall_core::dag::NodeId;
 use pitwall_core::runner::OutcomeKind;
-use pitwall_core::testing::Target;
-use pitwall_core::{Language, NodeOutcome, NodeStatus};
+use pitwall_core::source::SourceTable;
+use pitwall_core::testing::{Target, TestSpec};
+use pitwall_core::{Language, Node, NodeOutcome, NodeStatus, Source};
 use serde_json::{Map, Value, json};
 
 use crate::cli::Selection;
@@ -52,122 +53,21 @@ pub fn manifest(project: &Project) -> Vec<u8> {
     let name = &project.config.name;
     let mut nodes = Map::new();
     for node in &project.nodes {
-        let spec = node.spec();
-        let id = NodeId::Model(spec.name.clone());
-        let doc = project.docs.get(&id);
-        let mut depends: Vec<String> = spec.refs.iter().map(|r| uid(project, &NodeId::Model(r.clone()))).collect();
-        depends.extend(spec.sources.iter().map(|s| s.unique_id(name)));
-        let mut fqn = vec![name.clone()];
-        fqn.extend(spec.fqn.iter().cloned());
-        fqn.push(spec.name.clone());
-        nodes.insert(
-            uid(project, &id),
-            json!({
-                "unique_id": uid(project, &id),
-                "resource_type": "model",
-                "name": spec.name,
-                "package_name": name,
-                "path": spec.original_file_path,
-                "original_file_path": spec.original_file_path,
-                "patch_path": doc.and_then(|d| d.patch_path.clone()),
-                "fqn": fqn,
-                "database": Value::Null,
-                "schema": project.relations.target_schema,
-                "alias": spec.name,
-                "relation_name": format!("{}.{}", project.relations.target_schema, spec.name),
-                "language": match spec.language { Language::Sql => "sql", Language::Rust => "rust" },
-                "raw_code": spec.raw_code,
-                "description": doc.map(|d| d.description.clone()).unwrap_or_default(),
-                "columns": columns(doc),
-                "config": {
-                    "enabled": node.config.enabled,
-                    "materialized": node.config.materialized.to_string(),
-                    "tags": node.config.tags,
-                    "meta": node.config.meta,
-                    "docs": {"show": true, "node_color": node.config.node_color},
-                },
-                "tags": node.config.tags,
-                "docs": {"show": true, "node_color": node.config.node_color},
-                "refs": spec.refs.iter().map(|r| json!({"name": r, "package": null, "version": null})).collect::<Vec<_>>(),
-                "sources": spec.sources.iter().map(|s| json!([s.source, s.table])).collect::<Vec<_>>(),
-                "depends_on": {"nodes": depends, "macros": []},
-            }),
-        );
+        let id = NodeId::Model(node.name().to_owned());
+        nodes.insert(uid(project, &id), model_node(project, node));
     }
     for test in &project.tests {
         let id = NodeId::Test(test.name.clone());
-        let depends: Vec<String> = test.depends_on().iter().map(|t| uid(project, &t.node_id())).collect();
-        let mut fqn = vec![name.clone()];
-        fqn.extend(test.fqn.iter().cloned());
-        let macros: Vec<String> = test.test_name.iter().map(|t| format!("macro.{name}.test_{t}")).collect();
-        nodes.insert(
-            uid(project, &id),
-            json!({
-                "unique_id": uid(project, &id),
-                "resource_type": "test",
-                "name": test.name,
-                "package_name": name,
-                "path": test.original_file_path,
-                "original_file_path": test.original_file_path,
-                "fqn": fqn,
-                "database": Value::Null,
-                "schema": project.relations.audit_schema(),
-                "alias": test.name,
-                "language": "sql",
-                "raw_code": test.raw_code(),
-                "description": "",
-                "column_name": test.column,
-                "attached_node": test.attached.as_ref().map(|t: &Target| uid(project, &t.node_id())),
-                "test_metadata": test.test_name.as_ref().map(|t| json!({"name": t, "kwargs": test.kwargs, "namespace": null})),
-                "config": {
-                    "enabled": test.config.enabled,
-                    "materialized": "test",
-                    "severity": test.config.severity,
-                    "tags": test.config.tags,
-                    "store_failures": test.config.store_failures,
-                },
-                "tags": test.config.tags,
-                "depends_on": {"nodes": depends, "macros": macros},
-            }),
-        );
+        nodes.insert(uid(project, &id), test_node(project, test));
     }
     let mut sources = Map::new();
-    for table in &project.source.tables {
-        let id = NodeId::Source(table.reference());
-        let location = &project.config.sources[&table.source];
-        sources.insert(
-            uid(project, &id),
-            json!({
-                "unique_id": uid(project, &id),
-                "resource_type": "source",
-                "name": table.name,
-                "source_name": table.source,
-                "package_name": name,
-                "path": project.source.properties_path,
-                "original_file_path": project.source.properties_path,
-                "fqn": [name, table.source, table.name],
-                "database": Value::Null,
-                "schema": location.schema,
-                "identifier": table.name,
-                "relation_name": format!("{}.{}", location.schema, table.name),
-                "description": table.description,
-                "source_description": project.source.description,
-                "columns": columns(project.docs.get(&id)),
-                "loader": "pitwall ingestion (COPY INTO semantics, on_error = continue)",
-                "external": {"location": format!("{}/{}", location.location.trim_end_matches('/'), table.file)},
-                "config": {"enabled": true},
-                "tags": [],
-            }),
-        );
+    for s in &project.sources {
+        for table in &s.source.tables {
+            let id = NodeId::Source(table.reference());
+            sources.insert(uid(project, &id), source_node(project, &s.source, table));
+        }
     }
-    let mut parent_map = BTreeMap::new();
-    let mut child_map = BTreeMap::new();
-    for id in project.dag.nodes() {
-        parent_map
-            .insert(uid(project, id), project.dag.parents(id).iter().map(|p| uid(project, p)).collect::<Vec<_>>());
-        child_map
-            .insert(uid(project, id), project.dag.children(id).iter().map(|c| uid(project, c)).collect::<Vec<_>>());
-    }
+    let (parent_map, child_map) = graph_maps(project);
     let docs: Map<String, Value> = project
         .doc_blocks
         .iter()
@@ -192,6 +92,123 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         "child_map": child_map,
     });
     serde_json::to_vec_pretty(&manifest).expect("JSON values serialize")
+}
+
+fn model_node(project: &Project, node: &Node) -> Value {
+    let name = &project.config.name;
+    let spec = node.spec();
+    let id = NodeId::Model(spec.name.clone());
+    let doc = project.docs.get(&id);
+    let mut depends: Vec<String> = spec.refs.iter().map(|r| uid(project, &NodeId::Model(r.clone()))).collect();
+    depends.extend(spec.sources.iter().map(|s| s.unique_id(name)));
+    let mut fqn = vec![name.clone()];
+    fqn.extend(spec.fqn.iter().cloned());
+    fqn.push(spec.name.clone());
+    let docs = json!({"show": true, "node_color": node.config.node_color});
+    json!({
+        "unique_id": uid(project, &id),
+        "resource_type": "model",
+        "name": spec.name,
+        "package_name": name,
+        "path": spec.original_file_path,
+        "original_file_path": spec.original_file_path,
+        "patch_path": doc.and_then(|d| d.patch_path.clone()),
+        "fqn": fqn,
+        "database": Value::Null,
+        "schema": project.relations.target_schema,
+        "alias": spec.name,
+        "relation_name": format!("{}.{}", project.relations.target_schema, spec.name),
+        "language": match spec.language { Language::Sql => "sql", Language::Rust => "rust" },
+        "raw_code": spec.raw_code,
+        "description": doc.map(|d| d.description.clone()).unwrap_or_default(),
+        "columns": columns(doc),
+        "config": {
+            "enabled": node.config.enabled,
+            "materialized": node.config.materialized.to_string(),
+            "tags": node.config.tags,
+            "meta": node.config.meta,
+            "docs": docs,
+        },
+        "tags": node.config.tags,
+        "docs": docs,
+        "refs": spec.refs.iter().map(|r| json!({"name": r, "package": null, "version": null})).collect::<Vec<_>>(),
+        "sources": spec.sources.iter().map(|s| json!([s.source, s.table])).collect::<Vec<_>>(),
+        "depends_on": {"nodes": depends, "macros": []},
+    })
+}
+
+fn test_node(project: &Project, test: &TestSpec) -> Value {
+    let name = &project.config.name;
+    let id = NodeId::Test(test.name.clone());
+    let depends: Vec<String> = test.depends_on().iter().map(|t| uid(project, &t.node_id())).collect();
+    let mut fqn = vec![name.clone()];
+    fqn.extend(test.fqn.iter().cloned());
+    let macros: Vec<String> = test.test_name.iter().map(|t| format!("macro.{name}.test_{t}")).collect();
+    json!({
+        "unique_id": uid(project, &id),
+        "resource_type": "test",
+        "name": test.name,
+        "package_name": name,
+        "path": test.original_file_path,
+        "original_file_path": test.original_file_path,
+        "fqn": fqn,
+        "database": Value::Null,
+        "schema": project.relations.audit_schema(),
+        "alias": test.name,
+        "language": "sql",
+        "raw_code": test.raw_code(),
+        "description": "",
+        "column_name": test.column,
+        "attached_node": test.attached.as_ref().map(|t: &Target| uid(project, &t.node_id())),
+        "test_metadata": test.test_name.as_ref().map(|t| json!({"name": t, "kwargs": test.kwargs, "namespace": null})),
+        "config": {
+            "enabled": test.config.enabled,
+            "materialized": "test",
+            "severity": test.config.severity,
+            "tags": test.config.tags,
+            "store_failures": test.config.store_failures,
+        },
+        "tags": test.config.tags,
+        "depends_on": {"nodes": depends, "macros": macros},
+    })
+}
+
+fn source_node(project: &Project, source: &Source, table: &SourceTable) -> Value {
+    let name = &project.config.name;
+    let id = NodeId::Source(table.reference());
+    let location = &project.config.sources[&table.source];
+    json!({
+        "unique_id": uid(project, &id),
+        "resource_type": "source",
+        "name": table.name,
+        "source_name": table.source,
+        "package_name": name,
+        "path": source.properties_path,
+        "original_file_path": source.properties_path,
+        "fqn": [name, table.source, table.name],
+        "database": Value::Null,
+        "schema": location.schema,
+        "identifier": table.name,
+        "relation_name": format!("{}.{}", location.schema, table.name),
+        "description": table.description,
+        "source_description": source.description,
+        "columns": columns(project.docs.get(&id)),
+        "loader": "pitwall ingestion (COPY INTO semantics, on_error = continue)",
+        "external": {"location": location.location.join(&table.file).to_string()},
+        "config": {"enabled": true},
+        "tags": [],
+    })
+}
+
+/// dbt's `parent_map` and `child_map`, read off the DAG.
+fn graph_maps(project: &Project) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
+    let mut parent_map = BTreeMap::new();
+    let mut child_map = BTreeMap::new();
+    for id in project.dag.nodes() {
+        parent_map.insert(uid(project, id), project.dag.parents(id).iter().map(|p| uid(project, p)).collect());
+        child_map.insert(uid(project, id), project.dag.children(id).iter().map(|c| uid(project, c)).collect());
+    }
+    (parent_map, child_map)
 }
 
 /// The run results of one command, serialized.

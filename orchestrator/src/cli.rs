@@ -1,12 +1,11 @@
-//! The `pitwall` command line.
+//! The `pitwall` command line: clap's definition of every command, plus one
+//! subcommand per layer that has reports (`pitwall ml report`), added from the registry.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use pitwall_cli::GlobalOptions;
+use pitwall_core::{Location, Report};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use pitwall_core::config::Overrides;
-
-use crate::commands;
+use crate::registry::LAYERS;
 
 /// pitwall: the Formula 1 analytics and machine-learning pipeline of the dbt + Snowflake
 /// workshop as one Rust program: raw CSVs -> staging -> intermediate -> marts -> ML
@@ -15,28 +14,8 @@ use crate::commands;
 #[derive(Debug, Parser)]
 #[command(name = "pitwall", version, propagate_version = true)]
 pub struct Cli {
-    /// Folder holding pitwall.toml [default: the nearest one from the current folder up]
-    #[arg(long, global = true, env = "PITWALL_PROJECT_DIR", value_name = "DIR")]
-    pub project_dir: Option<PathBuf>,
-
-    /// Where the source CSVs are read from: a folder or file:// URL (read through
-    /// object_store; s3:// is not enabled in this build)
-    /// [default: [sources.formula1] location in pitwall.toml]
-    #[arg(long, global = true, env = "PITWALL_SOURCE", value_name = "LOCATION")]
-    pub source: Option<String>,
-
-    /// Where artifacts (manifest.json, run_results.json, load_report.json) go
-    /// [default: target-path in pitwall.toml, or target]
-    #[arg(long, global = true, env = "PITWALL_TARGET_PATH", value_name = "DIR")]
-    pub target_path: Option<String>,
-
-    /// The warehouse location [default: <target-path>/warehouse]
-    #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
-    pub warehouse: Option<String>,
-
-    /// Where trained ML models are stored [default: <target-path>/model_stage]
-    #[arg(long, global = true, env = "PITWALL_MODEL_STAGE", value_name = "LOCATION")]
-    pub model_stage: Option<String>,
+    #[command(flatten)]
+    pub options: GlobalOptions,
 
     #[command(subcommand)]
     pub command: Command,
@@ -132,46 +111,49 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Machine-learning chores: the stored model's metrics
-    #[command(subcommand)]
-    Ml(MlCommand),
     /// Write each selected model as <model>.csv (header first) into a folder
     Export {
         /// The folder (or object store URL) to write into
-        #[arg(long, value_name = "DIR")]
-        out: String,
+        #[arg(long, value_name = "DIR", value_parser = location_argument)]
+        out: Location,
         #[command(flatten)]
         selection: Selection,
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum MlCommand {
-    /// Print the metrics stored beside the trained model (balanced accuracy, per-class
-    /// precision/recall/F1, confusion matrix, iterations, convergence) for the test split
-    /// and the 2020 hold-out
-    Report,
+/// A location typed on the command line: relative paths are taken from the current folder.
+fn location_argument(text: &str) -> Result<Location, String> {
+    let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    Location::parse(text, &here).map_err(|e| e.to_string())
 }
 
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    let overrides = Overrides {
-        source: cli.source.clone(),
-        target_path: cli.target_path.clone(),
-        warehouse: cli.warehouse.clone(),
-        model_stage: cli.model_stage.clone(),
-    };
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match runtime.block_on(commands::dispatch(cli, overrides)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+/// What the command line asks for.
+pub enum Invocation {
+    Command(Cli),
+    /// `pitwall <layer> <report>`.
+    Report {
+        options: GlobalOptions,
+        report: &'static Report,
+    },
+}
+
+/// Parses the command line (exiting with clap's message when it is wrong).
+pub fn parse() -> Invocation {
+    let mut command = Cli::command();
+    for layer in LAYERS.iter().filter(|l| !l.reports.is_empty()) {
+        let about = format!("The {} layer's reports", layer.name);
+        let reports = clap::Command::new(layer.name).about(about).subcommand_required(true);
+        command = command.subcommand(
+            layer.reports.iter().fold(reports, |c, r| c.subcommand(clap::Command::new(r.name).about(r.about))),
+        );
     }
+    let matches = command.get_matches();
+    if let Some((name, reports)) = matches.subcommand()
+        && let Some(layer) = LAYERS.iter().find(|l| l.name == name)
+    {
+        let report = reports.subcommand_name().and_then(|r| layer.report(r)).expect("clap accepts only known reports");
+        let options = GlobalOptions::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        return Invocation::Report { options, report };
+    }
+    Invocation::Command(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
 }

@@ -1,17 +1,19 @@
 //! orchestrator: the top of pitwall and the only crate that sees every layer.
 //!
-//! It collects the models of every layer crate and the sources of `ingestion` into a
-//! [`Project`], builds the DAG, turns selectors (`+fct_results`, `tag:bi`,
-//! `staging,config.materialized:view`) into node sets, drives ingestion and the
-//! runner, and owns the `pitwall` command line and its console output.
+//! It collects every layer's [`Layer`](pitwall_core::Layer) value from one list
+//! ([`registry::LAYERS`]) into a [`Project`] (models, sources, tests, docs, the DAG),
+//! turns selectors (`+fct_results`, `tag:bi`, `staging,config.materialized:view`) into
+//! node sets, plans runs on the DAG and hands them to `pitwall-cli`'s run loop, writes
+//! dbt's artifacts, and owns the `pitwall` command line.
 //!
-//! It must never implement a model or parse a CSV: models live in their layer crates,
-//! rows are touched only by `ingestion`.
+//! It must never implement a model or parse a CSV (models live in their layer crates,
+//! rows are touched only by `ingestion`), and outside `registry.rs` it names no layer.
 
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod project;
+pub mod registry;
 pub mod select;
 
 pub use project::Project;

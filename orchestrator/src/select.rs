@@ -2,13 +2,17 @@
 //! each a comma-separated list of atoms (intersection); an atom is
 //! `[@][N+]method:value[+M]` where the method is one of none (name or folder path),
 //! `tag:`, `path:`, `source:`, `resource_type:`, `config.materialized:`; `*` globs.
-//! `--exclude` uses the same syntax and is subtracted.
+//! `--exclude` uses the same syntax and is subtracted. Tests of selected models come
+//! along per `--indirect-selection`.
 
 use std::collections::BTreeSet;
 
 use anyhow::{Result, bail};
 use pitwall_core::Dag;
 use pitwall_core::dag::NodeId;
+
+use crate::cli::{IndirectSelection, Selection};
+use crate::project::Project;
 
 /// What selectors can match a node on.
 #[derive(Clone, Debug)]
@@ -43,8 +47,8 @@ struct Atom {
 
 #[derive(Clone, Debug, Default)]
 pub struct Selector {
-    /// Union of intersections.
-    terms: Vec<Vec<Atom>>,
+    /// Union of intersections, each with its text.
+    terms: Vec<(String, Vec<Atom>)>,
 }
 
 impl Selector {
@@ -52,7 +56,7 @@ impl Selector {
         let mut terms = Vec::new();
         for term in args.iter().flat_map(|a| a.split_whitespace()) {
             let atoms = term.split(',').map(parse_atom).collect::<Result<Vec<_>>>()?;
-            terms.push(atoms);
+            terms.push((term.to_owned(), atoms));
         }
         Ok(Selector { terms })
     }
@@ -61,10 +65,11 @@ impl Selector {
         self.terms.is_empty()
     }
 
-    /// The nodes this selector picks among `nodes`.
-    pub fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> BTreeSet<NodeId> {
+    /// The nodes this selector picks among `nodes`, and the terms that picked none.
+    pub fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> (BTreeSet<NodeId>, Vec<String>) {
         let mut out = BTreeSet::new();
-        for term in &self.terms {
+        let mut unmatched = Vec::new();
+        for (text, term) in &self.terms {
             let mut acc: Option<BTreeSet<NodeId>> = None;
             for atom in term {
                 let picked = atom.evaluate(nodes, dag);
@@ -73,19 +78,75 @@ impl Selector {
                     Some(prev) => prev.intersection(&picked).cloned().collect(),
                 });
             }
-            out.extend(acc.unwrap_or_default());
+            let picked = acc.unwrap_or_default();
+            if picked.is_empty() {
+                unmatched.push(text.clone());
+            }
+            out.extend(picked);
         }
-        out
+        (out, unmatched)
     }
 }
 
-/// Selected minus excluded; everything when nothing is selected.
-pub fn select(nodes: &[NodeInfo], dag: &Dag, select: &[String], exclude: &[String]) -> Result<BTreeSet<NodeId>> {
-    let selector = Selector::parse(select)?;
-    let mut picked =
-        if selector.is_empty() { nodes.iter().map(|n| n.id.clone()).collect() } else { selector.evaluate(nodes, dag) };
-    let excluded = Selector::parse(exclude)?.evaluate(nodes, dag);
+/// What selectors can match each node of `project` on.
+pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
+    let mut infos: Vec<NodeInfo> = Vec::new();
+    for s in &project.sources {
+        infos.extend(s.source.tables.iter().map(|t| NodeInfo {
+            id: NodeId::Source(t.reference()),
+            fqn: vec![t.source.clone(), t.name.clone()],
+            tags: Vec::new(),
+            path: s.source.properties_path.to_owned(),
+            materialized: None,
+        }));
+    }
+    infos.extend(project.nodes.iter().map(|n| NodeInfo {
+        id: NodeId::Model(n.name().to_owned()),
+        fqn: n.spec().fqn.iter().cloned().chain([n.name().to_owned()]).collect(),
+        tags: n.config.tags.clone(),
+        path: n.spec().original_file_path.clone(),
+        materialized: Some(n.config.materialized.to_string()),
+    }));
+    infos.extend(project.tests.iter().map(|t| NodeInfo {
+        id: NodeId::Test(t.name.clone()),
+        fqn: t.fqn.clone(),
+        tags: t.config.tags.clone(),
+        path: t.original_file_path.clone(),
+        materialized: None,
+    }));
+    infos
+}
+
+/// The nodes `selection` picks (everything when it selects nothing), minus what it
+/// excludes; tests whose parents are picked come along per its indirect selection, or
+/// `default`. A selection term that matches nothing is warned about, as dbt does.
+pub fn select(project: &Project, selection: &Selection, default: IndirectSelection) -> Result<BTreeSet<NodeId>> {
+    let infos = node_infos(project);
+    let selector = Selector::parse(&selection.select)?;
+    let mut picked = if selector.is_empty() {
+        infos.iter().map(|n| n.id.clone()).collect()
+    } else {
+        let (picked, unmatched) = selector.evaluate(&infos, &project.dag);
+        for term in unmatched {
+            eprintln!("warning: the selection criterion '{term}' does not match any enabled nodes");
+        }
+        picked
+    };
+    let (excluded, _) = Selector::parse(&selection.exclude)?.evaluate(&infos, &project.dag);
     picked.retain(|id| !excluded.contains(id));
+    let mode = selection.indirect_selection.unwrap_or(default);
+    for test in &project.tests {
+        let id = NodeId::Test(test.name.clone());
+        let parents = project.dag.parents(&id);
+        let take = match mode {
+            IndirectSelection::Eager => parents.iter().any(|p| picked.contains(*p)),
+            IndirectSelection::Cautious => parents.iter().all(|p| picked.contains(*p)),
+            IndirectSelection::Empty => false,
+        };
+        if take && !excluded.contains(&id) {
+            picked.insert(id);
+        }
+    }
     Ok(picked)
 }
 

@@ -1,10 +1,8 @@
 //! Data tests and build semantics, on tampered copies of `fixtures/f1_tiny`.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{copy_source, fixture, pitwall};
+use crate::support::{copy_source, fixture, pitwall};
 
 /// f1_tiny has no 2010-2019 results to train on, so training is left out where a test
 /// needs a build that succeeds (ml_end_to_end trains on the real data).

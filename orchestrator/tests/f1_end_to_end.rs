@@ -1,9 +1,7 @@
-//! The real binary on the real data (`../shared/data/f1`), checked against
-//! `../shared/expected/f1` with the project's comparison tool.
+//! The real binary on the real data the project ships (`data/f1`), checked against
+//! every model's expected output (`data/expected/f1`).
 
-mod common;
-
-use common::{pitwall, shared};
+use crate::support::{self as common, pitwall, real_data};
 
 /// Every model whose output must equal the workshop's exactly.
 const EXACT_MODELS: &[&str] = &[
@@ -25,7 +23,7 @@ const EXACT_MODELS: &[&str] = &[
 ];
 
 #[test]
-fn build_then_export_matches_every_expected_model() {
+fn build_then_export_matches_all_21_expected_models() {
     let target = tempfile::tempdir().unwrap();
     let build = pitwall(target.path(), &["build"]);
     assert!(build.ok(), "{}", build.all());
@@ -39,11 +37,13 @@ fn build_then_export_matches_every_expected_model() {
     let export = pitwall(target.path(), &["export", "--out", out.to_str().unwrap()]);
     assert!(export.ok(), "{}", export.all());
     common::assert_models_match(&out, EXACT_MODELS);
+    common::assert_models_match(&out, crate::ml_end_to_end::EXACT_ML_MODELS);
+    crate::ml_end_to_end::assert_predictions_mostly_agree(target.path(), &out);
 }
 
 #[test]
 fn bad_rows_are_skipped_and_reported_while_the_rest_loads() {
-    let source = common::copy_source(&shared().join("data/f1"));
+    let source = common::copy_source(&real_data());
     let results = source.path().join("results.csv");
     let mut text = std::fs::read_to_string(&results).unwrap();
     let good_lines = text.lines().count();
@@ -111,7 +111,7 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     let before = snapshot(&warehouse);
     assert!(before.iter().any(|(p, _)| p.ends_with("analytics/fct_results.parquet")));
 
-    let source = common::copy_source(&shared().join("data/f1"));
+    let source = common::copy_source(&real_data());
     std::fs::remove_file(source.path().join("races.csv")).unwrap();
     let second = pitwall(target.path(), &["build", "--source", source.path().to_str().unwrap()]);
     assert!(!second.ok(), "{}", second.all());

@@ -1,8 +1,6 @@
 //! The real binary on the hand-made `fixtures/f1_tiny` source: fast checks of the CLI.
 
-mod common;
-
-use common::{fixture, pitwall};
+use crate::support::{self as common, fixture, pitwall};
 
 /// Builds everything but ML training and prediction: the tiny source has no 2010-2019
 /// results to train on (ml_end_to_end and the ml crate's tests cover those models).
@@ -95,4 +93,45 @@ fn a_model_that_fails_skips_its_descendants_and_exits_non_zero() {
         assert!(run.stdout.contains(&format!("SKIP relation analytics.{skipped} ")), "{}", run.stdout);
     }
     assert!(run.stdout.contains("PASS=0 WARN=0 ERROR=1 SKIP=8 TOTAL=9"), "{}", run.stdout);
+}
+
+#[test]
+fn a_selector_that_matches_nothing_is_warned_about_and_runs_nothing() {
+    let target = tempfile::tempdir().unwrap();
+    let ls = pitwall(target.path(), &["ls", "-s", "tag:nothing", "stg_f1_races"]);
+    assert!(ls.ok(), "{}", ls.all());
+    assert!(
+        ls.stderr.contains("warning: the selection criterion 'tag:nothing' does not match any enabled nodes"),
+        "{}",
+        ls.all()
+    );
+    assert!(!ls.stderr.contains("'stg_f1_races'"), "{}", ls.all());
+    assert_eq!(ls.stdout.lines().collect::<Vec<_>>(), ["pitwall.staging.formula1.stg_f1_races"]);
+
+    let run = pitwall(target.path(), &["run", "-s", "no_such_model"]);
+    assert!(run.ok(), "{}", run.all());
+    assert!(run.stderr.contains("'no_such_model' does not match any enabled nodes"), "{}", run.all());
+    assert!(run.stdout.contains("Nothing to do.") && !run.stdout.contains("Completed successfully"), "{}", run.all());
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    use std::process::{Command, Stdio};
+    let target = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+        .current_dir(common::workspace())
+        .env("PITWALL_TARGET_PATH", target.path())
+        .arg("compile")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As `pitwall compile | head -0` would: the reader is gone before the first line,
+    // which takes pitwall a project load to write.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert!(output.status.success() || output.status.signal() == Some(13), "{:?}: {stderr}", output.status);
 }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::Relations;
 use crate::error::{Error, Result};
+use crate::location::Location;
 
 pub const PROJECT_FILE: &str = "pitwall.toml";
 
@@ -104,12 +106,110 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 }
 
 /// Folder configs: this level's patch plus nested folders by name.
-#[derive(Clone, Debug, Default, Deserialize)]
+///
+/// A key is a config key when pitwall knows it and a nested folder when its value is a
+/// table; anything else is kept in `unknown` with its position, so the project file's
+/// error names the key and its line rather than the section.
+#[derive(Clone, Debug, Default)]
 pub struct FolderConfig {
-    #[serde(flatten)]
     pub patch: ConfigPatch,
-    #[serde(flatten)]
     pub folders: BTreeMap<String, FolderConfig>,
+    unknown: Vec<toml::Spanned<String>>,
+}
+
+const CONFIG_KEYS: &[&str] = &["materialized", "tags", "node_color", "enabled", "meta"];
+
+impl<'de> Deserialize<'de> for FolderConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(FolderVisitor)
+    }
+}
+
+struct FolderVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FolderVisitor {
+    type Value = FolderConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a table of model configs and folders")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<FolderConfig, A::Error> {
+        let mut folder = FolderConfig::default();
+        let mut patch = toml::Table::new();
+        while let Some(key) = map.next_key::<toml::Spanned<String>>()? {
+            if CONFIG_KEYS.contains(&key.get_ref().as_str()) {
+                patch.insert(key.into_inner(), map.next_value()?);
+                continue;
+            }
+            // Decided on the value's shape without buffering it, so nested keys keep
+            // their positions.
+            match map.next_value::<Entry>()? {
+                Entry::Folder(nested) => {
+                    folder.folders.insert(key.into_inner(), nested);
+                }
+                Entry::Other => folder.unknown.push(key),
+            }
+        }
+        folder.patch = ConfigPatch::deserialize(toml::Value::Table(patch)).map_err(serde::de::Error::custom)?;
+        Ok(folder)
+    }
+}
+
+/// A folder-level value that is not a config key: a nested folder, or anything else.
+enum Entry {
+    Folder(FolderConfig),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entry;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a folder's table or a value")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<Entry, A::Error> {
+                FolderVisitor.visit_map(map).map(Entry::Folder)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Entry, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Entry::Other)
+            }
+
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Entry, E> {
+                Ok(Entry::Other)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Entry, E> {
+                Ok(Entry::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Entry, E> {
+                Ok(Entry::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Entry, E> {
+                Ok(Entry::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Entry, E> {
+                Ok(Entry::Other)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl FolderConfig {
+    /// The first key that is neither a config key nor a folder, at any depth.
+    fn first_unknown(&self) -> Option<&toml::Spanned<String>> {
+        self.unknown.first().or_else(|| self.folders.values().find_map(FolderConfig::first_unknown))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,13 +250,14 @@ struct WarehouseSection {
 }
 
 /// Where a source's files are read from and the warehouse schema its raw tables land in.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct SourceLocation {
-    pub location: String,
+    pub location: Location,
     pub schema: String,
 }
 
 /// Values given on the command line or in the environment, which beat the project file.
+/// Relative paths in them are taken from the project root, as the file's are.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
     pub source: Option<String>,
@@ -170,14 +271,12 @@ pub struct ProjectConfig {
     pub root: PathBuf,
     pub name: String,
     /// Where artifacts (manifest, run results, load report) are written.
-    pub target_path: PathBuf,
-    /// The warehouse location: a local folder or an object store URL.
-    pub warehouse: String,
+    pub target_path: Location,
+    pub warehouse: Location,
     /// The schema models are built into.
     pub schema: String,
-    /// Where trained ML models are stored (a folder or object store URL), the
-    /// workshop's MODELSTAGE.
-    pub model_stage: String,
+    /// Where trained ML models are stored, the workshop's MODELSTAGE.
+    pub model_stage: Location,
     pub sources: BTreeMap<String, SourceLocation>,
     pub models: FolderConfig,
 }
@@ -208,23 +307,28 @@ impl ProjectConfig {
     pub fn parse(root: &Path, location: &str, text: &str, overrides: &Overrides) -> Result<ProjectConfig> {
         let parsed: ProjectFile = toml::from_str(text)
             .map_err(|e| Error::config(location, e.to_string().trim_end().replace('\n', "\n  ")))?;
-        let resolve = |p: &str| -> String {
-            if p.contains("://") || Path::new(p).is_absolute() {
-                p.to_owned()
-            } else {
-                root.join(p).display().to_string()
-            }
-        };
-        let target_path = PathBuf::from(resolve(
-            overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"),
-        ));
+        let models = parsed.models.unwrap_or_default();
+        if let Some(key) = models.first_unknown() {
+            let line = text[..key.span().start].matches('\n').count() + 1;
+            return Err(Error::config(
+                format!("{location}:{line}"),
+                format!(
+                    "unknown key `{}` in [models...] (known: {}, or a sub-folder's table)",
+                    key.get_ref(),
+                    CONFIG_KEYS.join(", ")
+                ),
+            ));
+        }
+        let at = |p: &str| Location::parse(p, root);
+        let target_path =
+            at(overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"))?;
         let warehouse = match overrides.warehouse.as_deref().or(parsed.warehouse.path.as_deref()) {
-            Some(p) => resolve(p),
-            None => target_path.join("warehouse").display().to_string(),
+            Some(p) => at(p)?,
+            None => target_path.join("warehouse"),
         };
         let model_stage = match overrides.model_stage.as_deref().or(parsed.warehouse.model_stage.as_deref()) {
-            Some(p) => resolve(p),
-            None => target_path.join("model_stage").display().to_string(),
+            Some(p) => at(p)?,
+            None => target_path.join("model_stage"),
         };
         if parsed.sources.is_empty() {
             return Err(Error::config(location, "no [sources.<name>] section: pitwall needs a source to read"));
@@ -236,11 +340,11 @@ impl ProjectConfig {
             .sources
             .into_iter()
             .map(|(name, s)| {
-                let location = resolve(overrides.source.as_deref().unwrap_or(&s.location));
+                let location = at(overrides.source.as_deref().unwrap_or(&s.location))?;
                 let schema = s.schema.unwrap_or_else(|| "raw".to_owned());
-                (name, SourceLocation { location, schema })
+                Ok((name, SourceLocation { location, schema }))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(ProjectConfig {
             root: root.to_path_buf(),
             name: parsed.project.name,
@@ -249,8 +353,16 @@ impl ProjectConfig {
             schema: parsed.warehouse.schema,
             model_stage,
             sources,
-            models: parsed.models.unwrap_or_default(),
+            models,
         })
+    }
+
+    /// How refs and sources map to schema-qualified relations in this project.
+    pub fn relations(&self) -> Relations {
+        Relations {
+            target_schema: self.schema.clone(),
+            source_schemas: self.sources.iter().map(|(n, s)| (n.clone(), s.schema.clone())).collect(),
+        }
     }
 
     /// The config of a model in folder `fqn`, with its own `patch` applied last.
@@ -316,8 +428,8 @@ level = 3
         assert_eq!((deeper.meta["owner"].as_str(), deeper.meta["level"].as_i64()), (Some("bi"), Some(3)));
         let staging = p.model_config(&["staging".to_owned()], &ConfigPatch::default());
         assert_eq!(staging.materialized, Materialization::View);
-        assert_eq!(p.warehouse, "/p/target/warehouse");
-        assert_eq!(p.sources["formula1"].location, "/p/data");
+        assert_eq!(p.warehouse.to_string(), "/p/target/warehouse");
+        assert_eq!(p.sources["formula1"].location.to_string(), "/p/data");
         assert_eq!(p.sources["formula1"].schema, "raw");
     }
 
@@ -330,9 +442,9 @@ level = 3
             model_stage: None,
         };
         let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &o).unwrap();
-        assert_eq!(p.sources["formula1"].location, "s3://bucket/prefix/");
-        assert_eq!(p.warehouse, "/tmp/t/warehouse");
-        assert_eq!(p.model_stage, "/tmp/t/model_stage");
+        assert_eq!(p.sources["formula1"].location.to_string(), "s3://bucket/prefix/");
+        assert_eq!(p.warehouse.to_string(), "/tmp/t/warehouse");
+        assert_eq!(p.model_stage.to_string(), "/tmp/t/model_stage");
     }
 
     #[test]
@@ -343,5 +455,14 @@ level = 3
         assert!(err.starts_with("pitwall.toml: "), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_folder_config_key_is_named_with_its_line() {
+        let text = "[project]\nname = \"p\"\n[sources.f]\nlocation = \"d\"\n[warehouse]\nschema = \"a\"\n\
+                    [models.staging]\nnode_color = \"Red\"\nmaterialised = \"table\"\n";
+        let err =
+            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.starts_with("pitwall.toml:9: unknown key `materialised`"), "{err}");
     }
 }

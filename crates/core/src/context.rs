@@ -9,6 +9,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
+use crate::location::Location;
 use crate::model::ModelSpec;
 use crate::template::{Segment, Template};
 
@@ -70,7 +71,7 @@ pub struct ModelContext {
     relations: Relations,
     spec: ModelSpec,
     config: ModelConfig,
-    model_stage: String,
+    model_stage: Option<Location>,
 }
 
 impl ModelContext {
@@ -79,7 +80,7 @@ impl ModelContext {
     pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
         let mut config = ModelConfig::default();
         config.apply(&spec.own_config);
-        ModelContext { session, relations, spec, config, model_stage: String::new() }
+        ModelContext { session, relations, spec, config, model_stage: None }
     }
 
     /// Sets the model's resolved config (project folders, then its own).
@@ -93,15 +94,15 @@ impl ModelContext {
         &self.config
     }
 
-    /// Sets where trained ML models are stored (a folder or object store URL).
-    pub fn with_model_stage(mut self, location: impl Into<String>) -> Self {
-        self.model_stage = location.into();
+    /// Sets where trained ML models are stored.
+    pub fn with_model_stage(mut self, location: Option<Location>) -> Self {
+        self.model_stage = location;
         self
     }
 
-    /// The model stage location; empty when the caller set none.
-    pub fn model_stage(&self) -> &str {
-        &self.model_stage
+    /// The model stage, or an error naming the model when the caller set none.
+    pub fn model_stage(&self) -> Result<&Location> {
+        self.model_stage.as_ref().ok_or_else(|| Error::model(&self.spec.name, "no model stage location is set"))
     }
 
     pub fn session(&self) -> &SessionContext {
@@ -110,10 +111,6 @@ impl ModelContext {
 
     pub fn relations(&self) -> &Relations {
         &self.relations
-    }
-
-    pub fn model_name(&self) -> &str {
-        &self.spec.name
     }
 
     /// `ref('name')`: the named model, which must be among the declared refs, so the DAG

@@ -1,7 +1,7 @@
 //! The project DAG (petgraph), built from declared refs and sources before anything
 //! runs. Edges point from upstream to downstream.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -54,18 +54,36 @@ impl Dag {
     /// name or a cycle is an error naming the models involved.
     pub fn build<'a>(models: impl IntoIterator<Item = &'a ModelSpec>, sources: &[SourceRef]) -> Result<Dag> {
         let models: Vec<&ModelSpec> = models.into_iter().collect();
-        let mut dag = Dag::default();
-        for source in sources {
-            dag.add(NodeId::Source(source.clone()));
-        }
+        Self::build_over(&models, sources.iter().cloned().map(NodeId::Source))
+    }
+
+    /// The DAG of some of a project's models (one layer's), over whatever they read from
+    /// outside: those sources and models are nodes without parents, to be read from the
+    /// warehouse.
+    pub fn with_upstream<'a>(models: impl IntoIterator<Item = &'a ModelSpec>) -> Result<Dag> {
+        let models: Vec<&ModelSpec> = models.into_iter().collect();
+        let inside: HashSet<&str> = models.iter().map(|m| m.name.as_str()).collect();
+        let mut upstream: BTreeSet<NodeId> = BTreeSet::new();
         for spec in &models {
+            upstream.extend(spec.refs.iter().filter(|r| !inside.contains(r.as_str())).cloned().map(NodeId::Model));
+            upstream.extend(spec.sources.iter().cloned().map(NodeId::Source));
+        }
+        Self::build_over(&models, upstream)
+    }
+
+    fn build_over(models: &[&ModelSpec], outside: impl IntoIterator<Item = NodeId>) -> Result<Dag> {
+        let mut dag = Dag::default();
+        for id in outside {
+            dag.add(id);
+        }
+        for spec in models {
             let id = NodeId::Model(spec.name.clone());
             if dag.index.contains_key(&id) {
                 return Err(Error::DuplicateModel(spec.name.clone()));
             }
             dag.add(id);
         }
-        for spec in &models {
+        for spec in models {
             let to = dag.index[&NodeId::Model(spec.name.clone())];
             for r in &spec.refs {
                 let from = *dag
@@ -168,7 +186,7 @@ impl Dag {
             return seen;
         };
         let mut queue = VecDeque::from([(start, 0usize)]);
-        let mut visited = std::collections::HashSet::from([start]);
+        let mut visited = HashSet::from([start]);
         while let Some((ix, d)) = queue.pop_front() {
             if depth.is_some_and(|max| d >= max) {
                 continue;
@@ -251,6 +269,14 @@ mod tests {
         assert_eq!(names(dag.descendants(&m("a"), None)), vec!["b", "c", "d"]);
         let order: Vec<String> = dag.topological().into_iter().map(NodeId::name).collect();
         assert_eq!(order, vec!["f.t", "a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_layer_dag_reads_what_is_outside_it_from_parentless_nodes() {
+        let specs = [spec("b", &["a"], &[]), spec("c", &["b"], &[("f", "t")])];
+        let dag = Dag::with_upstream(&specs).unwrap();
+        assert!(dag.parents(&m("a")).is_empty());
+        assert_eq!(dag.parents(&m("c")), vec![&NodeId::Source(SourceRef::new("f", "t")), &m("b")]);
     }
 
     #[test]

@@ -41,7 +41,10 @@ pub enum Error {
     Arrow(#[from] arrow::error::ArrowError),
 
     #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Io(#[from] std::io::Error),
+
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
 }
 
 impl Error {

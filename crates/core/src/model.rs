@@ -138,10 +138,6 @@ impl SqlModel {
         };
         Ok(SqlModel { spec, template })
     }
-
-    pub fn template(&self) -> &Template {
-        &self.template
-    }
 }
 
 #[async_trait]
@@ -160,19 +156,22 @@ impl Model for SqlModel {
     }
 }
 
-/// SQL models from embedded files: each `(path, text)` is one model named after the
-/// file's stem, in folder `fqn`.
+/// The name a model or singular test takes from its file: the file's stem.
+pub fn name_from_path(path: &str) -> Result<&str> {
+    std::path::Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| Error::config(path, "the file needs a name to name its node"))
+}
+
+/// A SQL model from an embedded `(path, text)` file, named after the file, in folder `fqn`.
+pub fn sql_model(fqn: &[&str], (path, text): (&str, &str), own_config: ConfigPatch) -> Result<Arc<dyn Model>> {
+    Ok(Arc::new(SqlModel::new(name_from_path(path)?, fqn, text, path, own_config)?))
+}
+
+/// SQL models from embedded files, each with no config of its own.
 pub fn sql_models(fqn: &[&str], files: &[(&str, &str)]) -> Result<Vec<Arc<dyn Model>>> {
-    files
-        .iter()
-        .map(|(path, text)| {
-            let name = std::path::Path::new(path)
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .ok_or_else(|| Error::config(*path, "a model file needs a name"))?;
-            Ok(Arc::new(SqlModel::new(name, fqn, *text, *path, ConfigPatch::default())?) as Arc<dyn Model>)
-        })
-        .collect()
+    files.iter().map(|file| sql_model(fqn, *file, ConfigPatch::default())).collect()
 }
 
 /// What a non-model file of a layer holds.
@@ -200,7 +199,7 @@ pub struct ProjectFile {
 }
 
 impl ProjectFile {
-    pub fn new(kind: FileKind, (path, text): (&'static str, &'static str), fqn: &'static [&'static str]) -> Self {
+    pub const fn new(kind: FileKind, (path, text): (&'static str, &'static str), fqn: &'static [&'static str]) -> Self {
         ProjectFile { kind, path, text, fqn }
     }
 }

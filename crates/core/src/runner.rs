@@ -15,8 +15,9 @@ use tokio::task::JoinSet;
 
 use crate::config::Materialization;
 use crate::context::{ModelContext, Relations, display};
-use crate::dag::NodeId;
+use crate::dag::{Dag, NodeId};
 use crate::error::{Error, Result};
+use crate::location::Location;
 use crate::model::Node;
 use crate::testing::{Severity, Target, TestSpec};
 use crate::warehouse::Warehouse;
@@ -37,7 +38,7 @@ impl Job {
     }
 }
 
-/// Jobs and, for each, the jobs it waits on.
+/// Jobs and, for each, the jobs it waits on, read off the project's [`Dag`].
 #[derive(Clone, Default)]
 pub struct Plan {
     pub jobs: Vec<Job>,
@@ -45,84 +46,39 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Models only, each waiting on the models it refs that are in the plan.
-    pub fn models(nodes: &[Node]) -> Plan {
-        let names: BTreeSet<&str> = nodes.iter().map(Node::name).collect();
-        let waits_on = nodes
-            .iter()
-            .map(|n| {
-                let deps = n
-                    .spec()
-                    .refs
-                    .iter()
-                    .filter(|r| names.contains(r.as_str()))
-                    .map(|r| NodeId::Model(r.clone()))
-                    .collect();
-                (NodeId::Model(n.name().to_owned()), deps)
-            })
-            .collect();
-        Plan { jobs: nodes.iter().cloned().map(Job::Model).collect(), waits_on }
-    }
-
-    /// Adds `tests`. Each waits on the models it reads that are in the plan; with `gate`,
-    /// every model downstream of what a test checks also waits on the test (dbt build).
-    pub fn add_tests(&mut self, tests: &[Arc<TestSpec>], gate: bool) {
-        let model_specs: BTreeMap<&str, &crate::ModelSpec> = self
-            .jobs
-            .iter()
-            .filter_map(|j| match j {
-                Job::Model(n) => Some((n.name(), n.spec())),
-                Job::Test(_) => None,
-            })
-            .collect();
-        let models: BTreeMap<String, Vec<String>> =
-            model_specs.iter().map(|(name, spec)| (name.to_string(), spec.refs.clone())).collect();
-        let sources_of: BTreeMap<String, Vec<crate::SourceRef>> =
-            model_specs.iter().map(|(name, spec)| (name.to_string(), spec.sources.clone())).collect();
-        for test in tests {
-            let id = NodeId::Test(test.name.clone());
-            let reads = test.depends_on();
-            let deps = reads
-                .iter()
-                .filter_map(|t| match t {
-                    Target::Model(m) if models.contains_key(m) => Some(NodeId::Model(m.clone())),
-                    _ => None,
-                })
-                .collect();
-            self.waits_on.insert(id.clone(), deps);
-            if gate {
-                for (model, refs) in &models {
-                    let reads_checked = reads.iter().any(|t| match t {
-                        Target::Model(m) => refs.contains(m),
-                        Target::Source(s) => sources_of[model].contains(s),
-                    });
-                    // A test that also reads this model or anything built from it runs
-                    // after it, so it cannot gate it (a relationships test, say).
-                    let downstream = descendants(&models, model);
-                    let reads_downstream =
-                        reads.iter().any(|t| matches!(t, Target::Model(m) if downstream.contains(m)));
+    /// `models` and `tests`, each waiting on its parents in `dag` that are in the plan
+    /// (anything else is read from the warehouse as it is). With `gate` (dbt build), a
+    /// model also waits on every test of what it reads, unless that test also reads the
+    /// model or something built from it (a relationships test, say), which must run after.
+    pub fn new(dag: &Dag, models: Vec<Node>, tests: Vec<Arc<TestSpec>>, gate: bool) -> Plan {
+        let mut jobs: Vec<Job> = models.into_iter().map(Job::Model).collect();
+        jobs.extend(tests.into_iter().map(Job::Test));
+        let planned: BTreeSet<NodeId> = jobs.iter().map(Job::id).collect();
+        let parents_in_plan = |id: &NodeId| -> BTreeSet<NodeId> {
+            dag.parents(id).into_iter().filter(|p| planned.contains(*p)).cloned().collect()
+        };
+        let mut waits_on: BTreeMap<NodeId, BTreeSet<NodeId>> =
+            planned.iter().map(|id| (id.clone(), parents_in_plan(id))).collect();
+        if gate {
+            let tests = planned.iter().filter(|id| matches!(id, NodeId::Test(_)));
+            for test in tests {
+                let checks = dag.parents(test);
+                for model in planned.iter().filter(|id| matches!(id, NodeId::Model(_))) {
+                    let reads_checked = dag.parents(model).iter().any(|p| checks.contains(p));
+                    let downstream = dag.descendants(model, None);
+                    let reads_downstream = checks.iter().any(|c| *c == model || downstream.contains(c));
                     if reads_checked && !reads_downstream {
-                        self.waits_on.entry(NodeId::Model(model.clone())).or_default().insert(id.clone());
+                        waits_on.entry(model.clone()).or_default().insert(test.clone());
                     }
                 }
             }
-            self.jobs.push(Job::Test(test.clone()));
         }
+        Plan { jobs, waits_on }
     }
-}
 
-/// `model` and every model in `refs_of` built from it, directly or not.
-fn descendants(refs_of: &BTreeMap<String, Vec<String>>, model: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::from([model.to_owned()]);
-    let mut frontier = vec![model.to_owned()];
-    while let Some(upstream) = frontier.pop() {
-        for (m, refs) in refs_of {
-            if refs.contains(&upstream) && found.insert(m.clone()) {
-                frontier.push(m.clone());
-            }
-        }
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
     }
-    found
 }
 
 #[derive(Clone, Debug)]
@@ -196,18 +152,18 @@ pub struct Runner {
     session: SessionContext,
     warehouse: Arc<Warehouse>,
     relations: Relations,
-    model_stage: String,
+    model_stage: Option<Location>,
     store_failures: bool,
 }
 
 impl Runner {
     pub fn new(session: SessionContext, warehouse: Arc<Warehouse>, relations: Relations) -> Self {
-        Runner { session, warehouse, relations, model_stage: String::new(), store_failures: false }
+        Runner { session, warehouse, relations, model_stage: None, store_failures: false }
     }
 
     /// Where models that train or load ML models keep them.
-    pub fn with_model_stage(mut self, location: impl Into<String>) -> Self {
-        self.model_stage = location.into();
+    pub fn with_model_stage(mut self, location: Location) -> Self {
+        self.model_stage = Some(location);
         self
     }
 
@@ -215,10 +171,6 @@ impl Runner {
     pub fn with_store_failures(mut self, store: bool) -> Self {
         self.store_failures = store;
         self
-    }
-
-    pub fn session(&self) -> &SessionContext {
-        &self.session
     }
 
     /// Runs `plan`; returns one outcome per job, in finishing order.
@@ -353,7 +305,7 @@ impl Runner {
             Err(Error::MissingUpstream {
                 relation: display(&reference),
                 model,
-                warehouse: self.warehouse.location().to_owned(),
+                warehouse: self.warehouse.location().to_string(),
             })
         }
     }
@@ -371,7 +323,7 @@ impl Runner {
             Materialization::Table => {
                 let ctx = ModelContext::new(self.session.clone(), self.relations.clone(), spec.clone())
                     .with_config(node.config.clone())
-                    .with_model_stage(&self.model_stage);
+                    .with_model_stage(self.model_stage.clone());
                 let frame = node.model.build(&ctx).await?;
                 let stream = frame.execute_stream().await?;
                 let rows = self.warehouse.write_table(schema, &spec.name, stream).await?;

@@ -465,11 +465,7 @@ pub fn singular_test(path: &str, text: &str, fqn: &[String]) -> Result<Option<Te
     if !config.enabled {
         return Ok(None);
     }
-    let name = std::path::Path::new(path)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .ok_or_else(|| Error::config(path, "a test file needs a name"))?
-        .to_owned();
+    let name = crate::model::name_from_path(path)?.to_owned();
     if template.refs().is_empty() && template.sources().is_empty() {
         return Err(Error::config(path, "a singular test must read a model or source ({{ ref() }} / {{ source() }})"));
     }

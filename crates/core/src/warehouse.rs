@@ -12,18 +12,20 @@ use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::ViewTable;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use url::Url;
 
 use crate::context::Relations;
 use crate::error::{Error, Result};
+use crate::location::{Location, Store};
+use crate::source::RawTable;
 
 const TABLE_SUFFIX: &str = ".parquet";
 const VIEW_SUFFIX: &str = ".view.sql";
@@ -60,94 +62,30 @@ pub fn project_session(relations: &Relations) -> Result<SessionContext> {
     Ok(session)
 }
 
-/// Opens an object store location given as a local path or a URL.
-pub fn open_store(location: &str) -> Result<(Arc<dyn ObjectStore>, Url, Path)> {
-    let url = if location.contains("://") {
-        Url::parse(location).map_err(|e| Error::config(location, format!("not a valid URL: {e}")))?
-    } else {
-        let path = std::path::Path::new(location);
-        let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
-        let absolute = normalize(&absolute);
-        Url::from_directory_path(&absolute).map_err(|()| Error::config(location, "cannot be turned into a file URL"))?
-    };
-    let (store, root) = object_store::parse_url(&url).map_err(|e| {
-        Error::config(
-            location,
-            format!("cannot open this location: {e} (supported here: local folders and file:// URLs)"),
-        )
-    })?;
-    let base = Url::parse(&format!("{}://{}/", url.scheme(), url.host_str().unwrap_or("")))
-        .map_err(|e| Error::config(location, e.to_string()))?;
-    Ok((Arc::from(store), base, root))
-}
-
-/// Resolves `.` and `..` without touching the file system (object store paths allow neither).
-fn normalize(path: &std::path::Path) -> std::path::PathBuf {
-    use std::path::Component;
-    let mut out = std::path::PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// Joins an object store path and a relative part.
-pub fn child(root: &Path, part: &str) -> Path {
-    part.split('/').filter(|p| !p.is_empty()).fold(root.clone(), |p, seg| p.join(seg))
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Other(e.into())
-    }
-}
-
 #[derive(Debug)]
 pub struct Warehouse {
-    store: Arc<dyn ObjectStore>,
-    base_url: Url,
-    root: Path,
-    location: String,
+    store: Store,
 }
 
 impl Warehouse {
-    /// Opens (creating if needed) the warehouse at `location`.
-    pub fn open(location: &str) -> Result<Warehouse> {
-        if !location.contains("://") {
-            std::fs::create_dir_all(location)
-                .map_err(|e| Error::config(location, format!("cannot create the warehouse folder: {e}")))?;
-        }
-        let (store, base_url, root) = open_store(location)?;
-        Ok(Warehouse { store, base_url, root, location: location.to_owned() })
+    /// Opens (creating a local folder if needed) the warehouse at `location`.
+    pub fn open(location: &Location) -> Result<Warehouse> {
+        Ok(Warehouse { store: location.open()? })
     }
 
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    pub fn store(&self) -> &Arc<dyn ObjectStore> {
-        &self.store
+    pub fn location(&self) -> &Location {
+        &self.store.location
     }
 
     fn path(&self, schema: &str, file: &str) -> Path {
-        self.root.clone().join(schema).join(file)
-    }
-
-    fn url_of(&self, path: &Path) -> String {
-        format!("{}{}", self.base_url, path)
+        self.store.root.clone().join(schema).join(file)
     }
 
     /// A session whose default schema is `relations.target_schema`, with every schema of
     /// `relations` created and this warehouse's store registered for reading.
     pub fn session(&self, relations: &Relations) -> Result<SessionContext> {
         let session = project_session(relations)?;
-        session.register_object_store(&self.base_url, self.store.clone());
+        session.register_object_store(&self.store.base_url, self.store.store.clone());
         Ok(session)
     }
 
@@ -158,7 +96,7 @@ impl Warehouse {
         let temp = self.path(schema, &format!(".{name}{TABLE_SUFFIX}.tmp-{}", unique_suffix()));
         let result = async {
             let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-            let sink = BufWriter::new(self.store.clone(), temp.clone());
+            let sink = BufWriter::new(self.store.store.clone(), temp.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, stream.schema(), Some(props))?;
             let mut rows = 0u64;
             while let Some(batch) = stream.next().await {
@@ -167,7 +105,7 @@ impl Warehouse {
                 writer.write(&batch).await?;
             }
             writer.close().await?;
-            self.store.rename(&temp, &target).await?;
+            self.store.store.rename(&temp, &target).await?;
             Ok::<_, Error>(rows)
         }
         .await;
@@ -177,23 +115,34 @@ impl Warehouse {
                 Ok(rows)
             }
             Err(e) => {
-                let _ = self.store.delete(&temp).await;
+                let _ = self.store.store.delete(&temp).await;
                 Err(e)
             }
         }
+    }
+
+    /// Stores loaded raw tables (each replaced atomically, all written concurrently).
+    pub async fn store_raw(&self, schema: &str, tables: &[RawTable]) -> Result<()> {
+        let writes = tables.iter().map(|t| {
+            let batches: Vec<_> = t.batches.iter().cloned().map(Ok).collect();
+            let stream = RecordBatchStreamAdapter::new(t.schema.clone(), futures::stream::iter(batches));
+            self.write_table(schema, &t.name, Box::pin(stream))
+        });
+        futures::future::try_join_all(writes).await?;
+        Ok(())
     }
 
     /// Saves a view's compiled SQL, replacing any table of the same name.
     pub async fn write_view(&self, schema: &str, name: &str, sql: &str) -> Result<()> {
         let target = self.path(schema, &format!("{name}{VIEW_SUFFIX}"));
         let temp = self.path(schema, &format!(".{name}{VIEW_SUFFIX}.tmp-{}", unique_suffix()));
-        self.store.put(&temp, PutPayload::from(sql.to_owned())).await?;
-        self.store.rename(&temp, &target).await?;
+        self.store.store.put(&temp, PutPayload::from(sql.to_owned())).await?;
+        self.store.store.rename(&temp, &target).await?;
         self.remove_if_present(&self.path(schema, &format!("{name}{TABLE_SUFFIX}"))).await
     }
 
     async fn remove_if_present(&self, path: &Path) -> Result<()> {
-        match self.store.delete(path).await {
+        match self.store.store.delete(path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -201,8 +150,8 @@ impl Warehouse {
 
     /// The relations stored in `schema`, sorted by name.
     pub async fn relations(&self, schema: &str) -> Result<Vec<Relation>> {
-        let prefix = self.root.clone().join(schema);
-        let mut listing = self.store.list(Some(&prefix));
+        let prefix = self.store.root.clone().join(schema);
+        let mut listing = self.store.store.list(Some(&prefix));
         let mut found = Vec::new();
         while let Some(meta) = listing.next().await {
             let meta = meta?;
@@ -229,7 +178,7 @@ impl Warehouse {
     pub async fn register_table(&self, session: &SessionContext, schema: &str, name: &str) -> Result<()> {
         let reference = TableReference::partial(schema, name);
         session.deregister_table(reference.clone())?;
-        let url = self.url_of(&self.path(schema, &format!("{name}{TABLE_SUFFIX}")));
+        let url = self.store.url_of(&self.path(schema, &format!("{name}{TABLE_SUFFIX}")));
         session.register_parquet(reference, url, ParquetReadOptions::default()).await?;
         Ok(())
     }
@@ -262,8 +211,8 @@ impl Warehouse {
         let mut pending = Vec::new();
         for view in views {
             let path = self.path(&view.schema, &format!("{}{VIEW_SUFFIX}", view.name));
-            let sql = String::from_utf8(self.store.get(&path).await?.bytes().await?.to_vec())
-                .map_err(|e| Error::config(self.url_of(&path), e.to_string()))?;
+            let sql = String::from_utf8(self.store.store.get(&path).await?.bytes().await?.to_vec())
+                .map_err(|e| Error::config(self.store.url_of(&path), e.to_string()))?;
             pending.push((view, sql));
         }
         while !pending.is_empty() {
@@ -300,16 +249,4 @@ impl Warehouse {
 fn unique_suffix() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
-}
-
-/// Writes one file (an artifact, an export) at `location/name` through object_store;
-/// the local store writes a staged file and renames it, so readers never see half a file.
-pub async fn write_file(location: &str, name: &str, bytes: Vec<u8>) -> Result<()> {
-    if !location.contains("://") {
-        std::fs::create_dir_all(location)
-            .map_err(|e| Error::config(location, format!("cannot create the folder: {e}")))?;
-    }
-    let (store, _, root) = open_store(location)?;
-    store.put(&child(&root, name), PutPayload::from(bytes)).await?;
-    Ok(())
 }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
 use object_store::ObjectStoreExt;
-use pitwall_core::warehouse::{child, open_store};
-use pitwall_core::{Error, Result};
+use pitwall_core::location::Store;
+use pitwall_core::source::{ColumnType, SourceTable};
+use pitwall_core::{Error, Location, RawTable, Result, Source};
 use serde::Serialize;
 
-use crate::convert;
-use crate::source::{ColumnType, Source, SourceTable};
+use crate::{compression, convert};
 
 const BATCH_ROWS: usize = 16 * 1024;
 
@@ -43,59 +44,62 @@ pub struct LoadReport {
     pub tables: Vec<TableReport>,
 }
 
-impl LoadReport {
-    pub fn rejected(&self) -> u64 {
-        self.tables.iter().map(|t| t.rejected).sum()
-    }
+struct LoadedTable {
+    table: SourceTable,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    report: TableReport,
 }
 
-pub struct LoadedTable {
-    pub table: SourceTable,
-    pub schema: SchemaRef,
-    pub batches: Vec<RecordBatch>,
-    pub report: TableReport,
-}
-
-/// Loads every table of `source` from `location` (a folder or an object store URL).
+/// Loads every table of `source` from `location`.
 ///
 /// A file that is missing or unreadable fails the whole load, before anything is handed
 /// on, so a broken source never replaces good tables; rows that cannot be converted are
-/// skipped and reported.
-pub async fn load_source(source: &Source, location: &str) -> Result<(Vec<LoadedTable>, LoadReport)> {
-    let (store, _, root) = open_store(location)?;
-    let display_location = location.trim_end_matches('/');
-    let fetches = source.tables.iter().map(|table| {
-        let store = store.clone();
-        let path = child(&root, &table.file);
-        let file = format!("{display_location}/{}", table.file);
-        async move {
-            let bytes = match store.get(&path).await {
-                Ok(got) => got.bytes().await,
-                Err(e) => Err(e),
-            };
-            match bytes {
-                Ok(bytes) => Ok((table.clone(), file, bytes)),
-                Err(object_store::Error::NotFound { .. }) => {
-                    Err(Error::config(file, format!("source file for table {}.{} not found", table.source, table.name)))
-                }
-                Err(e) => Err(Error::config(file, format!("cannot read source file: {e}"))),
-            }
-        }
-    });
+/// skipped and reported. `<table>.csv` is read, or `<table>.csv.gz` when that is what the
+/// location holds; gzip is recognised by name or by its magic bytes.
+pub async fn load_source(source: &Source, location: &Location) -> Result<(Vec<RawTable>, LoadReport)> {
+    let store = location.open()?;
+    let fetches = source.tables.iter().map(|table| fetch(&store, table));
     let fetched = futures::future::try_join_all(fetches).await?;
     let parses = fetched
         .into_iter()
         .map(|(table, file, bytes)| tokio::task::spawn_blocking(move || parse_table(table, file, &bytes)));
     let mut loaded = Vec::new();
     for parsed in futures::future::join_all(parses).await {
-        loaded.push(parsed.map_err(|e| Error::Other(e.into()))??);
+        loaded.push(parsed.map_err(|e| Error::model("ingestion", format!("a parser task failed: {e}")))??);
     }
     let report = LoadReport {
         source: source.name.clone(),
-        location: display_location.to_owned(),
+        location: location.to_string().trim_end_matches('/').to_owned(),
         tables: loaded.iter().map(|t| t.report.clone()).collect(),
     };
-    Ok((loaded, report))
+    let tables =
+        loaded.into_iter().map(|t| RawTable { name: t.table.name, schema: t.schema, batches: t.batches }).collect();
+    Ok((tables, report))
+}
+
+/// One table's file, decompressed: `(table, the file's name for messages, bytes)`.
+async fn fetch(store: &Store, table: &SourceTable) -> Result<(SourceTable, String, Bytes)> {
+    let compressed = format!("{}.gz", table.file);
+    for name in [&table.file, &compressed] {
+        let file = store.display(name);
+        let bytes = match store.store.get(&store.child(name)).await {
+            Ok(got) => got.bytes().await,
+            Err(e) => Err(e),
+        };
+        match bytes {
+            Ok(bytes) => {
+                let bytes = compression::decompress(name, bytes).map_err(|e| Error::config(file.clone(), e))?;
+                return Ok((table.clone(), file, bytes));
+            }
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(Error::config(file, format!("cannot read source file: {e}"))),
+        }
+    }
+    Err(Error::config(
+        store.display(&table.file),
+        format!("source file for table {}.{} not found (nor {compressed})", table.source, table.name),
+    ))
 }
 
 enum Column {
@@ -304,9 +308,9 @@ fn finish_batch(schema: &SchemaRef, columns: &mut [Column]) -> Result<RecordBatc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceColumn;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Int64Type};
+    use pitwall_core::source::SourceColumn;
 
     fn table() -> SourceTable {
         let col = |name: &str, column_type| SourceColumn {

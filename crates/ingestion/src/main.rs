@@ -1,5 +1,5 @@
-//! `cargo run -p ingestion`: loads the project's sources into the warehouse's raw
-//! schema alone, printing and saving the load report.
+//! `cargo run -p ingestion`: loads the project's sources into the warehouse's raw schema
+//! alone, printing and saving the load report.
 fn main() -> std::process::ExitCode {
-    ingestion::standalone_main()
+    pitwall_cli::layer_main(&ingestion::LAYER)
 }

@@ -6,20 +6,25 @@
 
 use std::sync::Arc;
 
-use pitwall_core::{FileKind, Model, ProjectFile, Result, embed, sql_models};
+use pitwall_core::{FileKind, Layer, Model, ProjectFile, Result, embed, sql_models};
 
 pub const FQN: &[&str] = &["intermediate"];
 
 const FILES: &[(&str, &str)] =
     &[embed!("models/int_lap_times_years.sql"), embed!("models/int_pit_stops.sql"), embed!("models/int_results.sql")];
 
-/// Descriptions (properties YAML and Markdown doc blocks) of the intermediate models.
-pub fn files() -> Vec<ProjectFile> {
-    vec![
+/// The intermediate layer, with its descriptions (properties YAML and Markdown doc blocks).
+pub static LAYER: Layer = Layer {
+    name: "intermediate",
+    about: "The intermediate layer: int_lap_times_years, int_pit_stops and int_results, joined from staging",
+    models,
+    files: &[
         ProjectFile::new(FileKind::Properties, embed!("models/intermediate.yml"), FQN),
         ProjectFile::new(FileKind::Docs, embed!("models/intermediate.md"), FQN),
-    ]
-}
+    ],
+    source: None,
+    reports: &[],
+};
 
 /// The intermediate models.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {

@@ -1,4 +1,5 @@
-//! `cargo run -p intermediate`: rebuilds the intermediate layer alone from the warehouse.
+//! `cargo run -p intermediate`: runs the intermediate layer alone against the warehouse, reading its
+//! upstream relations as the last build left them.
 fn main() -> std::process::ExitCode {
-    pitwall_core::standalone::layer_main("intermediate", intermediate::models())
+    pitwall_cli::layer_main(&intermediate::LAYER)
 }

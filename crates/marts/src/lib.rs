@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use pitwall_core::{FileKind, Model, ProjectFile, Result, embed, sql_models};
+use pitwall_core::{FileKind, Layer, Model, ProjectFile, Result, embed, sql_models};
 
 pub const CORE_FQN: &[&str] = &["marts", "core"];
 
@@ -23,10 +23,14 @@ const AGGREGATES_FILES: &[(&str, &str)] = &[
     embed!("models/aggregates/lap_times_moving_avg.sql"),
 ];
 
-/// Properties (descriptions, tests), the singular test and the reusable generic test
-/// of the marts layer.
-pub fn files() -> Vec<ProjectFile> {
-    vec![
+/// The marts layer, with its properties (descriptions, tests), the singular test and the
+/// reusable generic test.
+pub static LAYER: Layer = Layer {
+    name: "marts",
+    about: "The marts layer: fct_results and pit_stops_joined (core), and the two aggregates answering \
+            the workshop's questions",
+    models,
+    files: &[
         ProjectFile::new(FileKind::Properties, embed!("models/core/core.yml"), CORE_FQN),
         ProjectFile::new(FileKind::Properties, embed!("models/aggregates/aggregates.yml"), AGGREGATES_FQN),
         ProjectFile::new(
@@ -35,8 +39,10 @@ pub fn files() -> Vec<ProjectFile> {
             AGGREGATES_FQN,
         ),
         ProjectFile::new(FileKind::GenericTest, embed!("data_tests/generic/all_values_gte_zero.sql"), AGGREGATES_FQN),
-    ]
-}
+    ],
+    source: None,
+    reports: &[],
+};
 
 /// The marts models.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {
@@ -54,7 +60,7 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
     use pitwall_core::datafusion::common::TableReference;
     use pitwall_core::datafusion::prelude::CsvReadOptions;
-    use pitwall_core::{ModelContext, Relations, Warehouse};
+    use pitwall_core::{ModelContext, Relations};
 
     fn fixture(name: &str) -> String {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/aggregates");
@@ -64,8 +70,7 @@ mod tests {
     /// Runs one model of this crate over fixture tables standing in for its refs.
     async fn run(model: &str, upstream: &[(&str, Schema)]) -> RecordBatch {
         let relations = Relations { target_schema: "analytics".into(), source_schemas: BTreeMap::new() };
-        let dir = tempfile::tempdir().unwrap();
-        let session = Warehouse::open(&dir.path().display().to_string()).unwrap().session(&relations).unwrap();
+        let session = pitwall_core::warehouse::project_session(&relations).unwrap();
         for (name, schema) in upstream {
             let options = CsvReadOptions::new().schema(schema);
             session

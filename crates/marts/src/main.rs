@@ -1,4 +1,5 @@
-//! `cargo run -p marts`: rebuilds the marts layer alone from the warehouse.
+//! `cargo run -p marts`: runs the marts layer alone against the warehouse, reading its
+//! upstream relations as the last build left them.
 fn main() -> std::process::ExitCode {
-    pitwall_core::standalone::layer_main("marts", marts::models())
+    pitwall_cli::layer_main(&marts::LAYER)
 }

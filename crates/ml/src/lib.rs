@@ -25,8 +25,9 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use pitwall_core::config::ConfigPatch;
-use pitwall_core::{Error, Model, Result, SqlModel, embed};
+use pitwall_core::{Error, Layer, Location, Model, ProjectConfig, Report, Result, embed, sql_model};
 
 pub mod classifier;
 pub mod features;
@@ -40,6 +41,22 @@ pub use train_predict::{PREDICT_POSITION, PredictPosition, TRAIN_TEST_POSITION, 
 pub const PREP_FQN: &[&str] = &["ml", "prep"];
 pub use train_predict::TRAIN_PREDICT_FQN;
 
+/// The ml layer: prep, training and prediction, and the trained model's report.
+pub static LAYER: Layer = Layer {
+    name: "ml",
+    about: "The ml layer: prep tables, training (train_test_position) and prediction (predict_position)",
+    models,
+    files: &[],
+    source: None,
+    reports: &[Report {
+        name: "report",
+        about: "The stored model's metrics (balanced accuracy, per-class precision/recall/F1, confusion \
+                matrix, iterations, convergence) for the test split and the 2020 hold-out",
+        after_model: Some(TRAIN_TEST_POSITION),
+        render: render_metrics,
+    }],
+};
+
 /// `((path, SQL), tags)` of each prep model.
 const PREP_FILES: &[((&str, &str), &[&str])] = &[
     (embed!("models/prep/ml_data_prep.sql"), &[]),
@@ -50,27 +67,27 @@ const PREP_FILES: &[((&str, &str), &[&str])] = &[
 
 /// The ml models: four SQL prep models, then training and prediction.
 pub fn models() -> Result<Vec<Arc<dyn Model>>> {
-    let mut models: Vec<Arc<dyn Model>> = Vec::new();
-    for ((path, sql), tags) in PREP_FILES {
-        let name = std::path::Path::new(path)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .ok_or_else(|| Error::config(*path, "a model file needs a name"))?;
+    let mut models = Vec::new();
+    for (file, tags) in PREP_FILES {
         let config = ConfigPatch { tags: tags.iter().map(|t| t.to_string()).collect(), ..Default::default() };
-        models.push(Arc::new(SqlModel::new(name, PREP_FQN, *sql, *path, config)?));
+        models.push(sql_model(PREP_FQN, *file, config)?);
     }
     models.push(Arc::new(TrainTestPosition::new()));
     models.push(Arc::new(PredictPosition::new()));
     Ok(models)
 }
 
+fn render_metrics(config: &ProjectConfig) -> BoxFuture<'_, Result<String>> {
+    Box::pin(metrics_report(&config.model_stage))
+}
+
 /// The metrics stored beside the model in `stage` (the model stage location), rendered
 /// for reading: training details, then balanced accuracy, the per-class table and the
 /// confusion matrix for the test split and for the 2020 hold-out.
-pub async fn metrics_report(stage: &str) -> Result<String> {
+pub async fn metrics_report(stage: &Location) -> Result<String> {
     let metrics = stage::load_metrics(stage).await?.ok_or_else(|| {
         Error::config(
-            stage::metrics_location(stage),
+            stage::metrics_location(stage).to_string(),
             "no metrics here: train the model first (pitwall build --select +train_test_position)",
         )
     })?;

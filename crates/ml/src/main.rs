@@ -1,5 +1,5 @@
-//! `cargo run -p ml`: rebuilds the ml layer alone (prep, training, prediction) from the
-//! warehouse, with the model stage of the project (or `PITWALL_MODEL_STAGE`).
+//! `cargo run -p ml`: runs the ml layer alone against the warehouse, reading its
+//! upstream relations as the last build left them.
 fn main() -> std::process::ExitCode {
-    pitwall_core::standalone::layer_main("ml", ml::models())
+    pitwall_cli::layer_main(&ml::LAYER)
 }

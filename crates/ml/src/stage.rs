@@ -5,8 +5,7 @@
 //! atomically through object_store.
 
 use object_store::ObjectStoreExt;
-use pitwall_core::warehouse::{child, open_store, write_file};
-use pitwall_core::{Error, Result};
+use pitwall_core::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::{MODEL_NAME, MODEL_VERSION, ModelArtifact, TrainingInfo};
@@ -38,39 +37,24 @@ pub struct Metrics {
     pub hold_out: SplitMetrics,
 }
 
-fn require(stage: &str) -> Result<&str> {
-    if stage.is_empty() {
-        return Err(Error::config(
-            "model stage",
-            "no model stage location is set (pitwall sets <target-path>/model_stage)",
-        ));
-    }
-    Ok(stage)
-}
-
-fn display(stage: &str, path: &str) -> String {
-    format!("{}/{path}", stage.trim_end_matches('/'))
-}
-
 /// Saves the model, then its metrics (each file atomically).
-pub async fn save(stage: &str, artifact: &ModelArtifact, metrics: &Metrics) -> Result<()> {
-    let stage = require(stage)?;
-    write_file(stage, &model_path(), to_json(artifact)?).await?;
-    write_file(stage, &metrics_path(), to_json(metrics)?).await?;
+pub async fn save(stage: &Location, artifact: &ModelArtifact, metrics: &Metrics) -> Result<()> {
+    stage.write(&model_path(), to_json(artifact)?).await?;
+    stage.write(&metrics_path(), to_json(metrics)?).await?;
     Ok(())
 }
 
 /// Pretty JSON with a final newline: readable and diffable.
 pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Other(e.into()))?;
+    let mut bytes = serde_json::to_vec_pretty(value)?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
 /// Reads a stage file; `None` when it does not exist.
-async fn read(stage: &str, path: &str) -> Result<Option<Vec<u8>>> {
-    let (store, _, root) = open_store(require(stage)?)?;
-    match store.get(&child(&root, path)).await {
+async fn read(stage: &Location, path: &str) -> Result<Option<Vec<u8>>> {
+    let store = stage.open()?;
+    match store.store.get(&store.child(path)).await {
         Ok(found) => Ok(Some(found.bytes().await?.to_vec())),
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e.into()),
@@ -90,23 +74,23 @@ pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::R
     serde_norway::from_slice(bytes).map_err(|e| e.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(stage: &str, path: &str, bytes: &[u8]) -> Result<T> {
-    from_json(bytes).map_err(|e| Error::config(display(stage, path), format!("not a valid file: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(stage: &Location, path: &str, bytes: &[u8]) -> Result<T> {
+    from_json(bytes).map_err(|e| Error::config(stage.join(path).to_string(), format!("not a valid file: {e}")))
 }
 
 /// The stored model, or `None` when the stage has none.
-pub async fn load_model(stage: &str) -> Result<Option<ModelArtifact>> {
+pub async fn load_model(stage: &Location) -> Result<Option<ModelArtifact>> {
     let path = model_path();
     let Some(bytes) = read(stage, &path).await? else {
         return Ok(None);
     };
     let artifact: ModelArtifact = parse(stage, &path, &bytes)?;
-    artifact.validate().map_err(|e| Error::config(display(stage, &path), e))?;
+    artifact.validate().map_err(|e| Error::config(stage.join(&path).to_string(), e))?;
     Ok(Some(artifact))
 }
 
 /// The stored metrics, or `None` when the stage has none.
-pub async fn load_metrics(stage: &str) -> Result<Option<Metrics>> {
+pub async fn load_metrics(stage: &Location) -> Result<Option<Metrics>> {
     let path = metrics_path();
     match read(stage, &path).await? {
         Some(bytes) => parse(stage, &path, &bytes).map(Some),
@@ -115,12 +99,12 @@ pub async fn load_metrics(stage: &str) -> Result<Option<Metrics>> {
 }
 
 /// Where the model file is (or would be), for messages.
-pub fn model_location(stage: &str) -> String {
-    display(stage, &model_path())
+pub fn model_location(stage: &Location) -> Location {
+    stage.join(&model_path())
 }
 
-pub fn metrics_location(stage: &str) -> String {
-    display(stage, &metrics_path())
+pub fn metrics_location(stage: &Location) -> Location {
+    stage.join(&metrics_path())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{CsvReadOptions, SessionContext};
-use pitwall_core::{ModelConfig, ModelContext, Relations, Warehouse};
+use pitwall_core::{Location, ModelConfig, ModelContext, Relations, Warehouse};
 
 use crate::classifier::{FEATURES, ModelArtifact};
 use crate::stage;
@@ -97,16 +97,14 @@ fn encoded_schema() -> Schema {
 struct Bench {
     _dir: tempfile::TempDir,
     session: SessionContext,
-    stage: String,
+    stage: Location,
 }
 
 impl Bench {
     async fn new(tables: &[(&str, Schema)]) -> Bench {
         let dir = tempfile::tempdir().unwrap();
-        let session = Warehouse::open(&dir.path().join("warehouse").display().to_string())
-            .unwrap()
-            .session(&relations())
-            .unwrap();
+        let session =
+            Warehouse::open(&Location::local(dir.path().join("warehouse"))).unwrap().session(&relations()).unwrap();
         for (name, schema) in tables {
             let options = CsvReadOptions::new().schema(schema);
             session
@@ -114,7 +112,7 @@ impl Bench {
                 .await
                 .unwrap();
         }
-        let stage = dir.path().join("model_stage").display().to_string();
+        let stage = Location::local(dir.path().join("model_stage"));
         Bench { _dir: dir, session, stage }
     }
 
@@ -125,7 +123,7 @@ impl Bench {
         config.meta = meta.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let ctx = ModelContext::new(self.session.clone(), relations(), model.spec().clone())
             .with_config(config)
-            .with_model_stage(&self.stage);
+            .with_model_stage(Some(self.stage.clone()));
         (model, ctx)
     }
 

@@ -154,7 +154,7 @@ impl Model for TrainTestPosition {
         let rows = collect_in_key_order(dataset.clone()).await?;
         let hold_out = collect_in_key_order(ctx.reference(HOLD_OUT_DATASET).await?).await?;
         let trained = train_and_evaluate(&rows, &hold_out, &settings).map_err(fail)?;
-        stage::save(ctx.model_stage(), &trained.artifact, &trained.metrics).await?;
+        stage::save(ctx.model_stage()?, &trained.artifact, &trained.metrics).await?;
 
         // Which row went where, as a small table joined back to the dataset.
         let ids = features::column(&rows, ROW_KEY).map_err(fail)?;
@@ -207,7 +207,7 @@ impl Model for PredictPosition {
     }
 
     async fn build(&self, ctx: &ModelContext) -> Result<DataFrame> {
-        let stage = ctx.model_stage();
+        let stage = ctx.model_stage()?;
         let artifact = stage::load_model(stage).await?.ok_or_else(|| {
             Error::model(
                 &self.spec.name,

@@ -10,11 +10,21 @@
 use std::sync::Arc;
 
 use pitwall_core::config::ConfigPatch;
-use pitwall_core::{Error, Model, Result, SqlModel};
+use pitwall_core::{Error, Layer, Model, Result, SqlModel};
 use serde::Deserialize;
 
 const SPEC_PATH: &str = "crates/staging/models/stg_f1.yml";
 const SPEC: &str = include_str!("../models/stg_f1.yml");
+
+/// The staging layer: eight views, one per raw table.
+pub static LAYER: Layer = Layer {
+    name: "staging",
+    about: "The staging layer: the eight stg_f1_* views, one per raw table, renamed and retyped",
+    models,
+    files: &[],
+    source: None,
+    reports: &[],
+};
 
 /// Folder path of every staging model (the workshop's `models/staging/formula1`).
 pub const FQN: &[&str] = &["staging", "formula1"];

@@ -1,4 +1,5 @@
-//! `cargo run -p staging`: rebuilds the staging layer alone from the warehouse's raw tables.
+//! `cargo run -p staging`: runs the staging layer alone against the warehouse, reading its
+//! upstream relations as the last build left them.
 fn main() -> std::process::ExitCode {
-    pitwall_core::standalone::layer_main("staging", staging::models())
+    pitwall_cli::layer_main(&staging::LAYER)
 }

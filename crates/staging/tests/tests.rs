@@ -29,10 +29,10 @@ fn staging_alone_needs_raw_tables_and_then_builds_only_staging() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let source = ingestion::formula1().unwrap();
-        let fixtures = workspace().join("fixtures/f1_tiny").display().to_string();
+        let fixtures = pitwall_core::Location::local(workspace().join("fixtures/f1_tiny"));
         let (tables, _) = ingestion::load_source(&source, &fixtures).await.unwrap();
-        let store = pitwall_core::Warehouse::open(&warehouse.display().to_string()).unwrap();
-        ingestion::store_raw(&store, "raw", &tables).await.unwrap();
+        let store = pitwall_core::Warehouse::open(&pitwall_core::Location::local(&warehouse)).unwrap();
+        store.store_raw("raw", &tables).await.unwrap();
     });
 
     let (ok, output) = staging(&warehouse);

@@ -1,47 +1,63 @@
-//! Helpers for tests that run the real `pitwall` binary in an isolated target folder.
+//! Helpers for tests that run the real `pitwall` binary in an isolated target folder,
+//! on the data the project ships (`data/f1`, compared with `data/expected/f1`).
 
-#![allow(dead_code, unreachable_pub)]
+pub(crate) mod expected;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// `../shared` beside the checkout: the real data and expected outputs.
-pub fn shared() -> PathBuf {
-    let shared = workspace().join("../shared");
-    assert!(shared.join("data/f1").is_dir(), "these tests need ../shared/data/f1 beside the checkout");
-    shared
+/// The real input, as the project bundles it (gzip CSVs).
+pub(crate) fn real_data() -> PathBuf {
+    workspace().join("data/f1")
 }
 
-pub fn fixture(name: &str) -> PathBuf {
+/// Every model's expected output on the real input (gzip CSVs).
+pub(crate) fn expected_outputs() -> PathBuf {
+    workspace().join("data/expected/f1")
+}
+
+/// A gzip file's text.
+pub(crate) fn gunzip(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+pub(crate) fn fixture(name: &str) -> PathBuf {
     workspace().join("fixtures").join(name)
 }
 
-pub struct Run {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) output: Output,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.output.status.success()
     }
 
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
 
 /// Runs pitwall from the workspace root with artifacts and warehouse under `target`.
-pub fn pitwall(target: &Path, args: &[&str]) -> Run {
+pub(crate) fn pitwall(target: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_pitwall"))
         .current_dir(workspace())
+        .env_remove("PITWALL_PROJECT_DIR")
         .env_remove("PITWALL_SOURCE")
         .env_remove("PITWALL_WAREHOUSE")
+        .env_remove("PITWALL_MODEL_STAGE")
         .env("PITWALL_TARGET_PATH", target)
         .args(args)
         .output()
@@ -53,20 +69,24 @@ pub fn pitwall(target: &Path, args: &[&str]) -> Run {
     }
 }
 
-/// Copies a source folder's CSVs to a new temporary folder for tampering.
-pub fn copy_source(from: &Path) -> tempfile::TempDir {
+/// Copies a source folder's CSVs, gzip ones decompressed, to a new temporary folder
+/// for tampering.
+pub(crate) fn copy_source(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "csv") {
-            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if let Some(csv) = name.strip_suffix(".gz") {
+            std::fs::write(dir.path().join(csv), gunzip(&path)).unwrap();
+        } else if name.ends_with(".csv") {
+            std::fs::copy(&path, dir.path().join(name)).unwrap();
         }
     }
     dir
 }
 
 /// The load report's row for `table`: `[read, loaded, rejected]`.
-pub fn load_row(stdout: &str, table: &str) -> Option<[u64; 3]> {
+pub(crate) fn load_row(stdout: &str, table: &str) -> Option<[u64; 3]> {
     stdout.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields.as_slice() {
@@ -78,28 +98,7 @@ pub fn load_row(stdout: &str, table: &str) -> Option<[u64; 3]> {
     })
 }
 
-/// `pitwall build` on the real data into `target`, then `export` of every model; returns
-/// the export folder.
-pub fn build_and_export(target: &Path) -> PathBuf {
-    let build = pitwall(target, &["build"]);
-    assert!(build.ok(), "{}", build.all());
-    assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
-    let out = target.join("export");
-    let export = pitwall(target, &["export", "--out", out.to_str().unwrap()]);
-    assert!(export.ok(), "{}", export.all());
-    out
-}
-
-/// Runs `../shared/tools/compare_expected.py` on `models` and asserts they all match.
-pub fn assert_models_match(exported: &Path, models: &[&str]) {
-    let compare = Command::new("python3")
-        .arg(shared().join("tools/compare_expected.py"))
-        .arg(shared().join("expected/f1"))
-        .arg(exported)
-        .args(models)
-        .output()
-        .expect("python3 runs the comparison tool");
-    let report = String::from_utf8_lossy(&compare.stdout);
-    assert!(compare.status.success(), "{report}");
-    assert!(report.contains(&format!("{0} of {0} models match", models.len())), "{report}");
+/// Asserts that `models` exported into `exported` equal the expected outputs, as data.
+pub(crate) fn assert_models_match(exported: &Path, models: &[&str]) {
+    expected::assert_models_match(&expected_outputs(), exported, models);
 }

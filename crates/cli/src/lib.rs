@@ -1,0 +1,21 @@
+//! pitwall-cli: the command-line edge every pitwall binary shares, `pitwall` and each
+//! layer's own (`cargo run -p staging`, `-p ingestion`, ...).
+//!
+//! - [`GlobalOptions`]: the one clap definition of the options every binary takes
+//!   (`--project-dir`, `--source`, `--target-path`, `--warehouse`, `--model-stage` and
+//!   their `PITWALL_*` variables), and the one conversion from them to a
+//!   [`ProjectConfig`].
+//! - [`execute`]: the run loop behind `pitwall run/test/build` and every layer binary:
+//!   load the sources a plan reads, run the plan on the warehouse, print dbt's progress
+//!   lines, the summary and the layers' reports.
+//! - [`layer_main`]: a layer binary's whole `main`, driven by the layer's [`Layer`] value.
+//!
+//! It must never decide what runs (selection and the project's DAG are the
+//! orchestrator's) or name a layer: layers come in as values.
+
+mod execute;
+mod options;
+
+pub use execute::{Executed, Execution, execute, open_warehouse};
+pub use options::{GlobalOptions, exit_code, init, layer_main};
+pub use pitwall_core::{Layer, ProjectConfig};

@@ -1,0 +1,132 @@
+//! The options every binary takes, and a layer binary's `main`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
+use pitwall_core::config::Overrides;
+use pitwall_core::{Dag, Layer, Node, Plan, ProjectConfig};
+
+use crate::execute::{Execution, execute};
+
+/// Where the project is and where it reads and writes: the same for `pitwall` and for
+/// every layer binary.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalOptions {
+    /// Folder holding pitwall.toml [default: the nearest one from the current folder up]
+    #[arg(long, global = true, env = "PITWALL_PROJECT_DIR", value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+
+    /// Where the source CSVs (plain or gzip) are read from: a folder or file:// URL, read
+    /// through object_store (s3:// is not enabled in this build)
+    /// [default: [sources.formula1] location in pitwall.toml, the bundled data/f1]
+    #[arg(long, global = true, env = "PITWALL_SOURCE", value_name = "LOCATION")]
+    pub source: Option<String>,
+
+    /// Where artifacts (manifest.json, run_results.json, load_report.json) go
+    /// [default: target-path in pitwall.toml, or target]
+    #[arg(long, global = true, env = "PITWALL_TARGET_PATH", value_name = "DIR")]
+    pub target_path: Option<String>,
+
+    /// The warehouse location [default: <target-path>/warehouse]
+    #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
+    pub warehouse: Option<String>,
+
+    /// Where trained ML models are stored [default: <target-path>/model_stage]
+    #[arg(long, global = true, env = "PITWALL_MODEL_STAGE", value_name = "LOCATION")]
+    pub model_stage: Option<String>,
+}
+
+impl GlobalOptions {
+    /// The project these options point at, with the options beating its file.
+    pub fn config(&self) -> Result<ProjectConfig> {
+        let root = match &self.project_dir {
+            Some(dir) => dir.clone(),
+            None => ProjectConfig::discover(&std::env::current_dir()?)?,
+        };
+        let overrides = Overrides {
+            source: self.source.clone(),
+            target_path: self.target_path.clone(),
+            warehouse: self.warehouse.clone(),
+            model_stage: self.model_stage.clone(),
+        };
+        Ok(ProjectConfig::load(&root, &overrides)?)
+    }
+}
+
+/// Process set-up every binary does first: logs to stderr (`RUST_LOG`), and the default
+/// SIGPIPE action, so `pitwall compile | head -1` ends quietly when `head` stops reading
+/// instead of panicking in `println!` (Rust ignores SIGPIPE unless told otherwise).
+pub fn init() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The exit code of a command: success, failure (a model or test failed; already
+/// reported), or an error, printed with its causes.
+pub fn exit_code(result: Result<bool>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(version)]
+struct LayerCli {
+    #[command(flatten)]
+    options: GlobalOptions,
+}
+
+/// The `main` of a layer's binary: runs that layer alone against the project's
+/// warehouse, reading what it needs from outside the layer as the last build left it,
+/// and loading the layer's source first if it has one.
+pub fn layer_main(layer: &'static Layer) -> ExitCode {
+    init();
+    let command = LayerCli::command().name(layer.name).bin_name(layer.name).about(layer.about).long_about(format!(
+        "{}\n\nRuns the {} layer alone against the warehouse, reading upstream relations as the last \
+         build left them (pitwall build makes them). Takes the same options and PITWALL_* variables as pitwall.",
+        layer.about, layer.name
+    ));
+    let cli = match LayerCli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    exit_code(runtime.block_on(run_layer(layer, &cli.options)))
+}
+
+async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<bool> {
+    let config = options.config()?;
+    let mut nodes = Vec::new();
+    for model in (layer.models)()? {
+        let node = Node::new(model, &config)?;
+        if node.config.enabled {
+            nodes.push(node);
+        }
+    }
+    let dag = Dag::with_upstream(nodes.iter().map(Node::spec))?;
+    let source =
+        layer.source.as_ref().map(|loader| Ok::<_, anyhow::Error>(((loader.declare)()?, loader))).transpose()?;
+    println!("Running the {} layer alone: {} models against {}", layer.name, nodes.len(), config.warehouse);
+    let execution = Execution {
+        config: &config,
+        sources: source.iter().map(|(s, l)| (s, *l)).collect(),
+        plan: Plan::new(&dag, nodes, Vec::new(), false),
+        store_failures: false,
+        reports: layer.reports.iter().collect(),
+    };
+    Ok(execute(execution).await?.tally.ok())
+}

@@ -1,0 +1,195 @@
+//! Declared sources (dbt's `sources:` in a properties file, with each column's warehouse
+//! type) and the raw tables a loader hands back. The declarations are a contract between
+//! the layer that loads a source and everything that reads one: the DAG, load-time
+//! planning of models over empty tables, the manifest and the docs.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::error::{Error, Result};
+use crate::model::SourceRef;
+use crate::properties::PropertiesFile;
+
+/// A raw column's type, named as in the warehouse DDL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    /// `NUMBER(38,0)`: decimal text rounds half away from zero.
+    Integer,
+    /// `FLOAT`
+    Float,
+    /// `VARCHAR`
+    Text,
+    /// `DATE`, as `YYYY-MM-DD`.
+    Date,
+}
+
+impl ColumnType {
+    fn parse(sql: &str) -> Option<ColumnType> {
+        let upper = sql.trim().to_ascii_uppercase();
+        let base = upper.split('(').next().unwrap_or("").trim();
+        match base {
+            "NUMBER" | "NUMERIC" | "DECIMAL" | "INT" | "INTEGER" | "BIGINT" => {
+                // Only scale 0 is an integer; NUMBER(p,s>0) would need a decimal type.
+                let scale = upper.split(',').nth(1).map(|s| s.trim_end_matches(')').trim());
+                match scale {
+                    None | Some("0") => Some(ColumnType::Integer),
+                    Some(_) => None,
+                }
+            }
+            "FLOAT" | "DOUBLE" | "REAL" | "FLOAT8" => Some(ColumnType::Float),
+            "VARCHAR" | "TEXT" | "STRING" => Some(ColumnType::Text),
+            "DATE" => Some(ColumnType::Date),
+            _ => None,
+        }
+    }
+
+    pub fn arrow(self) -> DataType {
+        match self {
+            ColumnType::Integer => DataType::Int64,
+            ColumnType::Float => DataType::Float64,
+            ColumnType::Text => DataType::Utf8,
+            ColumnType::Date => DataType::Date32,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceColumn {
+    pub name: String,
+    pub column_type: ColumnType,
+    /// The type as declared (`NUMBER(38,0)`), for docs and the manifest.
+    pub data_type: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceTable {
+    pub source: String,
+    pub name: String,
+    pub description: String,
+    /// The file name under the source location (`races.csv`; `races.csv.gz` is read too).
+    pub file: String,
+    pub columns: Vec<SourceColumn>,
+}
+
+impl SourceTable {
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|c| Field::new(&c.name, c.column_type.arrow(), true)).collect::<Vec<_>>(),
+        ))
+    }
+
+    pub fn reference(&self) -> SourceRef {
+        SourceRef::new(&self.source, &self.name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub name: String,
+    pub description: String,
+    pub tables: Vec<SourceTable>,
+    /// The properties file the source is declared in, for its tests and docs.
+    pub properties_path: &'static str,
+}
+
+impl Source {
+    /// The one source declared in a properties file; every column needs a `data_type`.
+    pub fn from_properties(path: &'static str, text: &str) -> Result<Source> {
+        let properties = PropertiesFile::parse(path, text)?;
+        let [source] = properties.sources.as_slice() else {
+            return Err(Error::config(path, "expected exactly one source"));
+        };
+        let column = |table: &str, c: &crate::properties::ColumnProperties| {
+            let data_type = c
+                .data_type
+                .clone()
+                .ok_or_else(|| Error::config(path, format!("column {table}.{} has no data_type", c.name)))?;
+            let column_type = ColumnType::parse(&data_type).ok_or_else(|| {
+                Error::config(path, format!("column {table}.{}: unsupported data_type '{data_type}'", c.name))
+            })?;
+            Ok(SourceColumn { name: c.name.clone(), column_type, data_type, description: c.description.clone() })
+        };
+        let tables = source
+            .tables
+            .iter()
+            .map(|t| {
+                Ok(SourceTable {
+                    source: source.name.clone(),
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    file: format!("{}.csv", t.identifier.as_deref().unwrap_or(&t.name)),
+                    columns: t.columns.iter().map(|c| column(&t.name, c)).collect::<Result<_>>()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Source { name: source.name.clone(), description: source.description.clone(), tables, properties_path: path })
+    }
+
+    pub fn references(&self) -> Vec<SourceRef> {
+        self.tables.iter().map(SourceTable::reference).collect()
+    }
+}
+
+/// A loaded raw table, in memory until it is stored in the warehouse.
+#[derive(Clone, Debug)]
+pub struct RawTable {
+    pub name: String,
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl RawTable {
+    /// Makes the table queryable as `schema.name` in `session`, its batches spread over the
+    /// session's partitions so scans of raw tables run in parallel.
+    pub fn register(&self, session: &SessionContext, schema: &str) -> Result<()> {
+        let partitions = session.state().config().target_partitions().max(1);
+        let mut parts = vec![Vec::new(); partitions.min(self.batches.len().max(1))];
+        let n = parts.len();
+        for (i, batch) in self.batches.iter().enumerate() {
+            parts[i % n].push(batch.clone());
+        }
+        let reference = TableReference::partial(schema, self.name.as_str());
+        session.deregister_table(reference.clone())?;
+        session.register_table(reference, Arc::new(MemTable::try_new(self.schema.clone(), parts)?))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROPS: &str = "version: 2
+sources:
+  - name: f
+    tables:
+      - name: t
+        columns:
+          - {name: id, data_type: 'NUMBER(38,0)'}
+          - {name: day, data_type: DATE}
+";
+
+    #[test]
+    fn declared_columns_get_arrow_types() {
+        let source = Source::from_properties("s.yml", PROPS).unwrap();
+        assert_eq!(source.tables[0].file, "t.csv");
+        let schema = source.tables[0].schema();
+        assert_eq!(schema.field(0).data_type(), &DataType::Int64);
+        assert_eq!(schema.field(1).data_type(), &DataType::Date32);
+        let missing = PROPS.replace(", data_type: DATE", "");
+        assert!(Source::from_properties("s.yml", &missing).unwrap_err().to_string().contains("t.day has no data_type"));
+    }
+
+    #[test]
+    fn number_with_scale_is_not_an_integer() {
+        assert_eq!(ColumnType::parse("NUMBER(38,0)"), Some(ColumnType::Integer));
+        assert_eq!(ColumnType::parse("number(10, 2)"), None);
+        assert_eq!(ColumnType::parse("VARCHAR(16777216)"), Some(ColumnType::Text));
+    }
+}

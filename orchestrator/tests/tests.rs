@@ -1,0 +1,14 @@
+//! The `pitwall` binary end to end: one test binary for the crate, since each links
+//! DataFusion (ripgrep's layout).
+
+/// Running the binary, the bundled data, the comparison with expected outputs.
+mod support;
+
+/// Data tests and build semantics on tampered copies of `fixtures/f1_tiny`.
+mod data_tests;
+/// The real data: every model against its expected output, loading and its failures.
+mod f1_end_to_end;
+/// The CLI on the hand-made `fixtures/f1_tiny` source: selectors, ls, compile, errors.
+mod fixtures;
+/// The ml layer on the real data: predictions and the model stage.
+mod ml_end_to_end;
