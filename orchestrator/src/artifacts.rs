@@ -10,11 +10,11 @@ use pitwall_core::dag::NodeId;
 use pitwall_core::runner::OutcomeKind;
 use pitwall_core::source::SourceTable;
 use pitwall_core::testing::{Target, TestSpec};
-use pitwall_core::{Language, Node, NodeOutcome, NodeStatus, Source};
+use pitwall_core::{Language, Node, NodeOutcome, NodeStatus};
 use serde_json::{Map, Value, json};
 
 use crate::cli::Selection;
-use crate::project::{NodeDoc, Project};
+use crate::project::{NodeDoc, Project, ProjectSource};
 
 fn timestamp(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -64,7 +64,7 @@ pub fn manifest(project: &Project) -> Vec<u8> {
     for s in &project.sources {
         for table in &s.source.tables {
             let id = NodeId::Source(table.reference());
-            sources.insert(uid(project, &id), source_node(project, &s.source, table));
+            sources.insert(uid(project, &id), source_node(project, s, table));
         }
     }
     let (parent_map, child_map) = graph_maps(project);
@@ -173,7 +173,8 @@ fn test_node(project: &Project, test: &TestSpec) -> Value {
     })
 }
 
-fn source_node(project: &Project, source: &Source, table: &SourceTable) -> Value {
+fn source_node(project: &Project, loaded_by: &ProjectSource, table: &SourceTable) -> Value {
+    let source = &loaded_by.source;
     let name = &project.config.name;
     let id = NodeId::Source(table.reference());
     let location = &project.config.sources[&table.source];
@@ -193,7 +194,7 @@ fn source_node(project: &Project, source: &Source, table: &SourceTable) -> Value
         "description": table.description,
         "source_description": source.description,
         "columns": columns(project.docs.get(&id)),
-        "loader": "pitwall ingestion (COPY INTO semantics, on_error = continue)",
+        "loader": format!("pitwall {} (COPY INTO semantics, on_error = continue)", loaded_by.layer),
         "external": {"location": location.location.join(&table.file).to_string()},
         "config": {"enabled": true},
         "tags": [],

@@ -34,9 +34,10 @@ pub struct NodeDoc {
     pub patch_path: Option<String>,
 }
 
-/// A declared source and the layer code that loads it.
+/// A declared source and the layer that loads it.
 pub struct ProjectSource {
     pub source: Source,
+    pub layer: &'static str,
     pub loader: &'static SourceLoader,
 }
 
@@ -178,7 +179,7 @@ impl Project {
 /// Every layer's source, each of which needs a `[sources.<name>]` section.
 fn declare_sources(config: &ProjectConfig, layers: &[&'static Layer]) -> Result<Vec<ProjectSource>> {
     let mut sources = Vec::new();
-    for loader in layers.iter().filter_map(|l| l.source.as_ref()) {
+    for (layer, loader) in layers.iter().filter_map(|l| Some((l.name, l.source.as_ref()?))) {
         let source = (loader.declare)()?;
         if !config.sources.contains_key(&source.name) {
             bail!(
@@ -188,7 +189,7 @@ fn declare_sources(config: &ProjectConfig, layers: &[&'static Layer]) -> Result<
                 source.name
             );
         }
-        sources.push(ProjectSource { source, loader });
+        sources.push(ProjectSource { source, layer, loader });
     }
     Ok(sources)
 }

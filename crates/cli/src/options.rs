@@ -130,3 +130,45 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
     };
     Ok(execute(execution).await?.tally.ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use pitwall_core::Location;
+
+    use super::*;
+
+    fn workspace() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn options_beat_the_project_file_and_relative_ones_start_at_its_root() {
+        let cli = LayerCli::try_parse_from([
+            "staging",
+            "--project-dir",
+            workspace().to_str().unwrap(),
+            "--warehouse",
+            "elsewhere/wh",
+            "--source",
+            "fixtures/f1_tiny",
+        ])
+        .unwrap();
+        let config = cli.options.config().unwrap();
+        let root = Location::local(workspace());
+        assert_eq!(config.warehouse, root.join("elsewhere/wh"));
+        assert_eq!(config.sources["formula1"].location, root.join("fixtures/f1_tiny"));
+        assert_eq!(config.model_stage, root.join("target/model_stage"));
+    }
+
+    #[test]
+    fn a_folder_without_a_project_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("pitwall-no-project-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = GlobalOptions { project_dir: Some(dir.clone()), ..Default::default() };
+        let err = format!("{:#}", options.config().unwrap_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains(&dir.join("pitwall.toml").display().to_string()), "{err}");
+    }
+}

@@ -214,156 +214,216 @@ impl<'g> TestCollector<'g> {
         Ok(())
     }
 
+    /// One entry of a `tests:` list: parsed, its config split off, its SQL built (by the
+    /// built-in or generic test it names), then named as dbt names it.
     fn apply(&self, site: &Site<'_>, entry: &Value) -> Result<Option<TestSpec>> {
-        let (test_name, args) = match entry {
-            Value::String(name) => (name.clone(), serde_norway::Mapping::new()),
-            Value::Mapping(m) if m.len() == 1 => {
-                let (k, v) = m.iter().next().expect("one entry");
-                let name = k.as_str().ok_or_else(|| site.error(None, "a test's name must be a string"))?.to_owned();
-                let args = match v {
-                    Value::Mapping(args) => args.clone(),
-                    Value::Null => serde_norway::Mapping::new(),
-                    _ => {
-                        return Err(
-                            site.error(Some(&name), &format!("the arguments of test '{name}' must be a mapping"))
-                        );
-                    }
-                };
-                (name, args)
-            }
-            _ => return Err(site.error(None, "a test is a name or a single-key mapping of a name to its arguments")),
-        };
-        let err = |message: String| site.error(Some(&test_name), &message);
-        let mut kwargs: BTreeMap<String, Value> = BTreeMap::new();
-        let mut config = TestConfig::default();
-        for (k, v) in &args {
-            let key = k.as_str().ok_or_else(|| err("argument names must be strings".into()))?;
-            if key == "config" {
-                config = parse_config(v).map_err(&err)?;
-            } else {
-                kwargs.insert(key.to_owned(), v.clone());
-            }
-        }
-        if !config.enabled {
+        let (test_name, args) = site.parse_entry(entry)?;
+        let mut call = Call::new(site, test_name, &args)?;
+        if !call.config.enabled {
             return Ok(None);
         }
-        let column = site.column;
-        let rel = site.target.jinja();
-        let col = |c: &str| format!("\"{c}\"");
-        let need_column =
-            || column.ok_or_else(|| err(format!("test '{test_name}' applies to a column; put it under `columns:`")));
-        let take = |kwargs: &mut BTreeMap<String, Value>, key: &str| {
-            kwargs.remove(key).ok_or_else(|| err(format!("test '{test_name}' needs the argument '{key}'")))
+        let sql = match call.test_name.as_str() {
+            "unique" => call.unique()?,
+            "not_null" => call.not_null()?,
+            "accepted_values" => call.accepted_values()?,
+            "relationships" => call.relationships()?,
+            _ => call.generic(self.generics)?,
         };
-        let mut shown: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(c) = column {
-            shown.insert("column_name".into(), c.to_owned());
-        }
-        shown.insert("model".into(), site.target.jinja());
-        let mut name_suffix = String::new();
-        let sql = match test_name.as_str() {
-            "unique" => {
-                let c = col(need_column()?);
-                format!(
-                    "select {c} as unique_field, count(*) as n_records\nfrom {rel}\nwhere {c} is not null\ngroup by {c}\nhaving count(*) > 1"
-                )
-            }
-            "not_null" => {
-                let c = col(need_column()?);
-                format!("select *\nfrom {rel}\nwhere {c} is null")
-            }
-            "accepted_values" => {
-                let c = col(need_column()?);
-                let values = match take(&mut kwargs, "values")? {
-                    Value::Sequence(v) => v,
-                    _ => return Err(err("accepted_values: 'values' must be a list".into())),
-                };
-                let quote = match kwargs.remove("quote") {
-                    None => true,
-                    Some(Value::Bool(b)) => b,
-                    Some(_) => return Err(err("accepted_values: 'quote' must be true or false".into())),
-                };
-                let texts = values.iter().map(scalar_text).collect::<std::result::Result<Vec<_>, _>>().map_err(&err)?;
-                name_suffix = texts.iter().map(|t| format!("__{t}")).collect();
-                let list: Vec<String> = texts
-                    .iter()
-                    .map(|t| if quote { format!("'{}'", t.replace('\'', "''")) } else { t.clone() })
-                    .collect();
-                shown.insert("values".into(), format!("[{}]", texts.join(", ")));
-                format!(
-                    "with all_values as (\n    select {c} as value_field, count(*) as n_records\n    from {rel}\n    group by {c}\n)\nselect *\nfrom all_values\nwhere value_field not in ({})",
-                    list.join(", ")
-                )
-            }
-            "relationships" => {
-                let c = col(need_column()?);
-                let to_text = scalar_text(&take(&mut kwargs, "to")?).map_err(&err)?;
-                let to = parse_target(&to_text).map_err(&err)?;
-                let field = scalar_text(&take(&mut kwargs, "field")?).map_err(&err)?;
-                name_suffix =
-                    format!("__{field}__{}", to_text.replace(['(', ')', '\'', '"', ',', ' '], "_").replace("__", "_"));
-                shown.insert("to".into(), to_text.clone());
-                shown.insert("field".into(), field.clone());
-                format!(
-                    "with child as (\n    select {c} as from_field\n    from {rel}\n    where {c} is not null\n),\n\nparent as (\n    select \"{field}\" as to_field\n    from {}\n)\n\nselect from_field\nfrom child\nleft join parent\n    on child.from_field = parent.to_field\nwhere parent.to_field is null",
-                    to.jinja()
-                )
-            }
-            other => {
-                let generic = self.generics.get(other).ok_or_else(|| {
-                    let mut known: Vec<&str> = BUILT_IN.to_vec();
-                    known.extend(self.generics.keys().map(String::as_str));
-                    err(format!("unknown test '{other}' (known: {})", known.join(", ")))
-                })?;
-                let mut values: BTreeMap<&str, String> = BTreeMap::new();
-                values.insert("model", rel.clone());
-                for arg in &generic.args[1..] {
-                    if arg == "column_name" {
-                        values.insert("column_name", need_column()?.to_owned());
-                    } else {
-                        let v = scalar_text(&take(&mut kwargs, arg)?).map_err(&err)?;
-                        shown.insert(arg.clone(), v.clone());
-                        values.insert(arg, v);
-                    }
-                }
-                let body = Template::parse(&generic.body).map_err(&err)?;
-                body.render(|s| match s {
-                    Segment::Var(v) => values.get(v.as_str()).cloned().ok_or_else(|| {
-                        err(format!("{{{{ {v} }}}} is not an argument of test '{other}' ({})", generic.path))
-                    }),
-                    Segment::Ref(m) => Ok(format!("{{{{ ref('{m}') }}}}")),
-                    Segment::Source(a, b) => Ok(format!("{{{{ source('{a}', '{b}') }}}}")),
-                    Segment::Doc(_) | Segment::Config(_) => Ok(String::new()),
-                    Segment::Text(t) => Ok(t.clone()),
-                })?
-            }
+        call.finish(&sql).map(Some)
+    }
+}
+
+/// A test being applied at a site: its name and the arguments not yet consumed.
+struct Call<'s, 'a> {
+    site: &'s Site<'a>,
+    test_name: String,
+    kwargs: BTreeMap<String, Value>,
+    config: TestConfig,
+    /// The arguments as the manifest shows them.
+    shown: BTreeMap<String, String>,
+    /// What the arguments add to the test's name (`__1__2`, `__field__to`).
+    name_suffix: String,
+}
+
+impl<'s, 'a> Call<'s, 'a> {
+    fn new(site: &'s Site<'a>, test_name: String, args: &serde_norway::Mapping) -> Result<Self> {
+        let mut call = Call {
+            site,
+            test_name,
+            kwargs: BTreeMap::new(),
+            config: TestConfig::default(),
+            shown: BTreeMap::new(),
+            name_suffix: String::new(),
         };
-        if let Some(unknown) = kwargs.keys().next() {
-            return Err(err(format!("test '{test_name}' has no argument '{unknown}'")));
+        for (k, v) in args {
+            let key = k.as_str().ok_or_else(|| call.err("argument names must be strings"))?;
+            if key == "config" {
+                call.config = parse_config(v).map_err(|e| call.err(&e))?;
+            } else {
+                call.kwargs.insert(key.to_owned(), v.clone());
+            }
         }
-        let template = Template::parse(&sql).map_err(&err)?;
+        if let Some(c) = site.column {
+            call.shown.insert("column_name".into(), c.to_owned());
+        }
+        call.shown.insert("model".into(), site.target.jinja());
+        Ok(call)
+    }
+
+    fn err(&self, message: &str) -> Error {
+        self.site.error(Some(&self.test_name), message)
+    }
+
+    /// The quoted column the test applies to; an error when it sits at table level.
+    fn column(&self) -> Result<String> {
+        let column = self.site.column.ok_or_else(|| {
+            self.err(&format!("test '{}' applies to a column; put it under `columns:`", self.test_name))
+        })?;
+        Ok(format!("\"{column}\""))
+    }
+
+    fn take(&mut self, key: &str) -> Result<Value> {
+        self.kwargs
+            .remove(key)
+            .ok_or_else(|| self.err(&format!("test '{}' needs the argument '{key}'", self.test_name)))
+    }
+
+    fn take_text(&mut self, key: &str) -> Result<String> {
+        let value = self.take(key)?;
+        scalar_text(&value).map_err(|e| self.err(&e))
+    }
+
+    fn unique(&self) -> Result<String> {
+        let (c, rel) = (self.column()?, self.site.target.jinja());
+        Ok(format!(
+            "select {c} as unique_field, count(*) as n_records\nfrom {rel}\nwhere {c} is not null\ngroup by {c}\nhaving count(*) > 1"
+        ))
+    }
+
+    fn not_null(&self) -> Result<String> {
+        let (c, rel) = (self.column()?, self.site.target.jinja());
+        Ok(format!("select *\nfrom {rel}\nwhere {c} is null"))
+    }
+
+    fn accepted_values(&mut self) -> Result<String> {
+        let (c, rel) = (self.column()?, self.site.target.jinja());
+        let Value::Sequence(values) = self.take("values")? else {
+            return Err(self.err("accepted_values: 'values' must be a list"));
+        };
+        let quote = match self.kwargs.remove("quote") {
+            None => true,
+            Some(Value::Bool(b)) => b,
+            Some(_) => return Err(self.err("accepted_values: 'quote' must be true or false")),
+        };
+        let texts =
+            values.iter().map(scalar_text).collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(&e))?;
+        self.name_suffix = texts.iter().map(|t| format!("__{t}")).collect();
+        let list: Vec<String> =
+            texts.iter().map(|t| if quote { format!("'{}'", t.replace('\'', "''")) } else { t.clone() }).collect();
+        self.shown.insert("values".into(), format!("[{}]", texts.join(", ")));
+        Ok(format!(
+            "with all_values as (\n    select {c} as value_field, count(*) as n_records\n    from {rel}\n    group by {c}\n)\nselect *\nfrom all_values\nwhere value_field not in ({})",
+            list.join(", ")
+        ))
+    }
+
+    fn relationships(&mut self) -> Result<String> {
+        let (c, rel) = (self.column()?, self.site.target.jinja());
+        let to_text = self.take_text("to")?;
+        let to = parse_target(&to_text).map_err(|e| self.err(&e))?;
+        let field = self.take_text("field")?;
+        self.name_suffix =
+            format!("__{field}__{}", to_text.replace(['(', ')', '\'', '"', ',', ' '], "_").replace("__", "_"));
+        self.shown.insert("to".into(), to_text);
+        self.shown.insert("field".into(), field.clone());
+        Ok(format!(
+            "with child as (\n    select {c} as from_field\n    from {rel}\n    where {c} is not null\n),\n\nparent as (\n    select \"{field}\" as to_field\n    from {}\n)\n\nselect from_field\nfrom child\nleft join parent\n    on child.from_field = parent.to_field\nwhere parent.to_field is null",
+            to.jinja()
+        ))
+    }
+
+    /// A reusable test: its body rendered with `model`, `column_name` and its arguments.
+    fn generic(&mut self, generics: &BTreeMap<String, GenericTest>) -> Result<String> {
+        let name = self.test_name.clone();
+        let generic = generics.get(&name).ok_or_else(|| {
+            let mut known: Vec<&str> = BUILT_IN.to_vec();
+            known.extend(generics.keys().map(String::as_str));
+            self.err(&format!("unknown test '{name}' (known: {})", known.join(", ")))
+        })?;
+        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        values.insert("model", self.site.target.jinja());
+        for arg in &generic.args[1..] {
+            if arg == "column_name" {
+                let column = self
+                    .site
+                    .column
+                    .ok_or_else(|| self.err(&format!("test '{name}' applies to a column; put it under `columns:`")))?;
+                values.insert("column_name", column.to_owned());
+            } else {
+                let v = self.take_text(arg)?;
+                self.shown.insert(arg.clone(), v.clone());
+                values.insert(arg, v);
+            }
+        }
+        let body = Template::parse(&generic.body).map_err(|e| self.err(&e))?;
+        body.render(|s| match s {
+            Segment::Var(v) => values.get(v.as_str()).cloned().ok_or_else(|| {
+                self.err(&format!("{{{{ {v} }}}} is not an argument of test '{name}' ({})", generic.path))
+            }),
+            Segment::Ref(m) => Ok(format!("{{{{ ref('{m}') }}}}")),
+            Segment::Source(a, b) => Ok(format!("{{{{ source('{a}', '{b}') }}}}")),
+            Segment::Doc(_) | Segment::Config(_) => Ok(String::new()),
+            Segment::Text(t) => Ok(t.clone()),
+        })
+    }
+
+    /// The test, named as dbt names it; an argument nothing consumed is an error.
+    fn finish(self, sql: &str) -> Result<TestSpec> {
+        if let Some(unknown) = self.kwargs.keys().next() {
+            return Err(self.err(&format!("test '{}' has no argument '{unknown}'", self.test_name)));
+        }
+        let template = Template::parse(sql).map_err(|e| self.err(&e))?;
+        let site = self.site;
         let prefix = if matches!(site.target, Target::Source(_)) { "source_" } else { "" };
-        let column_part = column.map(|c| format!("_{c}")).unwrap_or_default();
-        let name = format!("{prefix}{test_name}_{}{column_part}{name_suffix}", site.target.test_name_part());
+        let column_part = site.column.map(|c| format!("_{c}")).unwrap_or_default();
+        let name =
+            format!("{prefix}{}_{}{column_part}{}", self.test_name, site.target.test_name_part(), self.name_suffix);
         let mut fqn = site.fqn.to_vec();
         fqn.push(name.clone());
-        let line = site.line(Some(&test_name));
-        Ok(Some(TestSpec {
+        let line = site.line(Some(&self.test_name));
+        Ok(TestSpec {
             name,
-            test_name: Some(test_name),
-            kwargs: shown,
+            test_name: Some(self.test_name),
+            kwargs: self.shown,
             attached: Some(site.target.clone()),
-            column: column.map(str::to_owned),
-            config,
+            column: site.column.map(str::to_owned),
+            config: self.config,
             fqn,
             original_file_path: site.path.to_owned(),
             line,
             template,
-        }))
+        })
     }
 }
 
 impl Site<'_> {
+    /// A `tests:` entry: `name`, or `{name: {args}}`.
+    fn parse_entry(&self, entry: &Value) -> Result<(String, serde_norway::Mapping)> {
+        match entry {
+            Value::String(name) => Ok((name.clone(), serde_norway::Mapping::new())),
+            Value::Mapping(m) if m.len() == 1 => {
+                let (k, v) = m.iter().next().expect("one entry");
+                let name = k.as_str().ok_or_else(|| self.error(None, "a test's name must be a string"))?.to_owned();
+                match v {
+                    Value::Mapping(args) => Ok((name, args.clone())),
+                    Value::Null => Ok((name, serde_norway::Mapping::new())),
+                    _ => Err(self.error(Some(&name), &format!("the arguments of test '{name}' must be a mapping"))),
+                }
+            }
+            _ => Err(self.error(None, "a test is a name or a single-key mapping of a name to its arguments")),
+        }
+    }
+
     /// The line of the test: the anchors found in order, then the test's name.
     fn line(&self, test: Option<&str>) -> usize {
         let mut at = 0;
