@@ -237,6 +237,11 @@ struct SourceSection {
     location: String,
     #[serde(default)]
     schema: Option<String>,
+    /// Kept with its position so a bad value is reported with its line.
+    #[serde(default)]
+    on_error: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    match_by_column_name: Option<toml::Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,11 +254,107 @@ struct WarehouseSection {
     model_stage: Option<String>,
 }
 
-/// Where a source's files are read from and the warehouse schema its raw tables land in.
+/// Where a source's files are read from, the warehouse schema its raw tables land in,
+/// and how its files are loaded (COPY INTO's `ON_ERROR` and `MATCH_BY_COLUMN_NAME`).
 #[derive(Clone, Debug)]
 pub struct SourceLocation {
     pub location: Location,
     pub schema: String,
+    pub on_error: OnError,
+    pub match_by_column_name: MatchByColumnName,
+}
+
+/// COPY INTO's `ON_ERROR`: what a file with rejected records does to the load.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum OnError {
+    /// Load every good record, report the rest (the workshop's `on_error = 'continue'`).
+    #[default]
+    Continue,
+    /// Load nothing from a file with at least this many rejected records (`skip_file` is 1).
+    SkipFile(u64),
+    /// Load nothing from a file when at least this percentage of its records is rejected.
+    SkipFilePercent(f64),
+    /// Fail the whole load on the first rejected record, before the warehouse is touched.
+    AbortStatement,
+}
+
+/// The values `on_error` accepts, for messages.
+pub const ON_ERROR_VALUES: &str = "continue, skip_file, skip_file_<n>, skip_file_<n>%, abort_statement";
+
+impl OnError {
+    /// Parses COPY's spelling, case-insensitively: `continue`, `skip_file`, `skip_file_<n>`
+    /// (n >= 1), `skip_file_<n>%` (0 < n <= 100), `abort_statement`.
+    pub fn parse(text: &str) -> Option<OnError> {
+        let lower = text.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "continue" => return Some(OnError::Continue),
+            "skip_file" => return Some(OnError::SkipFile(1)),
+            "abort_statement" => return Some(OnError::AbortStatement),
+            _ => {}
+        }
+        let n = lower.strip_prefix("skip_file_")?;
+        if let Some(percent) = n.strip_suffix('%') {
+            let p: f64 = percent.parse().ok()?;
+            return (p > 0.0 && p <= 100.0 && percent.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                .then_some(OnError::SkipFilePercent(p));
+        }
+        let count: u64 = n.parse().ok()?;
+        (count >= 1 && n.bytes().all(|b| b.is_ascii_digit())).then_some(OnError::SkipFile(count))
+    }
+}
+
+impl std::fmt::Display for OnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OnError::Continue => f.write_str("continue"),
+            OnError::SkipFile(1) => f.write_str("skip_file"),
+            OnError::SkipFile(n) => write!(f, "skip_file_{n}"),
+            OnError::SkipFilePercent(p) => write!(f, "skip_file_{p}%"),
+            OnError::AbortStatement => f.write_str("abort_statement"),
+        }
+    }
+}
+
+/// COPY INTO's `MATCH_BY_COLUMN_NAME`: fields by position (`none`) or by header name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MatchByColumnName {
+    #[default]
+    None,
+    CaseInsensitive,
+}
+
+/// The values `match_by_column_name` accepts, for messages.
+pub const MATCH_BY_COLUMN_NAME_VALUES: &str = "none, case_insensitive";
+
+impl MatchByColumnName {
+    pub fn parse(text: &str) -> Option<MatchByColumnName> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(MatchByColumnName::None),
+            "case_insensitive" => Some(MatchByColumnName::CaseInsensitive),
+            _ => None,
+        }
+    }
+}
+
+/// Parses an optional `[sources.<name>]` option with `parse`, naming the file, the line
+/// and the accepted values when it is wrong.
+fn source_option<T: Default>(
+    location: &str,
+    text: &str,
+    source: &str,
+    key: &str,
+    value: Option<&toml::Spanned<String>>,
+    parse: fn(&str) -> Option<T>,
+    accepted: &str,
+) -> Result<T> {
+    let Some(value) = value else { return Ok(T::default()) };
+    parse(value.get_ref()).ok_or_else(|| {
+        let line = text[..value.span().start.min(text.len())].matches('\n').count() + 1;
+        Error::config(
+            format!("{location}:{line}"),
+            format!("[sources.{source}] {key} = '{}' is not valid (accepted: {accepted})", value.get_ref()),
+        )
+    })
 }
 
 /// Values given on the command line or in the environment, which beat the project file.
@@ -319,6 +420,7 @@ impl ProjectConfig {
                 ),
             ));
         }
+        let location_of_file = location;
         let at = |p: &str| Location::parse(p, root);
         let target_path =
             at(overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"))?;
@@ -342,7 +444,25 @@ impl ProjectConfig {
             .map(|(name, s)| {
                 let location = at(overrides.source.as_deref().unwrap_or(&s.location))?;
                 let schema = s.schema.unwrap_or_else(|| "raw".to_owned());
-                Ok((name, SourceLocation { location, schema }))
+                let on_error = source_option(
+                    location_of_file,
+                    text,
+                    &name,
+                    "on_error",
+                    s.on_error.as_ref(),
+                    OnError::parse,
+                    ON_ERROR_VALUES,
+                )?;
+                let match_by_column_name = source_option(
+                    location_of_file,
+                    text,
+                    &name,
+                    "match_by_column_name",
+                    s.match_by_column_name.as_ref(),
+                    MatchByColumnName::parse,
+                    MATCH_BY_COLUMN_NAME_VALUES,
+                )?;
+                Ok((name, SourceLocation { location, schema, on_error, match_by_column_name }))
             })
             .collect::<Result<_>>()?;
         Ok(ProjectConfig {
@@ -455,6 +575,50 @@ level = 3
         assert!(err.starts_with("pitwall.toml: "), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn source_load_options_default_to_the_workshops_and_parse_copys_spellings() {
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &Overrides::default()).unwrap();
+        assert_eq!(p.sources["formula1"].on_error, OnError::Continue);
+        assert_eq!(p.sources["formula1"].match_by_column_name, MatchByColumnName::None);
+        let with = FILE.replace(
+            "location = \"data\"",
+            "location = \"data\"\non_error = \"SKIP_FILE_10%\"\nmatch_by_column_name = \"Case_Insensitive\"",
+        );
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", &with, &Overrides::default()).unwrap();
+        assert_eq!(p.sources["formula1"].on_error, OnError::SkipFilePercent(10.0));
+        assert_eq!(p.sources["formula1"].match_by_column_name, MatchByColumnName::CaseInsensitive);
+        for (text, parsed) in [
+            ("continue", Some(OnError::Continue)),
+            ("Skip_File", Some(OnError::SkipFile(1))),
+            ("skip_file_3", Some(OnError::SkipFile(3))),
+            ("skip_file_2.5%", Some(OnError::SkipFilePercent(2.5))),
+            ("ABORT_STATEMENT", Some(OnError::AbortStatement)),
+            ("skip_file_0", None),
+            ("skip_file_0%", None),
+            ("skip_file_101%", None),
+            ("skip_file_-1", None),
+            ("skip_file_", None),
+            ("skip", None),
+        ] {
+            assert_eq!(OnError::parse(text), parsed, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_bad_on_error_value_names_the_file_line_and_accepted_values() {
+        let text = "[project]\nname = \"p\"\n[sources.f]\nlocation = \"d\"\non_error = \"skip\"\n[warehouse]\nschema = \"a\"\n";
+        let err =
+            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.starts_with("pitwall.toml:5: [sources.f] on_error = 'skip' is not valid"), "{err}");
+        assert!(err.contains(ON_ERROR_VALUES), "{err}");
+        let bad_match = text.replace("on_error = \"skip\"", "match_by_column_name = \"yes\"");
+        let err = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", &bad_match, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("pitwall.toml:5: [sources.f] match_by_column_name = 'yes'"), "{err}");
+        assert!(err.contains("none, case_insensitive"), "{err}");
     }
 
     #[test]

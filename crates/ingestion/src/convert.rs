@@ -3,10 +3,19 @@
 
 use chrono::NaiveDate;
 
+/// The field as quoted in a reason: at most 40 characters, so a runaway field (a lost
+/// quote, a 10 MB blob) does not flood the report.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// `NUMBER(38,0)` from text: an integer, or a decimal rounded half away from zero
 /// (`"0.5"` -> 1, `"-2.5"` -> -3), as Snowflake loads decimal text into a scale-0 column.
 pub(crate) fn integer(text: &str) -> Result<i64, String> {
-    let not_a_number = || format!("'{text}' is not a number");
+    let not_a_number = || format!("'{}' is not a number", shown(text));
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -19,7 +28,7 @@ pub(crate) fn integer(text: &str) -> Result<i64, String> {
     {
         return Err(not_a_number());
     }
-    let out_of_range = || format!("'{text}' is out of the integer range");
+    let out_of_range = || format!("'{}' is out of the integer range", shown(text));
     let mut value: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| out_of_range())? };
     if fraction.as_bytes().first().is_some_and(|d| *d >= b'5') {
         value = value.checked_add(1).ok_or_else(out_of_range)?;
@@ -29,7 +38,7 @@ pub(crate) fn integer(text: &str) -> Result<i64, String> {
 
 /// `FLOAT` from text.
 pub(crate) fn float(text: &str) -> Result<f64, String> {
-    text.parse::<f64>().map_err(|_| format!("'{text}' is not a number"))
+    text.parse::<f64>().map_err(|_| format!("'{}' is not a number", shown(text)))
 }
 
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -39,7 +48,7 @@ pub(crate) fn date(text: &str) -> Result<i32, String> {
     use chrono::Datelike;
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
-        .map_err(|_| format!("'{text}' is not a valid date (YYYY-MM-DD)"))
+        .map_err(|_| format!("'{}' is not a valid date (YYYY-MM-DD)", shown(text)))
 }
 
 #[cfg(test)]
@@ -66,6 +75,8 @@ mod tests {
         assert!(integer("99999999999999999999").unwrap_err().contains("range"));
         assert!(float("x1").is_err());
         assert_eq!(float("144.968"), Ok(144.968));
+        let blob = "9".repeat(10 << 20);
+        assert_eq!(integer(&format!("x{blob}")), Err(format!("'x{}…' is not a number", &blob[..39])));
     }
 
     #[test]

@@ -15,12 +15,14 @@
 
 mod compression;
 mod convert;
+mod header;
 mod ingest;
 mod load;
+mod split;
 
 use pitwall_core::{FileKind, Layer, Model, ProjectFile, Result, Source, SourceLoader, embed};
 
-pub use load::{LoadReport, Rejection, TableReport, load_source};
+pub use load::{FileStatus, LoadOptions, LoadReport, Rejection, TableReport, load_source, load_source_with};
 
 const SOURCES: ProjectFile =
     ProjectFile::new(FileKind::Properties, embed!("sources/f1_sources.yml"), &["sources", "formula1"]);

@@ -1,0 +1,298 @@
+//! Splitting a CSV file into records, with COPY INTO's rules for `"`-enclosed fields
+//! (`FIELD_OPTIONALLY_ENCLOSED_BY = '"'`): a field that starts with `"` runs to the next
+//! `"` not doubled (`""` is a literal quote) and may hold delimiters and line ends; after
+//! its closing quote anything but a delimiter, a line end or the end of the file is an
+//! error. A `"` inside an unquoted field is an ordinary character. `\n`, `\r\n` and a lone
+//! `\r` each end a line (and a record, outside quotes).
+//!
+//! **Resynchronisation rule.** A quote that never closes, or closes badly, would swallow
+//! every following line up to the next stray `"` (the csv crate merges them silently).
+//! So a record is allowed to span lines only when it is well formed: its quoted fields
+//! close properly *and* it has the expected number of fields. Otherwise the damaged record
+//! is taken to be its first line alone, which is rejected ("quoted field not closed before
+//! the end of the line"), and reading resumes at the next line. Why: a damaged quote is far
+//! more likely than a legitimate multi-line field gone wrong, and this way one lost quote
+//! costs exactly one line while every line is still accounted to exactly one record.
+//! The rule only ever looks forward from a record's start, so any two readers that start
+//! at the same record boundary split the rest of the file identically (the parallel chunks
+//! in `load.rs` rely on that).
+
+use memchr::{memchr2, memchr3};
+
+/// One record's fields: ranges into the file's bytes, or into `scratch` for a quoted field
+/// holding `""` escapes (the only case that needs a copy).
+#[derive(Default)]
+pub(crate) struct Record {
+    fields: Vec<(usize, usize, bool)>,
+    scratch: Vec<u8>,
+}
+
+impl Record {
+    pub(crate) fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Field `i`, quotes removed and `""` unescaped.
+    pub(crate) fn field<'a>(&'a self, bytes: &'a [u8], i: usize) -> &'a [u8] {
+        let (start, end, in_scratch) = self.fields[i];
+        if in_scratch { &self.scratch[start..end] } else { &bytes[start..end] }
+    }
+
+    /// A blank line: one empty, unquoted field.
+    fn is_blank(&self) -> bool {
+        matches!(self.fields.as_slice(), [(s, e, false)] if s == e)
+    }
+}
+
+/// Why a record could not be split into fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Damage {
+    /// The quoted field `field` closed and was followed by `found`.
+    AfterQuote { field: usize, found: u8 },
+    /// The quoted field `field` did not close before the end of its line (or of the file).
+    Unterminated { field: usize, at_eof: bool },
+}
+
+struct Split {
+    /// Offset just after the record's line end (or the file's end).
+    end: usize,
+    /// Physical lines the record spans.
+    lines: u64,
+    damage: Option<Damage>,
+}
+
+/// A record as read: where the next one starts, how many lines it spans, and whether it
+/// split into fields (`Err((field index, reason))` when not).
+pub(crate) struct Read {
+    pub(crate) end: usize,
+    pub(crate) lines: u64,
+    pub(crate) result: Result<(), (Option<usize>, String)>,
+}
+
+/// The offset after the line end at or after `from` (`\r\n` is one line end), or the
+/// file's end.
+pub(crate) fn line_end(bytes: &[u8], from: usize) -> usize {
+    match memchr2(b'\n', b'\r', &bytes[from..]) {
+        None => bytes.len(),
+        Some(i) => {
+            let at = from + i;
+            if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') { at + 2 } else { at + 1 }
+        }
+    }
+}
+
+/// Splits the record starting at `start` (< the file's length). With `multiline` false a
+/// line end inside quotes ends the record as damaged.
+fn tokenize(bytes: &[u8], start: usize, multiline: bool, record: &mut Record) -> Split {
+    record.fields.clear();
+    record.scratch.clear();
+    let mut inner_lines = 0u64;
+    let mut p = start;
+    'fields: loop {
+        let field = record.fields.len();
+        if bytes.get(p) != Some(&b'"') {
+            return match memchr3(b',', b'\n', b'\r', &bytes[p..]) {
+                None => {
+                    record.fields.push((p, bytes.len(), false));
+                    Split { end: bytes.len(), lines: inner_lines + 1, damage: None }
+                }
+                Some(i) => {
+                    let at = p + i;
+                    record.fields.push((p, at, false));
+                    if bytes[at] == b',' {
+                        p = at + 1;
+                        continue 'fields;
+                    }
+                    Split { end: line_end(bytes, at), lines: inner_lines + 1, damage: None }
+                }
+            };
+        }
+        p += 1;
+        let content = p;
+        // Set once a `""` is met: from then on the field is built in `scratch`.
+        let mut escaped: Option<usize> = None;
+        loop {
+            let Some(i) = memchr3(b'"', b'\n', b'\r', &bytes[p..]) else {
+                let damage = Some(Damage::Unterminated { field, at_eof: true });
+                return Split { end: bytes.len(), lines: inner_lines + 1, damage };
+            };
+            let at = p + i;
+            if bytes[at] != b'"' {
+                let next = line_end(bytes, at);
+                if !multiline {
+                    return Split { end: next, lines: 1, damage: Some(Damage::Unterminated { field, at_eof: false }) };
+                }
+                inner_lines += 1;
+                if escaped.is_some() {
+                    record.scratch.extend_from_slice(&bytes[p..next]);
+                }
+                p = next;
+                continue;
+            }
+            if bytes.get(at + 1) == Some(&b'"') {
+                if escaped.is_none() {
+                    escaped = Some(record.scratch.len());
+                    record.scratch.extend_from_slice(&bytes[content..at]);
+                } else {
+                    record.scratch.extend_from_slice(&bytes[p..at]);
+                }
+                record.scratch.push(b'"');
+                p = at + 2;
+                continue;
+            }
+            match escaped {
+                Some(from) => {
+                    record.scratch.extend_from_slice(&bytes[p..at]);
+                    record.fields.push((from, record.scratch.len(), true));
+                }
+                None => record.fields.push((content, at, false)),
+            }
+            p = at + 1;
+            return match bytes.get(p) {
+                None => Split { end: bytes.len(), lines: inner_lines + 1, damage: None },
+                Some(b',') => {
+                    p += 1;
+                    continue 'fields;
+                }
+                Some(b'\n' | b'\r') => Split { end: line_end(bytes, p), lines: inner_lines + 1, damage: None },
+                Some(&found) => Split {
+                    end: line_end(bytes, p),
+                    lines: inner_lines + 1,
+                    damage: Some(Damage::AfterQuote { field, found }),
+                },
+            };
+        }
+    }
+}
+
+/// Reads the record at `start`, expecting `expected` fields (`None`: any number, for the
+/// header), applying the resynchronisation rule of this module's comment.
+pub(crate) fn read(bytes: &[u8], start: usize, expected: Option<usize>, record: &mut Record) -> Read {
+    let mut split = tokenize(bytes, start, true, record);
+    let wrong_count = expected.is_some_and(|n| n != record.len());
+    if split.lines > 1 && (split.damage.is_some() || wrong_count) {
+        split = tokenize(bytes, start, false, record);
+    }
+    let result = match split.damage {
+        Some(Damage::AfterQuote { field, found }) => Err((
+            Some(field),
+            format!("a closing quote must be followed by a delimiter or a line end, found {}", show_byte(found)),
+        )),
+        Some(Damage::Unterminated { field, at_eof }) => Err((
+            Some(field),
+            format!("quoted field not closed before the end of the {}", if at_eof { "file" } else { "line" }),
+        )),
+        None => match expected {
+            Some(n) if n != record.len() => Err((
+                None,
+                if record.is_blank() {
+                    format!("blank line (expected {n} fields)")
+                } else {
+                    format!("expected {n} fields, found {}", record.len())
+                },
+            )),
+            _ => Ok(()),
+        },
+    };
+    Read { end: split.end, lines: split.lines, result }
+}
+
+fn show_byte(b: u8) -> String {
+    if b.is_ascii_graphic() || b == b' ' { format!("'{}'", b as char) } else { format!("byte 0x{b:02x}") }
+}
+
+/// Counts the physical lines of `bytes` (`\n`, `\r\n`, lone `\r`; a last line without a
+/// line end counts), independently of quoting: what every record's `lines` must add up to.
+#[cfg(test)]
+pub(crate) fn count_lines(bytes: &[u8]) -> u64 {
+    let mut lines = 0;
+    let mut p = 0;
+    while p < bytes.len() {
+        p = line_end(bytes, p);
+        lines += 1;
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of `text` as (first line, lines, fields or the reason).
+    fn records(text: &[u8], expected: usize) -> Vec<(u64, u64, Result<Vec<String>, String>)> {
+        let mut out = Vec::new();
+        let (mut p, mut line, mut record) = (0, 1, Record::default());
+        while p < text.len() {
+            let r = read(text, p, Some(expected), &mut record);
+            assert!(r.end > p, "no progress at {p}");
+            let fields = r
+                .result
+                .map(|()| (0..record.len()).map(|i| String::from_utf8_lossy(record.field(text, i)).into()).collect())
+                .map_err(|(_, reason)| reason);
+            out.push((line, r.lines, fields));
+            line += r.lines;
+            p = r.end;
+        }
+        out
+    }
+
+    fn ok(fields: &[&str]) -> Result<Vec<String>, String> {
+        Ok(fields.iter().map(|f| f.to_string()).collect())
+    }
+
+    #[test]
+    fn quotes_delimiters_escapes_and_line_ends_inside_quotes() {
+        let got = records(b"1,\"a, \"\"b\"\"\",x\r\n2,\"two\nlines\",\r3,,\"\"", 3);
+        assert_eq!(
+            got,
+            [(1, 1, ok(&["1", "a, \"b\"", "x"])), (2, 2, ok(&["2", "two\nlines", ""])), (4, 1, ok(&["3", "", ""]))]
+        );
+    }
+
+    #[test]
+    fn a_missing_closing_quote_costs_only_its_own_line() {
+        // The issue's case: the quote of `time` never closes; the next lap must still load.
+        let text = b"865,39,55,12,\"1:23.013,83013\n865,39,56,12,\"1:23.925\",83925\n865,39,57,12,\"1:24.000\",84000\n";
+        let got = records(text, 6);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (1, 1));
+        assert_eq!(got[0].2, Err("quoted field not closed before the end of the line".into()));
+        assert_eq!(got[1], (2, 1, ok(&["865", "39", "56", "12", "1:23.925", "83925"])));
+        assert_eq!(got[2].0, 3);
+    }
+
+    #[test]
+    fn a_bad_character_after_a_closing_quote_rejects_that_line_only() {
+        let got = records(b"1,\"a\"b,c\n2,\"d\",e\n", 3);
+        assert_eq!(got[0].2, Err("a closing quote must be followed by a delimiter or a line end, found 'b'".into()));
+        assert_eq!(got[1], (2, 1, ok(&["2", "d", "e"])));
+    }
+
+    #[test]
+    fn a_well_quoted_record_with_the_wrong_field_count_does_not_swallow_lines() {
+        // Two stray quotes pair up across three lines; the record they make has too many
+        // fields, so only its first line is rejected.
+        let got = records(b"1,\"a\n2,b,c\n3,d\",e,f\n4,f,g\n", 3);
+        assert_eq!(got[0], (1, 1, Err("quoted field not closed before the end of the line".into())));
+        assert_eq!(got[1], (2, 1, ok(&["2", "b", "c"])));
+        assert_eq!(got[2], (3, 1, Err("expected 3 fields, found 4".into())));
+        assert_eq!(got[3], (4, 1, ok(&["4", "f", "g"])));
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_and_are_counted() {
+        let text = b"1,a,b\r2,x\r3,c,d\r\n4,e,f";
+        let got = records(text, 3);
+        let lines: Vec<u64> = got.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [1, 2, 3, 4]);
+        assert_eq!(got[1].2, Err("expected 3 fields, found 2".into()));
+        assert_eq!(count_lines(text), 4);
+    }
+
+    #[test]
+    fn truncated_inside_quotes_and_blank_lines_are_named() {
+        let got = records(b"1,a,b\n\n2,\"c", 3);
+        assert_eq!(got[1], (2, 1, Err("blank line (expected 3 fields)".into())));
+        assert_eq!(got[2], (3, 1, Err("quoted field not closed before the end of the file".into())));
+    }
+}
