@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
-use pitwall_cli::{Execution, execute, open_warehouse};
+use pitwall_cli::{Access, Execution, execute, open_warehouse};
 use pitwall_core::dag::NodeId;
 use pitwall_core::testing::TestSpec;
 use pitwall_core::{Location, Node, Plan};
@@ -55,15 +55,16 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
     };
     let project = Project::load(cli.options.config()?, LAYERS).await?;
     project.config.target_path.write("manifest.json", artifacts::manifest(&project)).await?;
+    let no_wait = cli.options.no_wait;
     match cli.command {
-        Command::Run(selection) => run(&project, Verb::Run, &selection, false).await,
-        Command::Test(args) => run(&project, Verb::Test, &args.selection, args.store_failures).await,
-        Command::Build(args) => run(&project, Verb::Build, &args.selection, args.store_failures).await,
+        Command::Run(selection) => run(&project, Verb::Run, &selection, false, no_wait).await,
+        Command::Test(args) => run(&project, Verb::Test, &args.selection, args.store_failures, no_wait).await,
+        Command::Build(args) => run(&project, Verb::Build, &args.selection, args.store_failures, no_wait).await,
         Command::Ls { selection, resource_type, output } => ls(&project, &selection, &resource_type, output),
         Command::Compile(selection) => compile(&project, &selection),
-        Command::Show { model, limit } => show(&project, &model, limit).await,
-        Command::Query { sql, limit } => query(&project, &sql, limit).await,
-        Command::Export { out, selection } => export(&project, &out, &selection).await,
+        Command::Show { model, limit } => show(&project, &model, limit, no_wait).await,
+        Command::Query { sql, limit } => query(&project, &sql, limit, no_wait).await,
+        Command::Export { out, selection } => export(&project, &out, &selection, no_wait).await,
     }
 }
 
@@ -74,7 +75,15 @@ fn selected_models<'p>(project: &'p Project, selection: &Selection) -> Result<Ve
 }
 
 /// `run`, `test` and `build`: the selected models and/or tests as one plan on the DAG.
-async fn run(project: &Project, verb: Verb, selection: &Selection, store_failures: bool) -> Result<bool> {
+/// `run_results.json` is written whatever fails, with what ran, unless the run was
+/// refused the warehouse (`--no-wait`): then the holder's run owns it.
+async fn run(
+    project: &Project,
+    verb: Verb,
+    selection: &Selection,
+    store_failures: bool,
+    no_wait: bool,
+) -> Result<bool> {
     let picked = select(project, selection, IndirectSelection::Eager)?;
     let models: Vec<Node> = if verb.builds_models() {
         project.nodes.iter().filter(|n| picked.contains(&NodeId::Model(n.name().to_owned()))).cloned().collect()
@@ -109,11 +118,22 @@ async fn run(project: &Project, verb: Verb, selection: &Selection, store_failure
         plan: Plan::new(&project.dag, models, tests, verb.builds_models()),
         store_failures,
         reports: project.reports(),
+        no_wait,
     };
-    let executed = execute(execution).await?;
-    let results = artifacts::run_results(project, verb.name(), selection, &executed.outcomes, executed.elapsed);
-    project.config.target_path.write("run_results.json", results).await?;
-    Ok(executed.tally.ok())
+    let executed = execute(execution).await;
+    if !executed.refused {
+        let results = artifacts::run_results(project, verb.name(), selection, &executed.outcomes, executed.elapsed);
+        let written = project.config.target_path.write("run_results.json", results).await;
+        let written =
+            written.with_context(|| format!("writing {}", project.config.target_path.join("run_results.json")));
+        match (&executed.fatal, written) {
+            // The run's own error is the one to report; this one is said in passing.
+            (Some(_), Err(e)) => eprintln!("warning: {e:#}"),
+            (None, Err(e)) => return Err(e),
+            (_, Ok(())) => {}
+        }
+    }
+    executed.result()
 }
 
 fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
@@ -166,11 +186,13 @@ fn compile(project: &Project, selection: &Selection) -> Result<bool> {
     Ok(true)
 }
 
-async fn show(project: &Project, model: &str, limit: usize) -> Result<bool> {
+async fn show(project: &Project, model: &str, limit: usize, no_wait: bool) -> Result<bool> {
     if project.node(model).is_none() {
         bail!("'{model}' is not a model of this project (pitwall ls lists them)");
     }
-    let (_, session) = open_warehouse(&project.config).await?;
+    // Held to the end: the rows are read after attaching, and must be one version's.
+    let open = open_warehouse(&project.config, Access::Read, no_wait).await?;
+    let session = &open.session;
     let relation = project.relations.model(model);
     if !session.table_exist(relation.clone())? {
         bail!(
@@ -184,8 +206,9 @@ async fn show(project: &Project, model: &str, limit: usize) -> Result<bool> {
     Ok(true)
 }
 
-async fn query(project: &Project, sql: &str, limit: Option<usize>) -> Result<bool> {
-    let (_, session) = open_warehouse(&project.config).await?;
+async fn query(project: &Project, sql: &str, limit: Option<usize>, no_wait: bool) -> Result<bool> {
+    let open = open_warehouse(&project.config, Access::Read, no_wait).await?;
+    let session = &open.session;
     let mut frame = session.sql(sql).await.with_context(|| format!("query: {sql}"))?;
     if let Some(n) = limit {
         frame = frame.limit(0, Some(n))?;
@@ -197,9 +220,10 @@ async fn query(project: &Project, sql: &str, limit: Option<usize>) -> Result<boo
     Ok(true)
 }
 
-async fn export(project: &Project, out: &Location, selection: &Selection) -> Result<bool> {
+async fn export(project: &Project, out: &Location, selection: &Selection, no_wait: bool) -> Result<bool> {
     let nodes = selected_models(project, selection)?;
-    let (_, session) = open_warehouse(&project.config).await?;
+    let open = open_warehouse(&project.config, Access::Read, no_wait).await?;
+    let session = &open.session;
     let store = out.open()?;
     let mut missing = BTreeSet::new();
     for node in &nodes {

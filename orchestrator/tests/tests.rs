@@ -4,6 +4,8 @@
 /// Running the binary, the bundled data, the comparison with expected outputs.
 mod support;
 
+/// The warehouse lock and crash hygiene: concurrent builds, readers, SIGKILLed builds.
+mod concurrency;
 /// Data tests and build semantics on tampered copies of `fixtures/f1_tiny`.
 mod data_tests;
 /// The real data: every model against its expected output, loading and its failures.
@@ -12,3 +14,5 @@ mod f1_end_to_end;
 mod fixtures;
 /// The ml layer on the real data: predictions and the model stage.
 mod ml_end_to_end;
+/// The loader against a corpus of damaged inputs and bad configs (issue 9).
+mod reliability;

@@ -1,4 +1,5 @@
-//! The run loop shared by `pitwall run/test/build` and the layer binaries.
+//! The run loop shared by `pitwall run/test/build` and the layer binaries, and the one
+//! place a command opens the warehouse, taking its lock.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -6,15 +7,47 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use datafusion::prelude::SessionContext;
 use pitwall_core::report::{self, Tally};
+use pitwall_core::warehouse::{Access, WarehouseLock};
 use pitwall_core::{
     Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
 };
+use tokio::task::JoinHandle;
 
-/// The warehouse of `config`, and a session with every relation it holds in the
-/// project's schemas (sources', target, audit) attached.
-pub async fn open_warehouse(config: &ProjectConfig) -> Result<(Arc<Warehouse>, SessionContext)> {
+/// An opened warehouse: the warehouse, a session with every relation it holds in the
+/// project's schemas (sources', target, audit) attached, and its lock, held as long as
+/// this value lives (keep it for the whole command, not just the session).
+pub struct OpenWarehouse {
+    pub warehouse: Arc<Warehouse>,
+    pub session: SessionContext,
+    pub lock: WarehouseLock,
+}
+
+/// Opens the warehouse of `config` for `access`: takes its lock first (shared to read,
+/// exclusive to write; see [`Warehouse::lock`]), waiting for another process's unless
+/// `no_wait`, then, as the writer, removes what dead processes left behind, and attaches
+/// every relation.
+pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: bool) -> Result<OpenWarehouse> {
     let relations = config.relations();
     let warehouse = Arc::new(Warehouse::open(&config.warehouse)?);
+    let lock = warehouse
+        .lock(access, !no_wait, |holder| {
+            eprintln!("Waiting for the warehouse at {}: it is in use by {holder}", config.warehouse);
+        })
+        .await
+        .with_context(|| match no_wait {
+            true => "not waiting for the warehouse (--no-wait, PITWALL_NO_WAIT)",
+            false => "locking the warehouse",
+        })?;
+    if access == Access::Write {
+        let removed = warehouse.remove_leftovers(&lock);
+        if !removed.is_empty() {
+            println!(
+                "Removed {} temporary file{} an interrupted run left in the warehouse",
+                removed.len(),
+                if removed.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
     let session = warehouse.session(&relations)?;
     let mut schemas: Vec<String> = relations.source_schemas.values().cloned().collect();
     schemas.push(relations.target_schema.clone());
@@ -22,7 +55,7 @@ pub async fn open_warehouse(config: &ProjectConfig) -> Result<(Arc<Warehouse>, S
     schemas.sort();
     schemas.dedup();
     warehouse.attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-    Ok((warehouse, session))
+    Ok(OpenWarehouse { warehouse, session, lock })
 }
 
 /// One run: sources to load first, then a plan.
@@ -37,25 +70,145 @@ pub struct Execution<'a> {
     pub store_failures: bool,
     /// Printed after the run when the model they follow was built.
     pub reports: Vec<&'static Report>,
+    /// Fail at once, rather than wait, when another process holds the warehouse lock.
+    pub no_wait: bool,
 }
 
 pub struct Executed {
+    /// What ran, even when the run then failed (`fatal`).
     pub outcomes: Vec<NodeOutcome>,
     pub elapsed: Duration,
     pub tally: Tally,
+    /// An error that failed the whole run (the warehouse, a source file, storing the raw
+    /// tables, a report); `outcomes` still says what ran before or beside it.
+    pub fatal: Option<anyhow::Error>,
+    /// Another process holds the warehouse and the run was told not to wait: nothing
+    /// ran, and that process's artifacts (likely in the same target folder) stand.
+    pub refused: bool,
+    /// The warehouse lock, kept until this value is dropped, so that the caller's
+    /// artifacts (run_results.json) are written before another build can start.
+    _lock: Option<WarehouseLock>,
 }
 
-/// Runs an [`Execution`], printing dbt's lines as it goes: one per node, then the
-/// errors and warnings, the reports and the summary.
-pub async fn execute(run: Execution<'_>) -> Result<Executed> {
+impl Executed {
+    /// The run's result: its fatal error, or whether every node succeeded.
+    pub fn result(self) -> Result<bool> {
+        match self.fatal {
+            Some(e) => Err(e),
+            None => Ok(self.tally.ok()),
+        }
+    }
+}
+
+/// Runs an [`Execution`], printing dbt's lines as it goes: one per node (an error's
+/// reason under it), then the errors and warnings, the reports and the summary. A fatal
+/// error does not stop the reporting of what ran: it comes back in [`Executed::fatal`].
+pub async fn execute(run: Execution<'_>) -> Executed {
     let clock = Instant::now();
     if run.plan.is_empty() && run.sources.is_empty() {
         println!("Nothing to do. Try checking your model configs and model specification args");
-        return Ok(Executed { outcomes: Vec::new(), elapsed: clock.elapsed(), tally: Tally::default() });
+        return Executed {
+            outcomes: Vec::new(),
+            elapsed: clock.elapsed(),
+            tally: Tally::default(),
+            fatal: None,
+            refused: false,
+            _lock: None,
+        };
     }
-    let relations = run.config.relations();
-    let (warehouse, session) = open_warehouse(run.config).await?;
+    let mut outcomes = Vec::new();
+    let mut lock = None;
+    let mut fatal = run_plan(&run, &mut outcomes, &mut lock).await.err();
+    let refused = fatal
+        .as_ref()
+        .and_then(|e| e.downcast_ref::<pitwall_core::Error>())
+        .is_some_and(|e| matches!(e, pitwall_core::Error::WarehouseLocked { .. }));
+    let elapsed = clock.elapsed();
+    let tally = Tally::of(&outcomes);
+    let models = run.plan.jobs.iter().filter(|j| matches!(j, Job::Model(_))).count();
+    let tests = run.plan.jobs.len() - models;
+    if !outcomes.is_empty() {
+        print_outcome(&tally, &outcomes, models, tests, elapsed);
+    }
+    if run.store_failures && tally.tests_fail + tally.tests_warn > 0 {
+        println!(
+            "\nFailing rows are stored in schema {} (pitwall query to read them).",
+            run.config.relations().audit_schema()
+        );
+    }
+    for report in &run.reports {
+        let built = |o: &NodeOutcome| {
+            Some(o.name.as_str()) == report.after_model && matches!(o.status, NodeStatus::Success { .. })
+        };
+        if outcomes.iter().any(built) {
+            match (report.render)(run.config).await {
+                Ok(text) => println!("\n{text}"),
+                Err(e) => fatal = fatal.or(Some(e.into())),
+            }
+        }
+    }
+    if !outcomes.is_empty() {
+        println!("\n{}", tally.summary());
+    }
+    Executed { outcomes, elapsed, tally, fatal, refused, _lock: lock }
+}
+
+/// Takes the warehouse (its lock into `lock`), loads the sources, runs the plan (its
+/// outcomes into `outcomes`) and stores the raw tables.
+async fn run_plan(
+    run: &Execution<'_>,
+    outcomes: &mut Vec<NodeOutcome>,
+    lock: &mut Option<WarehouseLock>,
+) -> Result<()> {
+    let OpenWarehouse { warehouse, session, lock: held } =
+        open_warehouse(run.config, Access::Write, run.no_wait).await?;
+    *lock = Some(held);
     let mut storing = Vec::new();
+    let loaded = load_sources(run, &warehouse, &session, &mut storing).await;
+    if loaded.is_ok() {
+        let total = run.plan.jobs.len();
+        let runner = Runner::new(session.clone(), warehouse.clone(), run.config.relations())
+            .with_model_stage(run.config.model_stage.clone())
+            .with_store_failures(run.store_failures);
+        let done = Mutex::new(0usize);
+        *outcomes = runner
+            .run(&run.plan, &|event| {
+                if let RunEvent::Finished(outcome) = event {
+                    let mut n = done.lock().expect("not poisoned");
+                    *n += 1;
+                    println!("{}", report::node_line(*n, total, outcome));
+                }
+            })
+            .await;
+    }
+    // Every store started is awaited, whatever failed, so nothing still writes once the
+    // lock is released.
+    let mut stored = Ok(());
+    for task in storing {
+        let result = match task.await {
+            Ok(Ok((schema, count))) => {
+                println!("Stored {count} raw tables in {}", warehouse.location().join(&schema));
+                Ok(())
+            }
+            Ok(Err(e)) => Err(anyhow::Error::from(e).context("storing the raw tables in the warehouse")),
+            Err(e) => Err(anyhow::Error::from(e).context("storing the raw tables in the warehouse")),
+        };
+        stored = stored.and(result);
+    }
+    loaded.and(stored)
+}
+
+type Storing = JoinHandle<pitwall_core::Result<(String, usize)>>;
+
+/// Loads each source of `run`, registering its tables in the session; storing them as
+/// the warehouse's raw tables (for later runs and the layer binaries) starts at once and
+/// overlaps with the models, which read the loaded tables from memory.
+async fn load_sources(
+    run: &Execution<'_>,
+    warehouse: &Arc<Warehouse>,
+    session: &SessionContext,
+    storing: &mut Vec<Storing>,
+) -> Result<()> {
     for (source, loader) in &run.sources {
         let location = run.config.sources.get(&source.name).with_context(|| {
             format!("{}: no [sources.{}] section giving its location", run.config.root.display(), source.name)
@@ -64,55 +217,14 @@ pub async fn execute(run: Execution<'_>) -> Result<Executed> {
         let tables = (loader.load)(source, location, run.config).await?;
         println!("Loaded in {}\n", report::elapsed(loading.elapsed()));
         for table in &tables {
-            table.register(&session, &location.schema)?;
+            table.register(session, &location.schema)?;
         }
-        // The models read the loaded tables from memory; storing them as the warehouse's
-        // raw tables (for later runs and the layer binaries) overlaps with the models.
         let (warehouse, schema) = (warehouse.clone(), location.schema.clone());
         storing.push(tokio::spawn(async move {
             warehouse.store_raw(&schema, &tables).await.map(|()| (schema, tables.len()))
         }));
     }
-    let models = run.plan.jobs.iter().filter(|j| matches!(j, Job::Model(_))).count();
-    let tests = run.plan.jobs.len() - models;
-    let runner = Runner::new(session, warehouse.clone(), relations.clone())
-        .with_model_stage(run.config.model_stage.clone())
-        .with_store_failures(run.store_failures);
-    let total = run.plan.jobs.len();
-    let done = Mutex::new(0usize);
-    let outcomes = runner
-        .run(&run.plan, &|event| {
-            if let RunEvent::Finished(outcome) = event {
-                let mut n = done.lock().expect("not poisoned");
-                *n += 1;
-                println!("{}", report::node_line(*n, total, outcome));
-            }
-        })
-        .await;
-    for stored in storing {
-        let (schema, count) = stored.await?.context("storing the raw tables in the warehouse")?;
-        println!("Stored {count} raw tables in {}", warehouse.location().join(&schema));
-    }
-    let elapsed = clock.elapsed();
-    let tally = Tally::of(&outcomes);
-    if total > 0 {
-        print_outcome(&tally, &outcomes, models, tests, elapsed);
-    }
-    if run.store_failures && tally.tests_fail + tally.tests_warn > 0 {
-        println!("\nFailing rows are stored in schema {} (pitwall query to read them).", relations.audit_schema());
-    }
-    for report in &run.reports {
-        let built = |o: &NodeOutcome| {
-            Some(o.name.as_str()) == report.after_model && matches!(o.status, NodeStatus::Success { .. })
-        };
-        if outcomes.iter().any(built) {
-            println!("\n{}", (report.render)(run.config).await?);
-        }
-    }
-    if total > 0 {
-        println!("\n{}", tally.summary());
-    }
-    Ok(Executed { outcomes, elapsed, tally })
+    Ok(())
 }
 
 fn print_outcome(tally: &Tally, outcomes: &[NodeOutcome], models: usize, tests: usize, elapsed: Duration) {

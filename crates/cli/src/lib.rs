@@ -2,9 +2,11 @@
 //! layer's own (`cargo run -p staging`, `-p ingestion`, ...).
 //!
 //! - [`GlobalOptions`]: the one clap definition of the options every binary takes
-//!   (`--project-dir`, `--source`, `--target-path`, `--warehouse`, `--model-stage` and
-//!   their `PITWALL_*` variables), and the one conversion from them to a
+//!   (`--project-dir`, `--source`, `--target-path`, `--warehouse`, `--model-stage`,
+//!   `--no-wait` and their `PITWALL_*` variables), and the one conversion from them to a
 //!   [`ProjectConfig`].
+//! - [`open_warehouse`]: the one place a command opens the warehouse, taking its lock
+//!   (shared to read, exclusive to write) for as long as the [`OpenWarehouse`] lives.
 //! - [`execute`]: the run loop behind `pitwall run/test/build` and every layer binary:
 //!   load the sources a plan reads, run the plan on the warehouse, print dbt's progress
 //!   lines, the summary and the layers' reports.
@@ -16,6 +18,7 @@
 mod execute;
 mod options;
 
-pub use execute::{Executed, Execution, execute, open_warehouse};
+pub use execute::{Executed, Execution, OpenWarehouse, execute, open_warehouse};
 pub use options::{GlobalOptions, exit_code, init, layer_main};
+pub use pitwall_core::warehouse::Access;
 pub use pitwall_core::{Layer, ProjectConfig};

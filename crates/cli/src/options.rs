@@ -36,6 +36,11 @@ pub struct GlobalOptions {
     /// Where trained ML models are stored [default: <target-path>/model_stage]
     #[arg(long, global = true, env = "PITWALL_MODEL_STAGE", value_name = "LOCATION")]
     pub model_stage: Option<String>,
+
+    /// Fail at once, naming the holder, when another pitwall process holds the warehouse
+    /// (a build holds it alone, readers share it) instead of waiting for it
+    #[arg(long, global = true, env = "PITWALL_NO_WAIT", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_wait: bool,
 }
 
 impl GlobalOptions {
@@ -77,10 +82,26 @@ pub fn exit_code(result: Result<bool>) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes, `: `-joined, each cause left out when the text so far
+/// already says it (DataFusion and object_store errors repeat their source's message).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 #[derive(Debug, Parser)]
@@ -127,8 +148,9 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
         plan: Plan::new(&dag, nodes, Vec::new(), false),
         store_failures: false,
         reports: layer.reports.iter().collect(),
+        no_wait: options.no_wait,
     };
-    Ok(execute(execution).await?.tally.ok())
+    execute(execution).await.result()
 }
 
 #[cfg(test)]
@@ -160,6 +182,25 @@ mod tests {
         assert_eq!(config.warehouse, root.join("elsewhere/wh"));
         assert_eq!(config.sources["formula1"].location, root.join("fixtures/f1_tiny"));
         assert_eq!(config.model_stage, root.join("target/model_stage"));
+    }
+
+    #[test]
+    fn no_wait_is_a_flag_and_a_variable() {
+        assert!(LayerCli::try_parse_from(["staging", "--no-wait"]).unwrap().options.no_wait);
+        assert!(!LayerCli::try_parse_from(["staging"]).unwrap().options.no_wait);
+    }
+
+    #[test]
+    fn an_error_is_described_once_with_each_cause_that_adds_something() {
+        let inner = std::io::Error::other("Not a directory (os error 20)");
+        let outer = anyhow::Error::new(std::io::Error::other(format!("Unable to open file /wh/x#1: {inner}")))
+            .context("storing the raw tables in the warehouse");
+        assert_eq!(
+            describe(&outer),
+            "storing the raw tables in the warehouse: Unable to open file /wh/x#1: Not a directory (os error 20)"
+        );
+        let chained = anyhow::anyhow!("cannot lock").context("not waiting");
+        assert_eq!(describe(&chained), "not waiting: cannot lock");
     }
 
     #[test]

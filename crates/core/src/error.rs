@@ -25,6 +25,10 @@ pub enum Error {
     #[error("'{relation}' is not in the warehouse at {warehouse}: build it first (pitwall build --select +{model})")]
     MissingUpstream { relation: String, model: String, warehouse: String },
 
+    /// Another process holds the warehouse lock, and this one was told not to wait.
+    #[error("{lock_file} is held by {holder}")]
+    WarehouseLocked { lock_file: String, holder: String },
+
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },
 

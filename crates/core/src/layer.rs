@@ -40,8 +40,7 @@ pub struct SourceLoader {
 
 /// Loads every table of `source` from its location; artifacts go under the project's
 /// target path.
-pub type LoadFn =
-    for<'a> fn(&'a Source, &'a SourceLocation, &'a ProjectConfig) -> BoxFuture<'a, Result<Vec<RawTable>>>;
+pub type LoadFn = for<'a> fn(&'a Source, &'a SourceLocation, &'a ProjectConfig) -> BoxFuture<'a, Result<Vec<RawTable>>>;
 
 pub struct Report {
     pub name: &'static str,

@@ -12,7 +12,21 @@ fn dotted(left: &str, right: &str) -> String {
 }
 
 /// `  3 of 15 OK created table model analytics.fct_results ..... [25720 rows in 0.12s]`
+///
+/// An error's reason follows on the lines right under it, indented, so each error line
+/// says why as it happens (the run's end lists them again, as dbt does).
 pub fn node_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
+    let line = status_line(index, total, outcome);
+    match &outcome.status {
+        NodeStatus::Error(reason) => {
+            let reason: Vec<String> = reason.lines().map(|l| format!("      {l}")).collect();
+            format!("{line}\n{}", reason.join("\n"))
+        }
+        _ => line,
+    }
+}
+
+fn status_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
     let secs = outcome.elapsed.as_secs_f64();
     let (name, relation) = (&outcome.name, &outcome.relation);
     let (left, right) = match (outcome.kind, &outcome.status) {
@@ -141,4 +155,51 @@ pub fn error_details(outcomes: &[NodeOutcome]) -> Vec<String> {
 
 pub fn elapsed(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::config::Materialization;
+    use crate::dag::NodeId;
+    use crate::testing::Severity;
+
+    fn outcome(kind: OutcomeKind, status: NodeStatus) -> NodeOutcome {
+        NodeOutcome {
+            id: NodeId::Model("stg_f1_races".into()),
+            name: "stg_f1_races".into(),
+            kind,
+            relation: "analytics.stg_f1_races".into(),
+            status,
+            started_at: SystemTime::now(),
+            elapsed: Duration::from_millis(10),
+            compiled_code: None,
+        }
+    }
+
+    #[test]
+    fn an_error_line_carries_its_reason_right_under_it() {
+        let reason = "Unable to open file /wh/analytics/.x#1: Not a directory (os error 20)\nsecond line";
+        let model = outcome(OutcomeKind::Model(Materialization::View), NodeStatus::Error(reason.into()));
+        let line = node_line(1, 2, &model);
+        let lines: Vec<&str> = line.lines().collect();
+        assert!(lines[0].starts_with("  1 of 2 ERROR creating view model analytics.stg_f1_races ."), "{line}");
+        assert!(lines[0].ends_with("[ERROR in 0.01s]"), "{line}");
+        assert_eq!(
+            lines[1..],
+            ["      Unable to open file /wh/analytics/.x#1: Not a directory (os error 20)", "      second line"]
+        );
+        let test = outcome(OutcomeKind::Test(Severity::Error), NodeStatus::Error("no such column".into()));
+        assert!(node_line(2, 2, &test).ends_with("[ERROR in 0.01s]\n      no such column"));
+    }
+
+    #[test]
+    fn other_lines_are_one_line() {
+        let ok = outcome(OutcomeKind::Model(Materialization::Table), NodeStatus::Success { rows: 3 });
+        assert_eq!(node_line(1, 1, &ok).lines().count(), 1);
+        let skipped = outcome(OutcomeKind::Model(Materialization::Table), NodeStatus::Skipped { because: "x".into() });
+        assert_eq!(node_line(1, 1, &skipped).lines().count(), 1);
+    }
 }

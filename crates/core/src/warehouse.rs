@@ -4,7 +4,17 @@
 //!
 //! **Invariant:** a relation is replaced only by a rename of a fully written file, so a
 //! failed or interrupted run leaves the previous version intact.
+//!
+//! A local warehouse has a lock, `<warehouse>/.pitwall.lock` ([`Warehouse::lock`]): a
+//! run that writes holds it exclusively, a reader shared, so no reader sees a table torn
+//! between two versions (DataFusion reads a Parquet file by path in several requests, and
+//! a rename between them tears the read) and no two builds interleave. Leftover temporary
+//! files can then only be a dead process's, and the writer removes them
+//! ([`Warehouse::remove_leftovers`]).
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,6 +39,44 @@ use crate::source::RawTable;
 
 const TABLE_SUFFIX: &str = ".parquet";
 const VIEW_SUFFIX: &str = ".view.sql";
+/// Marks a temporary file being written: `.<name><suffix>.tmp-<pid>-<nanos>`.
+const TEMP_MARK: &str = ".tmp-";
+/// The lock file, at the warehouse's root (hidden, so no schema listing sees it).
+pub const LOCK_FILE: &str = ".pitwall.lock";
+
+/// What a command does with the warehouse, and so which lock it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// `show`, `query`, `export`: a shared lock; any number of readers at once.
+    Read,
+    /// A run that writes (`run`, `test`, `build`, a layer binary): an exclusive lock.
+    Write,
+}
+
+/// The warehouse lock, held until dropped. The OS releases it when the process ends,
+/// however it ends (`kill -9` included), so a crash never leaves the warehouse locked.
+#[derive(Debug)]
+pub struct WarehouseLock {
+    /// `None`: nothing to lock (an object store, or a reader of a folder it cannot write).
+    file: Option<File>,
+    access: Access,
+}
+
+impl WarehouseLock {
+    pub fn access(&self) -> Access {
+        self.access
+    }
+}
+
+impl Drop for WarehouseLock {
+    fn drop(&mut self) {
+        // A writer clears its name on the way out, so a later holder of a shared lock is
+        // not reported as this process; closing the file then releases the lock.
+        if let (Some(file), Access::Write) = (&self.file, self.access) {
+            let _ = file.set_len(0);
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RelationKind {
@@ -77,6 +125,157 @@ impl Warehouse {
         &self.store.location
     }
 
+    /// The lock file of a local warehouse; an object store has none.
+    pub fn lock_file(&self) -> Option<PathBuf> {
+        match &self.store.location {
+            Location::Local(root) => Some(root.join(LOCK_FILE)),
+            Location::Url(_) => None,
+        }
+    }
+
+    /// Takes the warehouse lock for `access`: shared for [`Access::Read`], exclusive for
+    /// [`Access::Write`]. When another process holds it, `wait` decides: wait for it
+    /// (calling `on_wait` once with a description of the holder, its pid and command
+    /// line as the lock file keeps them), or fail at once with
+    /// [`Error::WarehouseLocked`] naming the holder.
+    ///
+    /// An object-store warehouse has no lock (object stores offer no lock primitive): the
+    /// guard is empty, and nothing excludes two runs on one bucket.
+    pub async fn lock(&self, access: Access, wait: bool, on_wait: impl FnOnce(&str)) -> Result<WarehouseLock> {
+        let Some(file) = self.open_lock_file(access)? else {
+            return Ok(WarehouseLock { file: None, access });
+        };
+        let lock = match self.try_lock_file(file, access)? {
+            Ok(lock) => lock,
+            Err((file, holder)) => {
+                if !wait {
+                    return Err(self.locked_error(holder));
+                }
+                on_wait(&holder);
+                let blocking = file.try_clone()?;
+                // A clone shares the open file description, and so the lock taken on it.
+                tokio::task::spawn_blocking(move || match access {
+                    Access::Read => blocking.lock_shared(),
+                    Access::Write => blocking.lock(),
+                })
+                .await
+                .map_err(|e| Error::Io(std::io::Error::other(e)))?
+                .map_err(|e| self.lock_io_error(e))?;
+                self.locked(file, access)?
+            }
+        };
+        Ok(lock)
+    }
+
+    /// Takes the lock for `access` if nobody holds it in a conflicting way; otherwise
+    /// fails with [`Error::WarehouseLocked`] naming the holder.
+    pub fn try_lock(&self, access: Access) -> Result<WarehouseLock> {
+        let Some(file) = self.open_lock_file(access)? else {
+            return Ok(WarehouseLock { file: None, access });
+        };
+        self.try_lock_file(file, access)?.map_err(|(_, holder)| self.locked_error(holder))
+    }
+
+    /// The lock file opened for locking; `None` when there is nothing to lock.
+    fn open_lock_file(&self, access: Access) -> Result<Option<File>> {
+        let Some(path) = self.lock_file() else {
+            return Ok(None);
+        };
+        match OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path) {
+            Ok(file) => Ok(Some(file)),
+            // A reader of a warehouse it may not write still locks out writers through a
+            // read-only handle; if it cannot even create the file, no one can write the
+            // folder, so there is no writer to exclude.
+            Err(e) if access == Access::Read && is_read_only(&e) => match File::open(&path) {
+                Ok(file) => Ok(Some(file)),
+                Err(_) => {
+                    tracing::debug!("{}: not locking a warehouse this process cannot write: {e}", path.display());
+                    Ok(None)
+                }
+            },
+            Err(e) => Err(Error::config(path.display().to_string(), format!("cannot open the warehouse lock: {e}"))),
+        }
+    }
+
+    /// `Ok(Ok(lock))` when taken, `Ok(Err((file, holder)))` when another process holds it.
+    fn try_lock_file(&self, file: File, access: Access) -> Result<Result<WarehouseLock, (File, String)>> {
+        let attempt = match access {
+            Access::Read => file.try_lock_shared(),
+            Access::Write => file.try_lock(),
+        };
+        match attempt {
+            Ok(()) => Ok(Ok(self.locked(file, access)?)),
+            Err(TryLockError::WouldBlock) => {
+                let holder = describe_holder(&file, access);
+                Ok(Err((file, holder)))
+            }
+            Err(TryLockError::Error(e)) => Err(self.lock_io_error(e)),
+        }
+    }
+
+    /// The guard for a lock just taken on `file`. A writer records who it is (pid and
+    /// command line) for anyone who has to wait; a reader clears what a writer killed
+    /// before it could clear it left, since no writer can hold the lock now.
+    fn locked(&self, mut file: File, access: Access) -> Result<WarehouseLock> {
+        let recorded = match access {
+            Access::Write => file
+                .set_len(0)
+                .and_then(|()| file.seek(SeekFrom::Start(0)))
+                .and_then(|_| writeln!(file, "{} {}", std::process::id(), command_line())),
+            Access::Read => {
+                // Best effort: a read-only handle cannot clear it, and a stale name in a
+                // waiting writer's message is all that costs.
+                let _ = file.set_len(0);
+                Ok(())
+            }
+        };
+        recorded.map_err(|e| self.lock_io_error(e))?;
+        Ok(WarehouseLock { file: Some(file), access })
+    }
+
+    fn locked_error(&self, holder: String) -> Error {
+        let lock_file = self.lock_file().map(|p| p.display().to_string()).unwrap_or_default();
+        Error::WarehouseLocked { lock_file, holder }
+    }
+
+    fn lock_io_error(&self, e: std::io::Error) -> Error {
+        let lock_file = self.lock_file().map(|p| p.display().to_string()).unwrap_or_default();
+        Error::config(lock_file, format!("cannot lock the warehouse: {e}"))
+    }
+
+    /// Removes every temporary file in the warehouse's schema folders (`<schema>/`):
+    /// `.<relation>.tmp-<pid>-<nanos>` (this module's) and `<file>#<n>` (object_store's
+    /// local staging of an upload). Holding the exclusive lock, no live process can be
+    /// writing one, so each was left by a process that died mid-write. Returns the files removed; one that cannot be
+    /// removed is logged and left (the run itself will then fail on that folder, naming
+    /// it). An object-store warehouse is left alone: without a lock, a temporary object
+    /// may be a live writer's.
+    pub fn remove_leftovers(&self, lock: &WarehouseLock) -> Vec<PathBuf> {
+        assert_eq!(lock.access, Access::Write, "only the exclusive holder may remove temporary files");
+        let Location::Local(root) = &self.store.location else {
+            return Vec::new();
+        };
+        // Relations live one level down, `<schema>/<file>`; nothing deeper is looked at,
+        // so a warehouse pointed at a larger folder costs one listing per sub-folder.
+        let schemas = std::fs::read_dir(root).into_iter().flatten().flatten();
+        let schemas = schemas.filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path());
+        let mut removed = Vec::new();
+        for schema in schemas {
+            for entry in std::fs::read_dir(&schema).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+                if is_file && entry.file_name().to_str().is_some_and(is_temporary) {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => removed.push(path),
+                        Err(e) => tracing::warn!("{}: cannot remove this leftover file: {e}", path.display()),
+                    }
+                }
+            }
+        }
+        removed.sort();
+        removed
+    }
+
     fn path(&self, schema: &str, file: &str) -> Path {
         self.store.root.clone().join(schema).join(file)
     }
@@ -93,7 +292,7 @@ impl Warehouse {
     /// over the previous table only once complete. Returns the number of rows written.
     pub async fn write_table(&self, schema: &str, name: &str, mut stream: SendableRecordBatchStream) -> Result<u64> {
         let target = self.path(schema, &format!("{name}{TABLE_SUFFIX}"));
-        let temp = self.path(schema, &format!(".{name}{TABLE_SUFFIX}.tmp-{}", unique_suffix()));
+        let temp = self.path(schema, &format!(".{name}{TABLE_SUFFIX}{TEMP_MARK}{}", unique_suffix()));
         let result = async {
             let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
             let sink = BufWriter::new(self.store.store.clone(), temp.clone());
@@ -135,7 +334,7 @@ impl Warehouse {
     /// Saves a view's compiled SQL, replacing any table of the same name.
     pub async fn write_view(&self, schema: &str, name: &str, sql: &str) -> Result<()> {
         let target = self.path(schema, &format!("{name}{VIEW_SUFFIX}"));
-        let temp = self.path(schema, &format!(".{name}{VIEW_SUFFIX}.tmp-{}", unique_suffix()));
+        let temp = self.path(schema, &format!(".{name}{VIEW_SUFFIX}{TEMP_MARK}{}", unique_suffix()));
         self.store.store.put(&temp, PutPayload::from(sql.to_owned())).await?;
         self.store.store.rename(&temp, &target).await?;
         self.remove_if_present(&self.path(schema, &format!("{name}{TABLE_SUFFIX}"))).await
@@ -249,4 +448,176 @@ impl Warehouse {
 fn unique_suffix() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
+}
+
+/// Whether `file` is a temporary file: `.<name>.parquet.tmp-<pid>-<nanos>` or
+/// `.<name>.view.sql.tmp-<pid>-<nanos>` as this module names them, or any name with
+/// object_store's staging suffix `#<digits>` (its local store uploads to `<dest>#<n>`
+/// and renames; it lists no such file, and accepts no such name for an object).
+fn is_temporary(file: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if file.rsplit_once('#').is_some_and(|(_, n)| digits(n)) {
+        return true;
+    }
+    let Some((stem, id)) = file.rsplit_once(TEMP_MARK) else {
+        return false;
+    };
+    file.starts_with('.')
+        && (stem.ends_with(TABLE_SUFFIX) || stem.ends_with(VIEW_SUFFIX))
+        && id.split_once('-').is_some_and(|(pid, nanos)| digits(pid) && digits(nanos))
+}
+
+/// This process's command line, as the lock file records it: the program's file name,
+/// then its arguments.
+fn command_line() -> String {
+    let mut args = std::env::args();
+    let program = args.next().map(PathBuf::from);
+    let program = program.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let line = program.into_iter().chain(args).collect::<Vec<_>>().join(" ");
+    // One line, of a readable length (a query's SQL can be long).
+    let line = line.replace(['\n', '\r'], " ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
+}
+
+/// Who holds the lock that `file` could not take, from what the holder wrote in it.
+fn describe_holder(file: &File, wanted: Access) -> String {
+    let mut text = String::new();
+    let _ = (&*file).seek(SeekFrom::Start(0)).and_then(|_| (&*file).read_to_string(&mut text));
+    match text.trim().split_once(' ') {
+        Some((pid, command)) if pid.parse::<u32>().is_ok() => format!("process {pid} ({command})"),
+        // Readers write nothing, and a writer writes its name just after taking the lock.
+        _ if wanted == Access::Write => "another pitwall process reading it (show, query or export)".to_owned(),
+        _ => "another pitwall process".to_owned(),
+    }
+}
+
+fn is_read_only(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn local() -> (tempfile::TempDir, Warehouse) {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(&Location::local(dir.path().join("warehouse"))).unwrap();
+        (dir, warehouse)
+    }
+
+    fn refusal(result: Result<WarehouseLock>) -> String {
+        match result {
+            Err(e @ Error::WarehouseLocked { .. }) => e.to_string(),
+            other => panic!("expected the lock to be refused, got {other:?}"),
+        }
+    }
+
+    // flock(2) locks belong to an open file, so two opens in one process exclude each
+    // other as two processes would.
+    #[test]
+    fn a_writer_excludes_writers_and_readers_and_is_named_by_pid_and_command() {
+        let (_dir, warehouse) = local();
+        let writer = warehouse.try_lock(Access::Write).unwrap();
+        let lock_file = warehouse.lock_file().unwrap();
+        let holder = format!("process {} (", std::process::id());
+        for access in [Access::Write, Access::Read] {
+            let message = refusal(warehouse.try_lock(access));
+            assert!(message.contains(&lock_file.display().to_string()), "{message}");
+            assert!(message.contains(&holder), "{message}");
+        }
+        drop(writer);
+        // Released, and its name cleared, so a later reader is not reported as it.
+        assert_eq!(std::fs::read_to_string(&lock_file).unwrap(), "");
+        let again = warehouse.try_lock(Access::Write).unwrap();
+        assert_eq!(again.access(), Access::Write);
+    }
+
+    #[test]
+    fn readers_share_the_lock_and_keep_a_writer_out_until_the_last_leaves() {
+        let (_dir, warehouse) = local();
+        let first = warehouse.try_lock(Access::Read).unwrap();
+        let second = warehouse.try_lock(Access::Read).unwrap();
+        let message = refusal(warehouse.try_lock(Access::Write));
+        assert!(message.contains("reading it"), "{message}");
+        drop(first);
+        refusal(warehouse.try_lock(Access::Write));
+        drop(second);
+        warehouse.try_lock(Access::Write).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_says_once_who_holds_the_lock_and_gets_it_when_released() {
+        let (_dir, warehouse) = local();
+        let warehouse = Arc::new(warehouse);
+        let holder = warehouse.try_lock(Access::Write).unwrap();
+        let told = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let refused = warehouse.lock(Access::Write, false, |_| panic!("told not to wait")).await;
+        assert!(refusal(refused).contains(&format!("process {}", std::process::id())));
+        let waiting = {
+            let (warehouse, told) = (warehouse.clone(), told.clone());
+            tokio::spawn(async move {
+                warehouse.lock(Access::Write, true, |h| told.lock().unwrap().push(h.to_owned())).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "took a lock another holder has");
+        drop(holder);
+        let lock = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap().unwrap();
+        assert_eq!(lock.access(), Access::Write);
+        let told = told.lock().unwrap();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].starts_with(&format!("process {} (", std::process::id())), "{told:?}");
+    }
+
+    #[test]
+    fn an_object_store_warehouse_has_no_lock() {
+        let warehouse = Warehouse::open(&Location::parse("memory:///wh", std::path::Path::new("/")).unwrap()).unwrap();
+        assert_eq!(warehouse.lock_file(), None);
+        let _first = warehouse.try_lock(Access::Write).unwrap();
+        let second = warehouse.try_lock(Access::Write).unwrap();
+        assert!(warehouse.remove_leftovers(&second).is_empty());
+    }
+
+    #[test]
+    fn the_exclusive_holder_removes_temporary_files_and_nothing_else() {
+        let (dir, warehouse) = local();
+        let root = dir.path().join("warehouse");
+        let leftovers = [
+            format!("raw/.races{TABLE_SUFFIX}{TEMP_MARK}{}", unique_suffix()),
+            "analytics/.stg_f1_races.view.sql.tmp-41-1796052693018141859".to_owned(),
+            // object_store's local staging of the upload to a temporary file, and of a put.
+            "analytics/.fct_results.parquet.tmp-41-1796052693018141859#1".to_owned(),
+            "analytics/fct_results.parquet#12".to_owned(),
+        ];
+        let kept = [
+            "raw/races.parquet",
+            "analytics/fct_results.parquet",
+            "analytics/stg_f1_races.view.sql",
+            "analytics/.notes",
+            "analytics/report.tmp-1-2",
+            "analytics/.x.parquet.tmp-1-2b",
+            "analytics/odd#name",
+            // Only schema folders hold relations: nothing above or below them is touched.
+            "stray.parquet#1",
+            "analytics/deeper/.x.parquet.tmp-1-2",
+        ];
+        for file in leftovers.iter().map(String::as_str).chain(kept) {
+            std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+            std::fs::write(root.join(file), b"x").unwrap();
+        }
+        let lock = warehouse.try_lock(Access::Write).unwrap();
+        let removed = warehouse.remove_leftovers(&lock);
+        let mut expected: Vec<PathBuf> = leftovers.iter().map(|f| root.join(f)).collect();
+        expected.sort();
+        assert_eq!(removed, expected);
+        for file in kept.iter().chain(&[LOCK_FILE]) {
+            assert!(root.join(file).exists(), "{file} was removed");
+        }
+        assert!(warehouse.remove_leftovers(&lock).is_empty());
+    }
 }
