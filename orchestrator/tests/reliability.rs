@@ -263,6 +263,20 @@ const CASES: &[Case] = &[
         says: &["races.csv: source file for table formula1.races is a directory, not a file"],
     },
     Case {
+        // Root reads through any permission bits, so the unreadable file here is a FIFO
+        // no one writes: opening it would block a reader forever.
+        name: "unreadable_fifo_instead_of_file_is_named_without_hanging",
+        damage: |d| {
+            std::fs::remove_file(d.join("status.csv")).unwrap();
+            let made = std::process::Command::new("mkfifo").arg(d.join("status.csv")).status().unwrap();
+            assert!(made.success(), "mkfifo failed");
+        },
+        config: None,
+        args: RUN,
+        outcome: Outcome::Fatal,
+        says: &["status.csv: source file for table formula1.status is not a regular file"],
+    },
+    Case {
         name: "empty_file_is_load_failed",
         damage: |d| std::fs::write(d.join("status.csv"), b"").unwrap(),
         config: None,
