@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use pitwall_core::warehouse::{Access, LOCK_FILE};
 use pitwall_core::{Location, Warehouse};
 
-use crate::support::{Run, copy_source, fixture, workspace};
+use crate::support::{Run, copy_source, files, fixture, workspace};
 
 /// Longer than any process here takes, even on a loaded 2-core machine.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -126,24 +126,6 @@ fn count(target: &Path, model: &str) -> usize {
         .lines()
         .find_map(|l| l.trim().strip_prefix('|')?.strip_suffix('|')?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no count in:\n{}", run.stdout))
-}
-
-/// Every file under `dir`, relative to it.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                found.push(path.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// A tiny deterministic generator (xorshift64*), so the kill points repeat run to run.

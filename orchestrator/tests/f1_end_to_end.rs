@@ -1,7 +1,7 @@
 //! The real binary on the real data the project ships (`data/f1`), checked against
 //! every model's expected output (`data/expected/f1`).
 
-use crate::support::{self as common, pitwall, real_data};
+use crate::support::{self as common, pitwall, real_data, snapshot};
 
 /// Every model whose output must equal the workshop's exactly.
 const EXACT_MODELS: &[&str] = &[
@@ -102,12 +102,6 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     let first = pitwall(target.path(), &["build"]);
     assert!(first.ok(), "{}", first.all());
     let warehouse = target.path().join("warehouse");
-    let snapshot = |dir: &std::path::Path| {
-        let mut files: Vec<(String, Vec<u8>)> =
-            walk(dir).into_iter().map(|p| (p.display().to_string(), std::fs::read(&p).unwrap())).collect();
-        files.sort();
-        files
-    };
     let before = snapshot(&warehouse);
     assert!(before.iter().any(|(p, _)| p.ends_with("analytics/fct_results.parquet")));
 
@@ -117,17 +111,4 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     assert!(!second.ok(), "{}", second.all());
     assert!(second.stderr.contains("races.csv") && second.stderr.contains("not found"), "{}", second.stderr);
     assert_eq!(snapshot(&warehouse), before, "the warehouse changed after a failed run");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::support::{copy_source, fixture, load_row, pitwall, real_data, workspace};
+use crate::support::{copy_source, fixture, load_row, pitwall, real_data, snapshot, workspace};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Outcome {
@@ -520,24 +520,6 @@ const CASES: &[Case] = &[
         says: &["csv: source file for table formula1.", "not found (nor "],
     },
 ];
-
-/// Every file under `dir` with its bytes, sorted by relative path.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn restore(files: &[(PathBuf, Vec<u8>)], dir: &Path) {
     for (path, bytes) in files {

@@ -102,3 +102,27 @@ pub(crate) fn load_row(stdout: &str, table: &str) -> Option<[u64; 3]> {
 pub(crate) fn assert_models_match(exported: &Path, models: &[&str]) {
     expected::assert_models_match(&expected_outputs(), exported, models);
 }
+
+/// Every file under `dir`, relative to it, sorted.
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every file under `dir` with its bytes, sorted by relative path: what "the warehouse is
+/// byte-identical" compares.
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files(dir).into_iter().map(|f| (f.clone(), std::fs::read(dir.join(&f)).unwrap())).collect()
+}
