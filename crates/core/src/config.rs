@@ -336,6 +336,11 @@ impl MatchByColumnName {
     }
 }
 
+/// The 1-based line of byte `offset` in `text` (a span toml reported).
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
 /// Parses an optional `[sources.<name>]` option with `parse`, naming the file, the line
 /// and the accepted values when it is wrong.
 fn source_option<T: Default>(
@@ -349,7 +354,7 @@ fn source_option<T: Default>(
 ) -> Result<T> {
     let Some(value) = value else { return Ok(T::default()) };
     parse(value.get_ref()).ok_or_else(|| {
-        let line = text[..value.span().start.min(text.len())].matches('\n').count() + 1;
+        let line = line_at(text, value.span().start);
         Error::config(
             format!("{location}:{line}"),
             format!("[sources.{source}] {key} = '{}' is not valid (accepted: {accepted})", value.get_ref()),
@@ -410,7 +415,7 @@ impl ProjectConfig {
             .map_err(|e| Error::config(location, e.to_string().trim_end().replace('\n', "\n  ")))?;
         let models = parsed.models.unwrap_or_default();
         if let Some(key) = models.first_unknown() {
-            let line = text[..key.span().start].matches('\n').count() + 1;
+            let line = line_at(text, key.span().start);
             return Err(Error::config(
                 format!("{location}:{line}"),
                 format!(
@@ -420,7 +425,6 @@ impl ProjectConfig {
                 ),
             ));
         }
-        let location_of_file = location;
         let at = |p: &str| Location::parse(p, root);
         let target_path =
             at(overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"))?;
@@ -442,10 +446,10 @@ impl ProjectConfig {
             .sources
             .into_iter()
             .map(|(name, s)| {
-                let location = at(overrides.source.as_deref().unwrap_or(&s.location))?;
+                let files_at = at(overrides.source.as_deref().unwrap_or(&s.location))?;
                 let schema = s.schema.unwrap_or_else(|| "raw".to_owned());
                 let on_error = source_option(
-                    location_of_file,
+                    location,
                     text,
                     &name,
                     "on_error",
@@ -454,7 +458,7 @@ impl ProjectConfig {
                     ON_ERROR_VALUES,
                 )?;
                 let match_by_column_name = source_option(
-                    location_of_file,
+                    location,
                     text,
                     &name,
                     "match_by_column_name",
@@ -462,7 +466,7 @@ impl ProjectConfig {
                     MatchByColumnName::parse,
                     MATCH_BY_COLUMN_NAME_VALUES,
                 )?;
-                Ok((name, SourceLocation { location, schema, on_error, match_by_column_name }))
+                Ok((name, SourceLocation { location: files_at, schema, on_error, match_by_column_name }))
             })
             .collect::<Result<_>>()?;
         Ok(ProjectConfig {
