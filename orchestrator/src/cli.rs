@@ -111,13 +111,51 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Write each selected model as <model>.csv (header first) into a folder
+    /// Write each selected model as <model>.csv (header first, rows sorted by every column,
+    /// so the same data always gives the same file) into a folder or object-store URL
     Export {
         /// The folder (or object store URL) to write into
         #[arg(long, value_name = "DIR", value_parser = location_argument)]
         out: Location,
         #[command(flatten)]
         selection: Selection,
+    },
+    /// Production jobs, as dbt Cloud's deployment jobs: run one of pitwall.toml's
+    /// [jobs.<name>], or list the recorded runs
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Run a job: its steps in order on its target, stopping at the first that fails
+    ///
+    /// Each step is a pitwall command line (`build`, `test -s marts`) run as a child pitwall
+    /// process with --project-dir and the job's --target added (a --target given here is
+    /// not used), plus the --source, --target-path, --warehouse, --model-stage and
+    /// --no-wait given here. Its output is shown as it comes. The run is recorded under
+    /// <target-path>/runs/<run-id>/: job.json (status, and per step its command, status,
+    /// exit code, timing and model and test counts), and per step a folder NN-<command>/
+    /// with its console.log and the artifacts it wrote (run_results.json, manifest.json,
+    /// load_report.json). Exits non-zero when a step fails; the steps after it are recorded
+    /// as skipped.
+    Run {
+        /// The job: a [jobs.<name>] of pitwall.toml
+        name: String,
+    },
+    /// List the recorded runs of jobs, oldest first (the newest last)
+    ///
+    /// One line per run under <target-path>/runs/: run id, job, target, start (UTC),
+    /// duration, status (success, error, or running: still running, or its process died
+    /// before finishing) and the models and tests that passed and failed in all its steps.
+    History {
+        /// Only this job's runs [default: every job's]
+        name: Option<String>,
+        /// Show only the N most recent runs [default: all]
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
     },
 }
 

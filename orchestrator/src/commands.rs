@@ -14,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::artifacts;
 use crate::cli::{Cli, Command, IndirectSelection, Invocation, LsOutput, ResourceType, Selection};
+use crate::jobs;
 use crate::project::Project;
 use crate::registry::LAYERS;
 use crate::select::{node_infos, select};
@@ -53,6 +54,10 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         }
         Invocation::Command(cli) => cli,
     };
+    // A job's steps load the project themselves, on the job's target.
+    if let Command::Job { command } = &cli.command {
+        return jobs::dispatch(&cli.options, command).await;
+    }
     let project = Project::load(cli.options.config()?, LAYERS).await?;
     project.config.target_path.write("manifest.json", artifacts::manifest(&project)).await?;
     let no_wait = cli.options.no_wait;
@@ -65,6 +70,7 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         Command::Show { model, limit } => show(&project, &model, limit, no_wait).await,
         Command::Query { sql, limit } => query(&project, &sql, limit, no_wait).await,
         Command::Export { out, selection } => export(&project, &out, &selection, no_wait).await,
+        Command::Job { .. } => unreachable!("job commands are dispatched before the project is loaded"),
     }
 }
 
@@ -95,6 +101,7 @@ async fn run(
     } else {
         Vec::new()
     };
+    println!("{}", pitwall_cli::header(&project.config));
     println!(
         "Found {} models, {} data tests and {} sources; running {} models and {} tests",
         project.nodes.len(),
@@ -232,7 +239,12 @@ async fn export(project: &Project, out: &Location, selection: &Selection, no_wai
             missing.insert(node.name().to_owned());
             continue;
         }
-        let mut stream = session.table(relation).await?.execute_stream().await?;
+        // Sorted by every column, so an export of the same data is the same file, whatever
+        // order parallel execution produced the rows in.
+        let frame = session.table(relation).await?;
+        let order: Vec<_> =
+            frame.schema().fields().iter().map(|f| datafusion::prelude::ident(f.name()).sort(true, true)).collect();
+        let mut stream = frame.sort(order)?.execute_stream().await?;
         let mut writer = BufWriter::new(store.store.clone(), store.child(&format!("{}.csv", node.name())));
         let mut header = true;
         let mut rows = 0usize;

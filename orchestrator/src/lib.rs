@@ -12,6 +12,7 @@
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
+pub mod jobs;
 pub mod project;
 pub mod registry;
 pub mod select;

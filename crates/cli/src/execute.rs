@@ -54,7 +54,10 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
     schemas.push(relations.audit_schema());
     schemas.sort();
     schemas.dedup();
-    warehouse.attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    warehouse
+        .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
     Ok(OpenWarehouse { warehouse, session, lock })
 }
 
@@ -98,6 +101,17 @@ impl Executed {
             None => Ok(self.tally.ok()),
         }
     }
+}
+
+/// The first line of a run, as dbt's `Running with dbt=...`: the version and the target.
+pub fn header(config: &ProjectConfig) -> String {
+    format!(
+        "Running with pitwall {} on target {}: schema {} in {}",
+        env!("CARGO_PKG_VERSION"),
+        config.target,
+        config.schema,
+        config.warehouse
+    )
 }
 
 /// Runs an [`Execution`], printing dbt's lines as it goes: one per node (an error's

@@ -2,7 +2,7 @@
 //! layer's own (`cargo run -p staging`, `-p ingestion`, ...).
 //!
 //! - [`GlobalOptions`]: the one clap definition of the options every binary takes
-//!   (`--project-dir`, `--source`, `--target-path`, `--warehouse`, `--model-stage`,
+//!   (`--project-dir`, `--target`, `--source`, `--target-path`, `--warehouse`, `--model-stage`,
 //!   `--no-wait` and their `PITWALL_*` variables), and the one conversion from them to a
 //!   [`ProjectConfig`].
 //! - [`open_warehouse`]: the one place a command opens the warehouse, taking its lock
@@ -18,7 +18,7 @@
 mod execute;
 mod options;
 
-pub use execute::{Executed, Execution, OpenWarehouse, execute, open_warehouse};
+pub use execute::{Executed, Execution, OpenWarehouse, execute, header, open_warehouse};
 pub use options::{GlobalOptions, exit_code, init, layer_main};
 pub use pitwall_core::warehouse::Access;
 pub use pitwall_core::{Layer, ProjectConfig};

@@ -18,22 +18,30 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "PITWALL_PROJECT_DIR", value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
 
-    /// Where the source CSVs (plain or gzip) are read from: a folder or file:// URL, read
-    /// through object_store (s3:// is not enabled in this build)
-    /// [default: [sources.formula1] location in pitwall.toml, the bundled data/f1]
+    /// The target to run against, a [targets.<name>] of pitwall.toml (dbt's --target): its
+    /// warehouse, schema, model stage, source and storage options
+    /// [default: default-target in pitwall.toml]
+    #[arg(long, global = true, env = "PITWALL_TARGET", value_name = "NAME")]
+    pub target: Option<String>,
+
+    /// Where the source CSVs (plain or gzip) are read from: a folder, file:// or
+    /// s3://bucket/prefix/ URL (credentials, region and endpoint from the AWS_* variables)
+    /// [default: the target's source, else [sources.formula1] location, the bundled data/f1]
     #[arg(long, global = true, env = "PITWALL_SOURCE", value_name = "LOCATION")]
     pub source: Option<String>,
 
-    /// Where artifacts (manifest.json, run_results.json, load_report.json) go
-    /// [default: target-path in pitwall.toml, or target]
+    /// Where artifacts (manifest.json, run_results.json, load_report.json, job runs) go: a
+    /// folder or URL [default: target-path in pitwall.toml, or target]
     #[arg(long, global = true, env = "PITWALL_TARGET_PATH", value_name = "DIR")]
     pub target_path: Option<String>,
 
-    /// The warehouse location [default: <target-path>/warehouse]
+    /// The warehouse: a folder, file:// or s3:// URL [default: the target's warehouse, else
+    /// <target-path>/warehouse]
     #[arg(long, global = true, env = "PITWALL_WAREHOUSE", value_name = "LOCATION")]
     pub warehouse: Option<String>,
 
-    /// Where trained ML models are stored [default: <target-path>/model_stage]
+    /// Where trained ML models are stored: a folder or URL [default: the target's
+    /// model-stage, else <target-path>/model_stage]
     #[arg(long, global = true, env = "PITWALL_MODEL_STAGE", value_name = "LOCATION")]
     pub model_stage: Option<String>,
 
@@ -51,6 +59,7 @@ impl GlobalOptions {
             None => ProjectConfig::discover(&std::env::current_dir()?)?,
         };
         let overrides = Overrides {
+            target: self.target.clone(),
             source: self.source.clone(),
             target_path: self.target_path.clone(),
             warehouse: self.warehouse.clone(),
@@ -141,6 +150,7 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
     let dag = Dag::with_upstream(nodes.iter().map(Node::spec))?;
     let source =
         layer.source.as_ref().map(|loader| Ok::<_, anyhow::Error>(((loader.declare)()?, loader))).transpose()?;
+    println!("{}", crate::execute::header(&config));
     println!("Running the {} layer alone: {} models against {}", layer.name, nodes.len(), config.warehouse);
     let execution = Execution {
         config: &config,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::Relations;
 use crate::error::{Error, Result};
-use crate::location::Location;
+use crate::location::{Location, StoreOptions};
 
 pub const PROJECT_FILE: &str = "pitwall.toml";
 
@@ -212,13 +212,18 @@ impl FolderConfig {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProjectFile {
     project: ProjectSection,
     #[serde(default)]
     sources: BTreeMap<String, SourceSection>,
+    #[serde(default)]
     warehouse: WarehouseSection,
+    #[serde(default)]
+    targets: BTreeMap<String, TargetSection>,
+    #[serde(default)]
+    jobs: BTreeMap<String, JobSection>,
     #[serde(default)]
     models: Option<FolderConfig>,
 }
@@ -229,6 +234,49 @@ struct ProjectSection {
     name: String,
     #[serde(default)]
     target_path: Option<String>,
+    #[serde(default)]
+    default_target: Option<String>,
+}
+
+/// `[targets.<name>]`: dbt's profile targets. Each key beats `[warehouse]` and the
+/// sources' locations; any value may be `{{ env_var('NAME') }}`.
+// No Debug: a target's values may be secrets.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct TargetSection {
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    warehouse: Option<String>,
+    #[serde(default)]
+    schema: Option<String>,
+    #[serde(default)]
+    model_stage: Option<String>,
+    /// Object-store options for this target's locations (see [`StoreOptions`]).
+    #[serde(default)]
+    storage: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct JobSection {
+    #[serde(default)]
+    target: Option<String>,
+    steps: Vec<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// `[jobs.<name>]`: a production job, as dbt Cloud's deployment jobs: pitwall commands run
+/// in order against one target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobConfig {
+    pub name: String,
+    /// The target its steps run against [default: the project's default target].
+    pub target: String,
+    /// Each step a pitwall command line without `pitwall`: `build`, `test -s marts`.
+    pub steps: Vec<String>,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,12 +292,13 @@ struct SourceSection {
     match_by_column_name: Option<toml::Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct WarehouseSection {
     #[serde(default)]
     path: Option<String>,
-    schema: String,
+    #[serde(default)]
+    schema: Option<String>,
     #[serde(default)]
     model_stage: Option<String>,
 }
@@ -362,10 +411,149 @@ fn source_option<T: Default>(
     })
 }
 
+/// The target name when the file has no `[targets]`.
+pub const DEFAULT_TARGET: &str = "default";
+
+/// The target to use and its section: `--target`, else `default-target`, else the only
+/// target; a file without `[targets]` has one implicit target, `default`.
+fn choose_target<'a>(
+    location: &str,
+    parsed: &'a ProjectFile,
+    overrides: &Overrides,
+) -> Result<(String, std::borrow::Cow<'a, TargetSection>)> {
+    use std::borrow::Cow;
+    let known = || {
+        if parsed.targets.is_empty() {
+            "the file defines no [targets.<name>]".to_owned()
+        } else {
+            format!("defined: {}", parsed.targets.keys().cloned().collect::<Vec<_>>().join(", "))
+        }
+    };
+    let name = match (overrides.target.as_deref(), parsed.project.default_target.as_deref()) {
+        (Some(name), _) => name.to_owned(),
+        (None, Some(name)) => name.to_owned(),
+        (None, None) if parsed.targets.is_empty() => {
+            return Ok((DEFAULT_TARGET.to_owned(), Cow::Owned(TargetSection::default())));
+        }
+        (None, None) if parsed.targets.len() == 1 => parsed.targets.keys().next().cloned().unwrap_or_default(),
+        (None, None) => {
+            return Err(Error::config(
+                location,
+                format!("several targets and no default-target under [project]: pass --target NAME ({})", known()),
+            ));
+        }
+    };
+    match parsed.targets.get(&name) {
+        Some(target) => Ok((name, Cow::Borrowed(target))),
+        None if parsed.targets.is_empty() && name == DEFAULT_TARGET => Ok((name, Cow::Owned(TargetSection::default()))),
+        None => Err(Error::config(location, format!("unknown target `{name}` ({})", known()))),
+    }
+}
+
+/// A target's `[targets.<name>.storage]` as store options, `{{ env_var() }}` rendered and
+/// every key checked.
+fn target_storage(location: &str, target: &str, storage: &BTreeMap<String, toml::Value>) -> Result<StoreOptions> {
+    let mut options = BTreeMap::new();
+    for (key, value) in storage {
+        let text = match value {
+            toml::Value::String(s) => render_env_vars(s)
+                .map_err(|e| Error::config(location, format!("[targets.{target}.storage] {key}: {e}")))?,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            _ => {
+                return Err(Error::config(
+                    location,
+                    format!("[targets.{target}.storage] {key}: expected a string, number or boolean"),
+                ));
+            }
+        };
+        options.insert(key.clone(), text);
+    }
+    let options = StoreOptions::new(options);
+    options.validate(&format!("{location}: [targets.{target}.storage]"))?;
+    Ok(options)
+}
+
+/// `[jobs.<name>]`, each with its target checked (a job names a target the file defines).
+fn jobs(location: &str, parsed: &ProjectFile, default_target: &str) -> Result<BTreeMap<String, JobConfig>> {
+    let default_target = parsed.project.default_target.as_deref().unwrap_or(default_target);
+    let mut jobs = BTreeMap::new();
+    for (name, job) in &parsed.jobs {
+        let target = job.target.clone().unwrap_or_else(|| default_target.to_owned());
+        if !parsed.targets.is_empty() && !parsed.targets.contains_key(&target) {
+            return Err(Error::config(
+                location,
+                format!(
+                    "[jobs.{name}] target = '{target}' is not a target of this file (defined: {})",
+                    parsed.targets.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        if job.steps.is_empty() || job.steps.iter().any(|s| s.trim().is_empty()) {
+            return Err(Error::config(
+                location,
+                format!("[jobs.{name}] steps: give at least one pitwall command, e.g. [\"build\"]"),
+            ));
+        }
+        jobs.insert(
+            name.clone(),
+            JobConfig { name: name.clone(), target, steps: job.steps.clone(), description: job.description.clone() },
+        );
+    }
+    Ok(jobs)
+}
+
+/// Renders dbt's `{{ env_var('NAME') }}` and `{{ env_var('NAME', 'default') }}` in a
+/// project-file value, so secrets and per-machine settings stay out of the file. A
+/// variable that is unset and has no default is an error naming it.
+pub fn render_env_vars(text: &str) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or_else(|| "an unclosed `{{`".to_owned())?;
+        let expression = after[..end].trim();
+        let arguments = expression
+            .strip_prefix("env_var")
+            .map(str::trim_start)
+            .and_then(|a| a.strip_prefix('('))
+            .and_then(|a| a.trim_end().strip_suffix(')'))
+            .ok_or_else(|| {
+                format!("`{{{{ {expression} }}}}`: only env_var('NAME') or env_var('NAME', 'default') is allowed here")
+            })?;
+        let quoted: Vec<&str> = arguments.split(',').map(str::trim).collect();
+        let unquote = |a: &str| {
+            a.strip_prefix('\'')
+                .and_then(|a| a.strip_suffix('\''))
+                .or_else(|| a.strip_prefix('"').and_then(|a| a.strip_suffix('"')))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("env_var({arguments}): arguments must be quoted strings"))
+        };
+        let (name, default) = match quoted.as_slice() {
+            [name] => (unquote(name)?, None),
+            [name, default] => (unquote(name)?, Some(unquote(default)?)),
+            _ => return Err(format!("env_var({arguments}): expected a name and an optional default")),
+        };
+        match std::env::var(&name) {
+            Ok(value) => out.push_str(&value),
+            Err(_) => out.push_str(
+                &default.ok_or_else(|| format!("env_var('{name}'): the variable is not set and has no default"))?,
+            ),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// Values given on the command line or in the environment, which beat the project file.
 /// Relative paths in them are taken from the project root, as the file's are.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
+    /// `--target`: which `[targets.<name>]` to use.
+    pub target: Option<String>,
     pub source: Option<String>,
     pub target_path: Option<String>,
     pub warehouse: Option<String>,
@@ -376,6 +564,12 @@ pub struct Overrides {
 pub struct ProjectConfig {
     pub root: PathBuf,
     pub name: String,
+    /// The target in use (`--target`, `default-target`, or the only one); `default` when
+    /// the file has no `[targets]`.
+    pub target: String,
+    /// Every target the file defines, for messages.
+    pub targets: Vec<String>,
+    pub jobs: BTreeMap<String, JobConfig>,
     /// Where artifacts (manifest, run results, load report) are written.
     pub target_path: Location,
     pub warehouse: Location,
@@ -411,9 +605,9 @@ impl ProjectConfig {
     }
 
     pub fn parse(root: &Path, location: &str, text: &str, overrides: &Overrides) -> Result<ProjectConfig> {
-        let parsed: ProjectFile = toml::from_str(text)
+        let mut parsed: ProjectFile = toml::from_str(text)
             .map_err(|e| Error::config(location, e.to_string().trim_end().replace('\n', "\n  ")))?;
-        let models = parsed.models.unwrap_or_default();
+        let models = parsed.models.take().unwrap_or_default();
         if let Some(key) = models.first_unknown() {
             let line = line_at(text, key.span().start);
             return Err(Error::config(
@@ -425,28 +619,61 @@ impl ProjectConfig {
                 ),
             ));
         }
-        let at = |p: &str| Location::parse(p, root);
+        let (target_name, target) = choose_target(location, &parsed, overrides)?;
+        let storage = target_storage(location, &target_name, &target.storage)?;
+        let setting = |key: &str, value: Option<&String>| -> Result<Option<String>> {
+            value
+                .map(|v| {
+                    render_env_vars(v)
+                        .map_err(|e| Error::config(location, format!("[targets.{target_name}] {key}: {e}")))
+                })
+                .transpose()
+        };
+        let target_source = setting("source", target.source.as_ref())?;
+        let target_warehouse = setting("warehouse", target.warehouse.as_ref())?;
+        let target_schema = setting("schema", target.schema.as_ref())?;
+        let target_model_stage = setting("model-stage", target.model_stage.as_ref())?;
+        let targets: Vec<String> = parsed.targets.keys().cloned().collect();
+        let jobs = jobs(location, &parsed, &target_name)?;
+        let at = |p: &str| Location::parse(p, root).map(|l| l.with_options(&storage));
         let target_path =
             at(overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"))?;
-        let warehouse = match overrides.warehouse.as_deref().or(parsed.warehouse.path.as_deref()) {
-            Some(p) => at(p)?,
-            None => target_path.join("warehouse"),
-        };
-        let model_stage = match overrides.model_stage.as_deref().or(parsed.warehouse.model_stage.as_deref()) {
+        let warehouse =
+            match overrides.warehouse.as_deref().or(target_warehouse.as_deref()).or(parsed.warehouse.path.as_deref()) {
+                Some(p) => at(p)?,
+                None => target_path.join("warehouse"),
+            };
+        let model_stage = match overrides
+            .model_stage
+            .as_deref()
+            .or(target_model_stage.as_deref())
+            .or(parsed.warehouse.model_stage.as_deref())
+        {
             Some(p) => at(p)?,
             None => target_path.join("model_stage"),
         };
+        let schema = target_schema.or(parsed.warehouse.schema.take()).ok_or_else(|| {
+            Error::config(
+                location,
+                format!(
+                    "no schema for target `{target_name}`: set [targets.{target_name}] schema or [warehouse] schema"
+                ),
+            )
+        })?;
         if parsed.sources.is_empty() {
             return Err(Error::config(location, "no [sources.<name>] section: pitwall needs a source to read"));
         }
-        if overrides.source.is_some() && parsed.sources.len() != 1 {
-            return Err(Error::config(location, "--source can only override a project with exactly one source"));
+        let source_override = overrides.source.as_deref().or(target_source.as_deref());
+        if source_override.is_some() && parsed.sources.len() != 1 {
+            return Err(Error::config(
+                location,
+                "--source (or a target's source) can only override a project with exactly one source",
+            ));
         }
-        let sources = parsed
-            .sources
+        let sources = std::mem::take(&mut parsed.sources)
             .into_iter()
             .map(|(name, s)| {
-                let files_at = at(overrides.source.as_deref().unwrap_or(&s.location))?;
+                let files_at = at(source_override.unwrap_or(&s.location))?;
                 let schema = s.schema.unwrap_or_else(|| "raw".to_owned());
                 let on_error = source_option(
                     location,
@@ -472,9 +699,12 @@ impl ProjectConfig {
         Ok(ProjectConfig {
             root: root.to_path_buf(),
             name: parsed.project.name,
+            target: target_name,
+            targets,
+            jobs,
             target_path,
             warehouse,
-            schema: parsed.warehouse.schema,
+            schema,
             model_stage,
             sources,
             models,
@@ -561,6 +791,7 @@ level = 3
     fn overrides_beat_the_file() {
         let o = Overrides {
             source: Some("s3://bucket/prefix/".into()),
+            target: None,
             target_path: Some("/tmp/t".into()),
             warehouse: None,
             model_stage: None,
@@ -632,5 +863,88 @@ level = 3
         let err =
             ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default()).unwrap_err().to_string();
         assert!(err.starts_with("pitwall.toml:9: unknown key `materialised`"), "{err}");
+    }
+
+    const TARGETS: &str = r#"
+[project]
+name = "p"
+default-target = "dev"
+[sources.f]
+location = "data"
+[warehouse]
+schema = "analytics"
+[targets.dev]
+[targets.prod]
+schema = "production"
+warehouse = "s3://bucket/prod/"
+model-stage = "{{ env_var('PITWALL_CONFIG_TEST_STAGE', 's3://bucket/stage/') }}"
+[targets.prod.storage]
+aws_region = "eu-west-1"
+aws_secret_access_key = "{{ env_var('PITWALL_CONFIG_TEST_SECRET', 'not-a-real-secret') }}"
+max_retries = 3
+[jobs.production]
+target = "prod"
+steps = ["build", "test -s marts"]
+"#;
+
+    fn with_target(text: &str, target: Option<&str>) -> Result<ProjectConfig> {
+        let overrides = Overrides { target: target.map(str::to_owned), ..Default::default() };
+        ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &overrides)
+    }
+
+    #[test]
+    fn the_default_target_is_used_unless_one_is_named_and_a_target_beats_the_warehouse_section() {
+        let dev = with_target(TARGETS, None).unwrap();
+        assert_eq!((dev.target.as_str(), dev.schema.as_str()), ("dev", "analytics"));
+        assert_eq!(dev.warehouse.to_string(), "/p/target/warehouse");
+        assert_eq!(dev.targets, ["dev", "prod"]);
+        let prod = with_target(TARGETS, Some("prod")).unwrap();
+        assert_eq!((prod.target.as_str(), prod.schema.as_str()), ("prod", "production"));
+        assert_eq!(prod.warehouse.to_string(), "s3://bucket/prod/");
+        assert_eq!(prod.model_stage.to_string(), "s3://bucket/stage/");
+        assert_eq!(prod.sources["f"].location.to_string(), "/p/data");
+        let job = &prod.jobs["production"];
+        assert_eq!((job.target.as_str(), job.steps.len()), ("prod", 2));
+        // The target's storage options travel with its URLs, and never show their values.
+        let Location::Url(_, options) = &prod.warehouse else { panic!("a URL") };
+        let shown = format!("{prod:?}");
+        assert!(shown.contains("aws_secret_access_key") && !shown.contains("not-a-real-secret"), "{shown}");
+        assert!(!options.is_empty());
+    }
+
+    #[test]
+    fn a_file_without_targets_has_the_default_target() {
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &Overrides::default()).unwrap();
+        assert_eq!(p.target, DEFAULT_TARGET);
+        assert!(p.targets.is_empty() && p.jobs.is_empty());
+    }
+
+    #[test]
+    fn target_mistakes_are_named() {
+        let err = |text: &str, target: Option<&str>| with_target(text, target).unwrap_err().to_string();
+        let unknown = err(TARGETS, Some("staging"));
+        assert!(unknown.contains("unknown target `staging` (defined: dev, prod)"), "{unknown}");
+        let no_default = err(&TARGETS.replace("default-target = \"dev\"\n", ""), None);
+        assert!(no_default.contains("several targets and no default-target"), "{no_default}");
+        let bad_key = err(&TARGETS.replace("aws_region", "aws_regoin"), Some("prod"));
+        assert!(bad_key.contains("[targets.prod.storage]") && bad_key.contains("aws_regoin"), "{bad_key}");
+        let bad_job = err(&TARGETS.replace("target = \"prod\"", "target = \"qa\""), None);
+        assert!(bad_job.contains("[jobs.production] target = 'qa'"), "{bad_job}");
+        let unset = err(
+            &TARGETS.replace("'PITWALL_CONFIG_TEST_STAGE', 's3://bucket/stage/'", "'PITWALL_CONFIG_TEST_UNSET'"),
+            Some("prod"),
+        );
+        assert!(unset.contains("env_var('PITWALL_CONFIG_TEST_UNSET'): the variable is not set"), "{unset}");
+    }
+
+    #[test]
+    fn env_var_renders_dbts_forms_and_nothing_else() {
+        assert_eq!(render_env_vars("plain").unwrap(), "plain");
+        assert_eq!(render_env_vars("a{{ env_var('PITWALL_CONFIG_TEST_NONE', \"d\") }}b").unwrap(), "adb");
+        let home = std::env::var("PATH").unwrap();
+        assert_eq!(render_env_vars("{{env_var('PATH')}}").unwrap(), home);
+        assert!(render_env_vars("{{ var('x') }}").unwrap_err().contains("only env_var"));
+        assert!(render_env_vars("{{ env_var(PATH) }}").unwrap_err().contains("quoted"));
+        assert!(render_env_vars("{{ env_var('PATH')").unwrap_err().contains("unclosed"));
     }
 }

@@ -38,7 +38,7 @@ pub use context::{ModelContext, Relations};
 pub use dag::Dag;
 pub use error::{Error, Result};
 pub use layer::{Layer, Report, SourceLoader};
-pub use location::Location;
+pub use location::{Location, StoreOptions};
 pub use model::{FileKind, Language, Model, ModelSpec, Node, ProjectFile, SourceRef, SqlModel, sql_model, sql_models};
 pub use runner::{Job, NodeOutcome, NodeStatus, OutcomeKind, Plan, RunEvent, Runner};
 pub use source::{RawTable, Source};

@@ -2,8 +2,21 @@
 //! sub-folder per schema. A table is `<schema>/<name>.parquet`; a view is
 //! `<schema>/<name>.view.sql`, its compiled SQL, which any later process can query.
 //!
-//! **Invariant:** a relation is replaced only by a rename of a fully written file, so a
-//! failed or interrupted run leaves the previous version intact.
+//! **Invariant:** a relation is replaced only once its new version is completely written,
+//! in one atomic step, so a failed or interrupted run leaves the previous version intact
+//! and no reader sees half a table. How depends on the store:
+//!
+//! - A local folder renames a fully written temporary file over the table.
+//! - An object store (S3) has no atomic rename (object_store's is a copy, then a delete),
+//!   and DataFusion reads a Parquet object in several range requests, so replacing the
+//!   object in place could tear a read between two versions. There a table's data is an
+//!   immutable object, `<schema>/.versions/<name>/<version>.parquet` (versions sort by
+//!   time), and `<schema>/<name>.table` is a small pointer naming the current one, written
+//!   last with one PUT (atomic on S3). A reader resolves the pointer once and reads an
+//!   object nobody rewrites. The writer then deletes versions older than the one it
+//!   replaced, so the previous version stays for readers still on it. A crash leaves at
+//!   most an unreferenced version (or an incomplete multipart upload, which S3 never
+//!   shows), invisible to readers and deleted by the next write of that table.
 //!
 //! A local warehouse has a lock, `<warehouse>/.pitwall.lock` ([`Warehouse::lock`]): a
 //! run that writes holds it exclusively, a reader shared, so no reader sees a table torn
@@ -12,6 +25,7 @@
 //! files can then only be a dead process's, and the writer removes them
 //! ([`Warehouse::remove_leftovers`]).
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -39,6 +53,10 @@ use crate::source::RawTable;
 
 const TABLE_SUFFIX: &str = ".parquet";
 const VIEW_SUFFIX: &str = ".view.sql";
+/// An object-store table's pointer to its current version: `<schema>/<name>.table`.
+const POINTER_SUFFIX: &str = ".table";
+/// Where an object-store table's immutable versions live: `<schema>/.versions/<name>/`.
+const VERSIONS: &str = ".versions";
 /// Marks a temporary file being written: `.<name><suffix>.tmp-<pid>-<nanos>`.
 const TEMP_MARK: &str = ".tmp-";
 /// The lock file, at the warehouse's root (hidden, so no schema listing sees it).
@@ -129,7 +147,7 @@ impl Warehouse {
     pub fn lock_file(&self) -> Option<PathBuf> {
         match &self.store.location {
             Location::Local(root) => Some(root.join(LOCK_FILE)),
-            Location::Url(_) => None,
+            Location::Url(..) => None,
         }
     }
 
@@ -276,8 +294,9 @@ impl Warehouse {
         removed
     }
 
+    /// `<root>/<schema>/<file>`, `file` being `/`-separated.
     fn path(&self, schema: &str, file: &str) -> Path {
-        self.store.root.clone().join(schema).join(file)
+        file.split('/').fold(self.store.root.clone().join(schema), |path, part| path.join(part))
     }
 
     /// A session whose default schema is `relations.target_schema`, with every schema of
@@ -288,14 +307,46 @@ impl Warehouse {
         Ok(session)
     }
 
-    /// Writes a table atomically: the stream goes to a temporary object, which is renamed
-    /// over the previous table only once complete. Returns the number of rows written.
-    pub async fn write_table(&self, schema: &str, name: &str, mut stream: SendableRecordBatchStream) -> Result<u64> {
+    /// Whether tables are versioned objects behind pointers (object stores) rather than
+    /// files renamed into place (a local folder); see the module's invariant.
+    fn versioned(&self) -> bool {
+        matches!(self.store.location, Location::Url(..))
+    }
+
+    /// Writes a table atomically (see the module's invariant). Returns the number of rows.
+    pub async fn write_table(&self, schema: &str, name: &str, stream: SendableRecordBatchStream) -> Result<u64> {
+        if self.versioned() {
+            return self.write_versioned_table(schema, name, stream).await;
+        }
         let target = self.path(schema, &format!("{name}{TABLE_SUFFIX}"));
         let temp = self.path(schema, &format!(".{name}{TABLE_SUFFIX}{TEMP_MARK}{}", unique_suffix()));
+        let rows = self.write_parquet(&temp, stream).await?;
+        if let Err(e) = self.store.store.rename(&temp, &target).await {
+            let _ = self.store.store.delete(&temp).await;
+            return Err(e.into());
+        }
+        self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
+        Ok(rows)
+    }
+
+    /// An object store's table: a new immutable version, then the pointer, then the
+    /// view it may replace, then versions older than the one replaced.
+    async fn write_versioned_table(&self, schema: &str, name: &str, stream: SendableRecordBatchStream) -> Result<u64> {
+        let version = format!("{VERSIONS}/{name}/{}{TABLE_SUFFIX}", version_id());
+        let rows = self.write_parquet(&self.path(schema, &version), stream).await?;
+        let previous = self.pointer(schema, name).await?;
+        let pointer = serde_json::to_vec(&Pointer { data: version.clone(), rows })?;
+        self.store.store.put(&self.path(schema, &format!("{name}{POINTER_SUFFIX}")), PutPayload::from(pointer)).await?;
+        self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
+        self.prune_versions(schema, name, previous.as_ref().map(|p| p.data.as_str()).unwrap_or(&version)).await;
+        Ok(rows)
+    }
+
+    /// Writes `stream` as Parquet at `path`, deleting what was written if it fails.
+    async fn write_parquet(&self, path: &Path, mut stream: SendableRecordBatchStream) -> Result<u64> {
         let result = async {
             let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-            let sink = BufWriter::new(self.store.store.clone(), temp.clone());
+            let sink = BufWriter::new(self.store.store.clone(), path.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, stream.schema(), Some(props))?;
             let mut rows = 0u64;
             while let Some(batch) = stream.next().await {
@@ -304,18 +355,41 @@ impl Warehouse {
                 writer.write(&batch).await?;
             }
             writer.close().await?;
-            self.store.store.rename(&temp, &target).await?;
             Ok::<_, Error>(rows)
         }
         .await;
-        match result {
-            Ok(rows) => {
-                self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
-                Ok(rows)
-            }
-            Err(e) => {
-                let _ = self.store.store.delete(&temp).await;
-                Err(e)
+        if result.is_err() {
+            // An unfinished multipart upload is no object; S3 never shows it.
+            let _ = self.store.store.delete(path).await;
+        }
+        result
+    }
+
+    /// The pointer of an object-store table; `None` when it has none.
+    async fn pointer(&self, schema: &str, name: &str) -> Result<Option<Pointer>> {
+        let path = self.path(schema, &format!("{name}{POINTER_SUFFIX}"));
+        let bytes = match self.store.store.get(&path).await {
+            Ok(found) => found.bytes().await?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let pointer: Pointer = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::config(self.store.url_of(&path), format!("not a table pointer: {e}")))?;
+        Ok(Some(pointer))
+    }
+
+    /// Deletes the versions of a table older than `keep_from` (a version path, as a
+    /// pointer holds it): the current one and the one it replaced stay, and so does any
+    /// newer one. Best effort: what is left is unreferenced, and the next write retries.
+    async fn prune_versions(&self, schema: &str, name: &str, keep_from: &str) {
+        let folder = self.path(schema, &format!("{VERSIONS}/{name}"));
+        let keep_from = self.path(schema, keep_from);
+        let listed: Vec<_> = self.store.store.list(Some(&folder)).collect().await;
+        for meta in listed.into_iter().flatten() {
+            if meta.location.as_ref() < keep_from.as_ref()
+                && let Err(e) = self.store.store.delete(&meta.location).await
+            {
+                tracing::warn!("{}: cannot delete this old table version: {e}", self.store.url_of(&meta.location));
             }
         }
     }
@@ -334,6 +408,17 @@ impl Warehouse {
     /// Saves a view's compiled SQL, replacing any table of the same name.
     pub async fn write_view(&self, schema: &str, name: &str, sql: &str) -> Result<()> {
         let target = self.path(schema, &format!("{name}{VIEW_SUFFIX}"));
+        if self.versioned() {
+            // One PUT is atomic on an object store; the table it replaces keeps its
+            // current version until the next write, for readers still on it.
+            let previous = self.pointer(schema, name).await?;
+            self.store.store.put(&target, PutPayload::from(sql.to_owned())).await?;
+            self.remove_if_present(&self.path(schema, &format!("{name}{POINTER_SUFFIX}"))).await?;
+            if let Some(previous) = previous {
+                self.prune_versions(schema, name, &previous.data).await;
+            }
+            return Ok(());
+        }
         let temp = self.path(schema, &format!(".{name}{VIEW_SUFFIX}{TEMP_MARK}{}", unique_suffix()));
         self.store.store.put(&temp, PutPayload::from(sql.to_owned())).await?;
         self.store.store.rename(&temp, &target).await?;
@@ -351,7 +436,10 @@ impl Warehouse {
     pub async fn relations(&self, schema: &str) -> Result<Vec<Relation>> {
         let prefix = self.store.root.clone().join(schema);
         let mut listing = self.store.store.list(Some(&prefix));
-        let mut found = Vec::new();
+        let table_suffix = if self.versioned() { POINTER_SUFFIX } else { TABLE_SUFFIX };
+        // name -> (relation, last modified): a run killed between writing a relation and
+        // removing the other kind of the same name leaves both; the newer one is current.
+        let mut found: BTreeMap<String, (Relation, chrono::DateTime<chrono::Utc>)> = BTreeMap::new();
         while let Some(meta) = listing.next().await {
             let meta = meta?;
             let Some(file) = meta.location.filename() else {
@@ -360,24 +448,38 @@ impl Warehouse {
             if file.starts_with('.') || meta.location.prefix_match(&prefix).map(|p| p.count()) != Some(1) {
                 continue;
             }
-            let (name, kind) = if let Some(n) = file.strip_suffix(TABLE_SUFFIX) {
+            let (name, kind) = if let Some(n) = file.strip_suffix(table_suffix) {
                 (n, RelationKind::Table)
             } else if let Some(n) = file.strip_suffix(VIEW_SUFFIX) {
                 (n, RelationKind::View)
             } else {
                 continue;
             };
-            found.push(Relation { schema: schema.to_owned(), name: name.to_owned(), kind });
+            let relation = Relation { schema: schema.to_owned(), name: name.to_owned(), kind };
+            match found.get(name) {
+                Some((_, seen)) if *seen > meta.last_modified => {}
+                _ => {
+                    found.insert(name.to_owned(), (relation, meta.last_modified));
+                }
+            }
         }
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(found)
+        // Sorted by name, as the map keeps them.
+        Ok(found.into_values().map(|(relation, _)| relation).collect())
     }
 
     /// Registers a stored table in `session` (replacing any earlier registration).
     pub async fn register_table(&self, session: &SessionContext, schema: &str, name: &str) -> Result<()> {
         let reference = TableReference::partial(schema, name);
         session.deregister_table(reference.clone())?;
-        let url = self.store.url_of(&self.path(schema, &format!("{name}{TABLE_SUFFIX}")));
+        let file = if self.versioned() {
+            let pointer = self.pointer(schema, name).await?;
+            pointer
+                .ok_or_else(|| Error::config(self.store.display(schema), format!("table {name} has no pointer")))?
+                .data
+        } else {
+            format!("{name}{TABLE_SUFFIX}")
+        };
+        let url = self.store.url_of(&self.path(schema, &file));
         session.register_parquet(reference, url, ParquetReadOptions::default()).await?;
         Ok(())
     }
@@ -443,6 +545,21 @@ impl Warehouse {
         }
         Ok(attached)
     }
+}
+
+/// An object-store table's pointer object.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pointer {
+    /// The current version, relative to the schema folder.
+    data: String,
+    rows: u64,
+}
+
+/// A version name that sorts by time: nanoseconds since the epoch, zero-padded, then the
+/// process id for two writers in one nanosecond.
+fn version_id() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:020}-{}", std::process::id())
 }
 
 fn unique_suffix() -> String {
@@ -581,6 +698,95 @@ mod tests {
         let _first = warehouse.try_lock(Access::Write).unwrap();
         let second = warehouse.try_lock(Access::Write).unwrap();
         assert!(warehouse.remove_leftovers(&second).is_empty());
+    }
+
+    fn batch_of(n: i64) -> SendableRecordBatchStream {
+        use datafusion::arrow::array::{ArrayRef, Int64Array};
+        use datafusion::arrow::record_batch::RecordBatch;
+        let column: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n));
+        let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
+        Box::pin(RecordBatchStreamAdapter::new(batch.schema(), futures::stream::iter([Ok(batch)])))
+    }
+
+    async fn count(session: &SessionContext, table: &str) -> Result<usize> {
+        let batches = session.sql(&format!("select * from {table}")).await?.collect().await?;
+        Ok(batches.iter().map(|b| b.num_rows()).sum())
+    }
+
+    fn object_store_warehouse() -> (Warehouse, SessionContext) {
+        let warehouse = Warehouse::open(&Location::parse("memory:///wh", std::path::Path::new("/")).unwrap()).unwrap();
+        let relations = Relations { target_schema: "s".into(), source_schemas: Default::default() };
+        let session = warehouse.session(&relations).unwrap();
+        (warehouse, session)
+    }
+
+    async fn versions(warehouse: &Warehouse, name: &str) -> Vec<String> {
+        let folder = warehouse.path("s", &format!("{VERSIONS}/{name}"));
+        let listed: Vec<_> = warehouse.store.store.list(Some(&folder)).collect().await;
+        let mut names: Vec<String> = listed.into_iter().map(|m| m.unwrap().location.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn an_object_store_reader_keeps_reading_the_version_it_resolved_while_a_writer_replaces_it() {
+        let (warehouse, old_reader) = object_store_warehouse();
+        warehouse.write_table("s", "t", batch_of(3)).await.unwrap();
+        warehouse.register_table(&old_reader, "s", "t").await.unwrap();
+        warehouse.write_table("s", "t", batch_of(5)).await.unwrap();
+        // The old reader still reads all of the version it resolved, never a mix.
+        assert_eq!(count(&old_reader, "s.t").await.unwrap(), 3);
+        let new_reader =
+            warehouse.session(&Relations { target_schema: "s".into(), source_schemas: Default::default() }).unwrap();
+        warehouse.attach(&new_reader, &["s"]).await.unwrap();
+        assert_eq!(count(&new_reader, "s.t").await.unwrap(), 5);
+        assert_eq!(versions(&warehouse, "t").await.len(), 2, "the replaced version stays for readers on it");
+        // One write later it is gone; the newest two remain.
+        let before = versions(&warehouse, "t").await;
+        warehouse.write_table("s", "t", batch_of(7)).await.unwrap();
+        let after = versions(&warehouse, "t").await;
+        assert_eq!((after.len(), &after[0]), (2, &before[1]), "{before:?} -> {after:?}");
+        let relations = warehouse.relations("s").await.unwrap();
+        assert_eq!(
+            relations.iter().map(|r| (r.name.as_str(), r.kind)).collect::<Vec<_>>(),
+            [("t", RelationKind::Table)]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_object_store_write_killed_before_its_pointer_leaves_the_previous_table_and_is_cleaned_later() {
+        let (warehouse, session) = object_store_warehouse();
+        warehouse.write_table("s", "t", batch_of(3)).await.unwrap();
+        // What a process killed mid-write leaves: a version no pointer names.
+        let orphan = warehouse.path("s", &format!("{VERSIONS}/t/{}{TABLE_SUFFIX}", version_id()));
+        warehouse.store.store.put(&orphan, PutPayload::from_static(b"half a parquet file")).await.unwrap();
+        warehouse.attach(&session, &["s"]).await.unwrap();
+        assert_eq!(count(&session, "s.t").await.unwrap(), 3);
+        warehouse.write_table("s", "t", batch_of(4)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(5)).await.unwrap();
+        let left = versions(&warehouse, "t").await;
+        assert!(!left.contains(&orphan.to_string()), "{left:?}");
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+
+    #[tokio::test]
+    async fn an_object_store_view_replaces_a_table_and_a_table_a_view() {
+        let (warehouse, session) = object_store_warehouse();
+        warehouse.write_table("s", "t", batch_of(2)).await.unwrap();
+        warehouse.write_table("s", "base", batch_of(6)).await.unwrap();
+        warehouse.write_view("s", "t", "select * from s.base where x < 4").await.unwrap();
+        warehouse.attach(&session, &["s"]).await.unwrap();
+        assert_eq!(count(&session, "s.t").await.unwrap(), 4);
+        let kinds = |r: Vec<Relation>| r.into_iter().map(|r| (r.name, r.kind)).collect::<Vec<_>>();
+        assert_eq!(
+            kinds(warehouse.relations("s").await.unwrap()),
+            [("base".to_owned(), RelationKind::Table), ("t".to_owned(), RelationKind::View)]
+        );
+        warehouse.write_table("s", "t", batch_of(1)).await.unwrap();
+        assert_eq!(
+            kinds(warehouse.relations("s").await.unwrap()),
+            [("base".to_owned(), RelationKind::Table), ("t".to_owned(), RelationKind::Table)]
+        );
     }
 
     #[test]

@@ -210,11 +210,7 @@ async fn fetch(store: &Store, table: &SourceTable) -> Result<(SourceTable, Strin
             let what = if meta.is_dir() { "is a directory, not a file" } else { "is not a regular file" };
             return Err(Error::config(file, format!("source file for table {}.{} {what}", table.source, table.name)));
         }
-        let bytes = match store.store.get(&store.child(name)).await {
-            Ok(got) => got.bytes().await,
-            Err(e) => Err(e),
-        };
-        match bytes {
+        match read_object(store, &store.child(name)).await {
             Ok(bytes) => {
                 let bytes = compression::decompress(name, bytes).map_err(|e| Error::config(file.clone(), e))?;
                 return Ok((table.clone(), file, bytes));
@@ -227,6 +223,42 @@ async fn fetch(store: &Store, table: &SourceTable) -> Result<(SourceTable, Strin
         store.display(&table.file),
         format!("source file for table {}.{} not found (nor {compressed})", table.source, table.name),
     ))
+}
+
+/// Objects larger than this are read in ranges of this size.
+const RANGE_BYTES: u64 = 8 << 20;
+/// Ranges in flight at once.
+const RANGES_IN_FLIGHT: usize = 4;
+
+/// Reads a whole object. A remote object larger than [`RANGE_BYTES`] is read in concurrent
+/// ranges, each retried on its own by object_store, so a dropped connection costs one
+/// range rather than the whole file; every range is pinned to the ETag of the first
+/// request, so an object replaced meanwhile fails the read instead of mixing versions.
+async fn read_object(store: &Store, path: &object_store::path::Path) -> object_store::Result<Bytes> {
+    use futures::{StreamExt, TryStreamExt};
+    use object_store::GetOptions;
+    if matches!(store.location, Location::Local(_)) {
+        return store.store.get(path).await?.bytes().await;
+    }
+    let meta = store.store.head(path).await?;
+    if meta.size <= RANGE_BYTES {
+        let options = GetOptions { if_match: meta.e_tag.clone(), ..Default::default() };
+        return store.store.get_opts(path, options).await?.bytes().await;
+    }
+    let ranges = (0..meta.size).step_by(RANGE_BYTES as usize).map(|start| start..(start + RANGE_BYTES).min(meta.size));
+    let parts: Vec<Bytes> = futures::stream::iter(ranges)
+        .map(|range| {
+            let options = GetOptions { if_match: meta.e_tag.clone(), range: Some(range.into()), ..Default::default() };
+            async move { store.store.get_opts(path, options).await?.bytes().await }
+        })
+        .buffered(RANGES_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let mut whole = Vec::with_capacity(meta.size as usize);
+    for part in parts {
+        whole.extend_from_slice(&part);
+    }
+    Ok(Bytes::from(whole))
 }
 
 enum Column {
@@ -491,6 +523,19 @@ mod tests {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Int64Type};
     use pitwall_core::source::SourceColumn;
+
+    #[tokio::test]
+    async fn a_large_remote_object_is_read_whole_in_ranges_pinned_to_one_version() {
+        let store = Location::parse("memory:///src/", std::path::Path::new("/")).unwrap().open().unwrap();
+        let size = 2 * RANGE_BYTES as usize + 12_345;
+        let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let path = store.child("big.csv");
+        store.store.put(&path, bytes.clone().into()).await.unwrap();
+        assert_eq!(read_object(&store, &path).await.unwrap().as_ref(), bytes.as_slice());
+        let small = store.child("small.csv");
+        store.store.put(&small, b"a,b\n".to_vec().into()).await.unwrap();
+        assert_eq!(read_object(&store, &small).await.unwrap().as_ref(), b"a,b\n");
+    }
 
     fn table() -> SourceTable {
         let col = |name: &str, column_type| SourceColumn {
