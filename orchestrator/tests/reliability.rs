@@ -56,7 +56,7 @@ fn truncate_after(dir: &Path, file: &str, marker: &str) {
     });
 }
 
-/// Adds `line` to `[sources.formula1]` (after `schema = "raw"`, line 13: the added line is 14).
+/// Adds `line` to `[sources.formula1]` (after `schema = "raw"`, line 16: the added line is 17).
 fn source_option(toml: &str, line: &str) -> String {
     toml.replacen("schema = \"raw\"\n", &format!("schema = \"raw\"\n{line}\n"), 1)
 }
@@ -461,7 +461,7 @@ const CASES: &[Case] = &[
         args: RUN,
         outcome: Outcome::Fatal,
         says: &[
-            "pitwall.toml:14: [sources.formula1] on_error = 'skip' is not valid (accepted: continue, skip_file, skip_file_<n>, skip_file_<n>%, abort_statement)",
+            "pitwall.toml:17: [sources.formula1] on_error = 'skip' is not valid (accepted: continue, skip_file, skip_file_<n>, skip_file_<n>%, abort_statement)",
         ],
     },
     Case {
@@ -470,7 +470,7 @@ const CASES: &[Case] = &[
         config: Some(|t| source_option(t, "on_error = \"skip_file_0\"")),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["pitwall.toml:14: [sources.formula1] on_error = 'skip_file_0' is not valid"],
+        says: &["pitwall.toml:17: [sources.formula1] on_error = 'skip_file_0' is not valid"],
     },
     Case {
         name: "non_string_on_error_is_a_toml_error",
@@ -478,7 +478,7 @@ const CASES: &[Case] = &[
         config: Some(|t| source_option(t, "on_error = 3")),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["pitwall.toml", "line 14"],
+        says: &["pitwall.toml", "line 17"],
     },
     Case {
         name: "bad_match_by_column_name_names_accepted_values",
@@ -487,7 +487,7 @@ const CASES: &[Case] = &[
         args: RUN,
         outcome: Outcome::Fatal,
         says: &[
-            "pitwall.toml:14: [sources.formula1] match_by_column_name = 'yes' is not valid (accepted: none, case_insensitive)",
+            "pitwall.toml:17: [sources.formula1] match_by_column_name = 'yes' is not valid (accepted: none, case_insensitive)",
         ],
     },
     Case {
@@ -496,7 +496,7 @@ const CASES: &[Case] = &[
         config: Some(|t| source_option(t, "on_eror = \"continue\"")),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["line 14", "on_eror"],
+        says: &["line 17", "on_eror"],
     },
     Case {
         name: "bad_toml_is_named",
@@ -504,7 +504,7 @@ const CASES: &[Case] = &[
         config: Some(|t| t.replacen("schema = \"analytics\"", "schema = \"analytics", 1)),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["pitwall.toml", "line 17"],
+        says: &["pitwall.toml", "line 26"],
     },
     Case {
         name: "empty_source_folder_is_fatal",

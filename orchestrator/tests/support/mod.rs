@@ -2,6 +2,7 @@
 //! on the data the project ships (`data/f1`, compared with `data/expected/f1`).
 
 pub(crate) mod expected;
+pub(crate) mod s3;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
