@@ -1,35 +1,60 @@
 //! dbt-compatible artifacts: `manifest.json` (every node, its dependencies, configs,
 //! descriptions, columns and tests) and `run_results.json` (one result per executed
 //! node), with dbt's field names where they exist, so tooling habits carry over.
+//!
+//! Both validate against dbt's published schemas (manifest v12, run results v6; checked
+//! by `.ci/dbt-artifacts` in the end-to-end tests), which forbid unknown fields almost
+//! everywhere: what only pitwall knows goes where dbt allows it, `metadata.env` (a map of
+//! strings) or a node's `config` and `meta`, never into fields of its own.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use pitwall_core::dag::NodeId;
 use pitwall_core::runner::OutcomeKind;
 use pitwall_core::source::SourceTable;
+use pitwall_core::template::blocks;
 use pitwall_core::testing::{Target, TestSpec};
-use pitwall_core::{Language, Node, NodeOutcome, NodeStatus};
+use pitwall_core::{FileKind, Language, Node, NodeOutcome, NodeStatus};
 use serde_json::{Map, Value, json};
 
 use crate::cli::Selection;
 use crate::project::{NodeDoc, Project, ProjectSource};
 
+/// The adapter type the manifest names (dbt's is the warehouse's: `snowflake`, ...).
+const ADAPTER_TYPE: &str = "pitwall";
+
 fn timestamp(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// One id per process, so the manifest and the run results of one invocation share it,
+/// as dbt's do.
+fn invocation_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        format!("{:032x}", nanos ^ u128::from(std::process::id()))
+    })
+}
+
+/// The metadata both artifacts share. dbt keeps custom environment values in `env` (a map
+/// of strings): pitwall's target, its version (dbt's `dbt_version` is left out: this is
+/// not dbt), and the project name and adapter type, which run results have no field for.
 fn metadata(project: &Project, schema: &str) -> Value {
-    let now = SystemTime::now();
-    let nanos = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
     json!({
         "dbt_schema_version": format!("https://schemas.getdbt.com/dbt/{schema}"),
-        "generator": format!("pitwall {}", env!("CARGO_PKG_VERSION")),
-        "generated_at": timestamp(now),
-        "invocation_id": format!("{:032x}", nanos ^ u128::from(std::process::id())),
-        "project_name": project.config.name,
-        "adapter_type": "pitwall",
+        "generated_at": timestamp(SystemTime::now()),
+        "invocation_id": invocation_id(),
+        "env": {
+            "PITWALL_TARGET": project.config.target,
+            "PITWALL_VERSION": env!("CARGO_PKG_VERSION"),
+            "PITWALL_PROJECT_NAME": project.config.name,
+            "PITWALL_ADAPTER_TYPE": ADAPTER_TYPE,
+        },
     })
 }
 
@@ -68,16 +93,34 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         }
     }
     let (parent_map, child_map) = graph_maps(project);
+    let doc_paths = doc_paths(project);
     let docs: Map<String, Value> = project
         .doc_blocks
         .iter()
         .map(|(n, body)| {
             let id = format!("doc.{name}.{n}");
-            (id.clone(), json!({"unique_id": id, "name": n, "package_name": name, "block_contents": body}))
+            // Every block was read from one of these files; "" cannot happen.
+            let path = doc_paths.get(n).copied().unwrap_or_default();
+            let doc = json!({
+                "unique_id": id,
+                "resource_type": "doc",
+                "name": n,
+                "package_name": name,
+                "path": path,
+                "original_file_path": path,
+                "block_contents": body,
+            });
+            (id, doc)
         })
         .collect();
+    let mut metadata = metadata(project, "manifest/v12.json");
+    metadata["project_name"] = json!(name);
+    metadata["adapter_type"] = json!(ADAPTER_TYPE);
+    // pitwall sends no usage statistics anywhere.
+    metadata["send_anonymous_usage_stats"] = json!(false);
+    // Resource kinds pitwall does not have are there, empty: dbt's schema requires them.
     let manifest = json!({
-        "metadata": metadata(project, "manifest/v12.json"),
+        "metadata": metadata,
         "nodes": nodes,
         "sources": sources,
         "macros": {},
@@ -88,8 +131,11 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         "selectors": {},
         "disabled": {},
         "semantic_models": {},
+        "saved_queries": {},
+        "unit_tests": {},
         "parent_map": parent_map,
         "child_map": child_map,
+        "group_map": {},
     });
     serde_json::to_vec_pretty(&manifest).expect("JSON values serialize")
 }
@@ -120,6 +166,9 @@ fn model_node(project: &Project, node: &Node) -> Value {
         "relation_name": format!("{}.{}", project.relations.target_schema, spec.name),
         "language": match spec.language { Language::Sql => "sql", Language::Rust => "rust" },
         "raw_code": spec.raw_code,
+        // The code as written is the model's file, except for staging models, which are
+        // entries of one YAML file: theirs is the SQL made from the entry.
+        "checksum": checksum(&spec.raw_code),
         "description": doc.map(|d| d.description.clone()).unwrap_or_default(),
         "columns": columns(doc),
         "config": {
@@ -130,6 +179,7 @@ fn model_node(project: &Project, node: &Node) -> Value {
             "docs": docs,
         },
         "tags": node.config.tags,
+        "meta": node.config.meta,
         "docs": docs,
         "refs": spec.refs.iter().map(|r| json!({"name": r, "package": null, "version": null})).collect::<Vec<_>>(),
         "sources": spec.sources.iter().map(|s| json!([s.source, s.table])).collect::<Vec<_>>(),
@@ -157,6 +207,7 @@ fn test_node(project: &Project, test: &TestSpec) -> Value {
         "alias": test.name,
         "language": "sql",
         "raw_code": test.raw_code(),
+        "checksum": test_checksum(project, test),
         "description": "",
         "column_name": test.column,
         "attached_node": test.attached.as_ref().map(|t: &Target| uid(project, &t.node_id())),
@@ -199,6 +250,42 @@ fn source_node(project: &Project, loaded_by: &ProjectSource, table: &SourceTable
         "config": {"enabled": true},
         "tags": [],
     })
+}
+
+/// dbt's `FileHash`: the SHA-256 of a node's code, in hex.
+fn checksum(text: &str) -> Value {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest.as_ref() {
+        write!(hex, "{byte:02x}").expect("writing to a String cannot fail");
+    }
+    json!({"name": "sha256", "checksum": hex})
+}
+
+/// A singular test's checksum is its file's, as in dbt (its `raw_code` lacks the
+/// `config()` call); a generic test's is its `raw_code`'s, where dbt writes none.
+fn test_checksum(project: &Project, test: &TestSpec) -> Value {
+    let file = project
+        .layers
+        .iter()
+        .flat_map(|layer| layer.files)
+        .find(|f| f.kind == FileKind::SingularTest && f.path == test.original_file_path);
+    match (&test.test_name, file) {
+        (None, Some(file)) => checksum(file.text),
+        _ => checksum(&test.raw_code()),
+    }
+}
+
+/// The file each `{% docs %}` block is in, by block name.
+fn doc_paths(project: &Project) -> BTreeMap<String, &'static str> {
+    let mut paths = BTreeMap::new();
+    for file in project.layers.iter().flat_map(|layer| layer.files).filter(|f| f.kind == FileKind::Docs) {
+        // The project read these already; a file it could not read is not in it.
+        for block in blocks(file.text, "docs").unwrap_or_default() {
+            paths.insert(block.name, file.path);
+        }
+    }
+    paths
 }
 
 /// dbt's `parent_map` and `child_map`, read off the DAG.
@@ -251,7 +338,7 @@ pub fn run_results(
         "metadata": metadata(project, "run-results/v6.json"),
         "results": results,
         "elapsed_time": elapsed.as_secs_f64(),
-        "args": {"which": which, "select": selection.select, "exclude": selection.exclude},
+        "args": {"which": which, "select": selection.select, "exclude": selection.exclude, "target": project.config.target},
     });
     serde_json::to_vec_pretty(&doc).expect("JSON values serialize")
 }

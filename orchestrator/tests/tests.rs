@@ -4,6 +4,8 @@
 /// Running the binary, the bundled data, the comparison with expected outputs.
 mod support;
 
+/// manifest.json and run_results.json against dbt's published schemas (dbt-artifacts-parser).
+mod artifacts;
 /// The warehouse lock and crash hygiene: concurrent builds, readers, SIGKILLed builds.
 mod concurrency;
 /// Data tests and build semantics on tampered copies of `fixtures/f1_tiny`.
@@ -12,7 +14,12 @@ mod data_tests;
 mod f1_end_to_end;
 /// The CLI on the hand-made `fixtures/f1_tiny` source: selectors, ls, compile, errors.
 mod fixtures;
+/// Production jobs: `pitwall job run` and `job history` on a temporary project.
+mod jobs;
 /// The ml layer on the real data: predictions and the model stage.
 mod ml_end_to_end;
 /// The loader against a corpus of damaged inputs and bad configs (issue 9).
 mod reliability;
+/// Sources, warehouse and model stage on S3 (a local moto server): parity with a local
+/// build, rebuilds, and failures that name the URL and never the secret.
+mod s3;
