@@ -3,11 +3,10 @@
 //! the recorded runs and both targets' warehouses land in the temporary folder.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Run, fixture, workspace};
+use crate::support::{Run, fixture, pitwall_command, workspace};
 
 /// The repo's production job builds everything, but f1_tiny has no 2010-2019 results to
 /// train on, so here it leaves training out (as data_tests.rs does).
@@ -38,19 +37,7 @@ fn project() -> tempfile::TempDir {
 
 /// Runs pitwall on `project` with f1_tiny as its source, nothing taken from `PITWALL_*`.
 fn pitwall_in(project: &Path, args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pitwall"));
-    for variable in [
-        "PITWALL_PROJECT_DIR",
-        "PITWALL_TARGET",
-        "PITWALL_SOURCE",
-        "PITWALL_TARGET_PATH",
-        "PITWALL_WAREHOUSE",
-        "PITWALL_MODEL_STAGE",
-        "PITWALL_NO_WAIT",
-    ] {
-        command.env_remove(variable);
-    }
-    let output = command
+    let output = pitwall_command()
         .current_dir(project)
         .arg("--project-dir")
         .arg(project)
@@ -59,11 +46,7 @@ fn pitwall_in(project: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("pitwall runs");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-    }
+    Run::from(output)
 }
 
 /// The recorded runs' ids, as the folder names sort.

@@ -53,20 +53,34 @@ impl Run {
 
 /// Runs pitwall from the workspace root with artifacts and warehouse under `target`.
 pub(crate) fn pitwall(target: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_pitwall"))
+    let output = pitwall_command()
         .current_dir(workspace())
-        .env_remove("PITWALL_PROJECT_DIR")
-        .env_remove("PITWALL_SOURCE")
-        .env_remove("PITWALL_WAREHOUSE")
-        .env_remove("PITWALL_MODEL_STAGE")
         .env("PITWALL_TARGET_PATH", target)
         .args(args)
         .output()
         .expect("pitwall runs");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
+    Run::from(output)
+}
+
+/// The real binary, with none of this process's `PITWALL_*` variables: a test says
+/// everything its run reads.
+pub(crate) fn pitwall_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pitwall"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PITWALL_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            output,
+        }
     }
 }
 

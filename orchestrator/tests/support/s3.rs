@@ -22,7 +22,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::{Run, gunzip, real_data, workspace};
+use super::{Run, gunzip, pitwall_command, real_data, workspace};
 
 /// The region every request names (moto accepts any).
 const REGION: &str = "us-east-1";
@@ -187,20 +187,15 @@ impl S3 {
 /// Runs pitwall from the workspace root with exactly the variables `env` (no `AWS_*` or
 /// `PITWALL_*` variable of this process is inherited); give `--target-path` in `args`.
 pub(crate) fn pitwall_env(env: &[(String, String)], args: &[impl AsRef<OsStr>]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pitwall"));
+    let mut command = pitwall_command();
     command.current_dir(workspace());
     for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if name.starts_with("AWS_") || name.starts_with("PITWALL_") {
+        if key.to_string_lossy().starts_with("AWS_") {
             command.env_remove(&key);
         }
     }
     let output = command.envs(env.iter().map(|(k, v)| (k, v))).args(args).output().expect("pitwall runs");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-    }
+    Run::from(output)
 }
 
 /// `pitwall-<tag>-<pid>-<n>-<time>`: unique in this process, and across processes on a
