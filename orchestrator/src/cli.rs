@@ -120,11 +120,62 @@ pub enum Command {
         #[command(flatten)]
         selection: Selection,
     },
+    /// Column-level lineage: the upstream columns a column is computed from, down to
+    /// source columns, or with --downstream every column computed from it
+    ///
+    /// Read off each SQL model's DataFusion logical plan, planned over empty tables (no data
+    /// and no warehouse needed): a column comes from the columns its expression reads,
+    /// through aliases, CTEs, subqueries, joins, unions, aggregate arguments and window
+    /// functions (arguments, PARTITION BY and ORDER BY). Columns that only join, filter or
+    /// group rows are listed after the tree, not in it. Models written in Rust are shown
+    /// with what they read, without column detail.
+    Lineage {
+        /// The column: MODEL.COLUMN (fct_results.driver), or a source table's
+        /// SOURCE.TABLE.COLUMN (formula1.drivers.forename)
+        #[arg(value_name = "MODEL.COLUMN")]
+        column: String,
+        /// Show the columns computed from it, instead of those it is computed from
+        #[arg(long)]
+        downstream: bool,
+    },
+    /// The documentation site, as dbt docs: generate it into the target path, or serve it
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
     /// Production jobs, as dbt Cloud's deployment jobs: run one of pitwall.toml's
     /// [jobs.<name>], or list the recorded runs
     Job {
         #[command(subcommand)]
         command: JobCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Write the docs site into <target-path>: index.html, catalog.json (and manifest.json)
+    ///
+    /// index.html is one self-contained file (open it from disk, no network needed): an
+    /// overview with the last run (run_results.json), a page per model, source and test
+    /// (description and doc blocks, columns with their types from the catalog, tests and
+    /// upstream columns, materialization, tags, node colour, code, last run status, mini
+    /// lineage), the whole DAG coloured by the folders' node_color and filtered with
+    /// --select syntax, and charts of the answers read from the warehouse and the model
+    /// stage (the 2021 pit stops per constructor, the lap time trend, the model's
+    /// confusion matrices and per-class metrics). catalog.json is dbt's: each relation the
+    /// warehouse holds, with its column types. Reads the warehouse under a shared lock.
+    Generate,
+    /// Serve <target-path> over HTTP (GET / is the docs site) until stopped with Ctrl-C
+    ///
+    /// Run pitwall docs generate first. Every file under the target path is served, the
+    /// warehouse included, so the default host is the loopback address only.
+    Serve {
+        /// The port to listen on (0: any free port; the URL printed names it)
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on (0.0.0.0 serves every network interface)
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
     },
 }
 

@@ -70,6 +70,8 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         Command::Show { model, limit } => show(&project, &model, limit, no_wait).await,
         Command::Query { sql, limit } => query(&project, &sql, limit, no_wait).await,
         Command::Export { out, selection } => export(&project, &out, &selection, no_wait).await,
+        Command::Lineage { column, downstream } => crate::lineage::print(&project, &column, downstream).await,
+        Command::Docs { command } => crate::docs::dispatch(&project, &command, no_wait).await,
         Command::Job { .. } => unreachable!("job commands are dispatched before the project is loaded"),
     }
 }

@@ -73,3 +73,25 @@ fn a_test_only_run_writes_run_results_that_dbt_s_schema_accepts() {
     );
     assert_valid(target.path());
 }
+
+/// `pitwall docs generate` after a build (the ML training excluded, so its two models are
+/// not in the warehouse): `catalog.json` lists every built model and every source table,
+/// leaves out what was not built, and dbt's catalog v1 schema accepts it (`.ci/dbt-artifacts
+/// validate` checks a catalog.json when there is one).
+#[test]
+fn docs_generate_writes_a_catalog_of_what_was_built_that_dbt_s_schema_accepts() {
+    let target = tempfile::tempdir().unwrap();
+    let tiny = fixture("f1_tiny");
+    let build = pitwall(target.path(), &["build", "--source", tiny.to_str().unwrap(), "--exclude", "ml.train_predict"]);
+    assert!(build.ok(), "{}", build.all());
+    let docs = pitwall(target.path(), &["docs", "generate"]);
+    assert!(docs.ok(), "{}", docs.all());
+    let catalog: Value = serde_json::from_slice(&std::fs::read(target.path().join("catalog.json")).unwrap()).unwrap();
+    let nodes = catalog["nodes"].as_object().unwrap();
+    assert!(nodes.contains_key("model.pitwall.fct_results"), "{catalog:#}");
+    assert!(!nodes.contains_key("model.pitwall.predict_position"), "{catalog:#}");
+    assert_eq!(nodes["model.pitwall.stg_f1_status"]["metadata"]["type"], "VIEW");
+    assert_eq!(nodes["model.pitwall.fct_results"]["columns"]["fastest_lap_speed"]["type"], "DECIMAL(6, 3)");
+    assert_eq!(catalog["sources"].as_object().unwrap().len(), 8, "{catalog:#}");
+    assert_valid(target.path());
+}

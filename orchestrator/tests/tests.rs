@@ -10,12 +10,16 @@ mod artifacts;
 mod concurrency;
 /// Data tests and build semantics on tampered copies of `fixtures/f1_tiny`.
 mod data_tests;
+/// The docs site: its embedded data, headless Chromium's rendering of it, `docs serve`.
+mod docs;
 /// The real data: every model against its expected output, loading and its failures.
 mod f1_end_to_end;
 /// The CLI on the hand-made `fixtures/f1_tiny` source: selectors, ls, compile, errors.
 mod fixtures;
 /// Production jobs: `pitwall job run` and `job history` on a temporary project.
 mod jobs;
+/// `pitwall lineage` on the workshop's models: column trees both ways, errors.
+mod lineage;
 /// The ml layer on the real data: predictions and the model stage.
 mod ml_end_to_end;
 /// The loader against a corpus of damaged inputs and bad configs (issue 9).

@@ -1,0 +1,498 @@
+// pitwall docs: renders every page from the JSON embedded in this file (nothing is
+// fetched, so the site works from file://). Routes live in location.hash:
+//   #/                       overview
+//   #/graph?select=SEL       the lineage graph, filtered with --select syntax
+//   #/charts                 charts
+//   #/model/NAME, #/source/SOURCE.TABLE, #/test/NAME
+(function () {
+  'use strict';
+
+  const DATA = JSON.parse(document.getElementById('pitwall-data').textContent);
+  const ORDER = DATA.order.map((uid) => DATA.nodes[uid]);
+  const BY_UID = new Map(ORDER.map((n) => [n.unique_id, n]));
+  const BY_ROUTE = new Map(ORDER.map((n) => [n.resource_type + '/' + n.name, n]));
+  const DRAWN = ORDER.filter((n) => n.resource_type !== 'test');
+
+  // ---- helpers ---------------------------------------------------------------------
+
+  function esc(value) {
+    const map = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+    return String(value === null || value === undefined ? '' : value).replace(/[&<>"']/g, (c) => map[c]);
+  }
+  function href(node) {
+    return '#/' + node.resource_type + '/' + encodeURIComponent(node.name);
+  }
+  function link(node) {
+    return '<a href="' + esc(href(node)) + '">' + esc(node.name) + '</a>';
+  }
+  function nodes(uids) {
+    return (uids || []).map((u) => BY_UID.get(u)).filter(Boolean);
+  }
+  function seconds(value) {
+    return typeof value === 'number' ? value.toFixed(value < 10 ? 2 : 1) + ' s' : '';
+  }
+  function status(value) {
+    return value ? '<span class="status-' + esc(String(value).toLowerCase()) + '">' + esc(value) + '</span>' : '';
+  }
+  function facts(rows) {
+    const items = rows.filter((r) => r[1] !== '' && r[1] !== null && r[1] !== undefined);
+    return '<dl class="facts">' + items.map((r) => '<dt>' + esc(r[0]) + '</dt><dd>' + r[1] + '</dd>').join('') + '</dl>';
+  }
+  function code(title, text, open) {
+    if (!text) return '';
+    return '<details class="code"' + (open ? ' open' : '') + '><summary>' + esc(title) + '</summary><pre><code>' +
+      esc(text) + '</code></pre></details>';
+  }
+
+  // ---- selectors: a port of orchestrator/src/select.rs (tests check the two agree) --
+
+  const METHODS = new Map([
+    ['tag', 'tag'], ['path', 'path'], ['source', 'source'], ['resource_type', 'resource_type'],
+    ['config.materialized', 'materialized'], ['fqn', 'default'],
+  ]);
+
+  function depth(text, atom) {
+    if (text === '') return { depth: null };
+    if (!/^\d+$/.test(text)) throw new Error("selector '" + atom + "': '" + text + "' is not a graph depth");
+    return { depth: Number(text) };
+  }
+
+  function parseAtom(atom) {
+    if (!atom) throw new Error('empty selector (check for a stray comma)');
+    let rest = atom;
+    const at = rest.startsWith('@');
+    if (at) rest = rest.slice(1);
+    let parents = null;
+    let plus = rest.indexOf('+');
+    if (plus >= 0 && /^\d*$/.test(rest.slice(0, plus))) {
+      parents = depth(rest.slice(0, plus), atom);
+      rest = rest.slice(plus + 1);
+    }
+    let children = null;
+    plus = rest.lastIndexOf('+');
+    if (plus >= 0 && /^\d*$/.test(rest.slice(plus + 1))) {
+      children = depth(rest.slice(plus + 1), atom);
+      rest = rest.slice(0, plus);
+    }
+    if (at && (parents || children)) throw new Error("selector '" + atom + "': '@' cannot be combined with '+'");
+    let method = 'default';
+    let value = rest;
+    const colon = rest.indexOf(':');
+    if (colon >= 0) {
+      method = METHODS.get(rest.slice(0, colon));
+      value = rest.slice(colon + 1);
+      if (!method) throw new Error("selector '" + atom + "': unknown method '" + rest.slice(0, colon) + "'");
+    }
+    if (!value) throw new Error("selector '" + atom + "' has no value");
+    return { at, parents, children, method, value };
+  }
+
+  function glob(pattern, text) {
+    const star = pattern.indexOf('*');
+    if (star < 0) return pattern === text;
+    const head = pattern.slice(0, star);
+    const tail = pattern.slice(star + 1);
+    if (!text.startsWith(head)) return false;
+    const rest = text.slice(head.length);
+    for (let i = 0; i <= rest.length; i++) if (glob(tail, rest.slice(i))) return true;
+    return false;
+  }
+
+  function matches(atom, node) {
+    const value = atom.value;
+    switch (atom.method) {
+      case 'default': {
+        if (glob(value, node.name)) return true;
+        const parts = value.split('.');
+        return parts.length <= node.fqn.length && parts.every((p, i) => glob(p, node.fqn[i])) &&
+          node.resource_type !== 'source';
+      }
+      case 'tag': return node.tags.some((t) => glob(value, t));
+      case 'path': {
+        const v = value.replace(/\/+$/, '');
+        return node.path === v || node.path.startsWith(v + '/');
+      }
+      case 'source':
+        return node.resource_type === 'source' && (glob(value, node.fqn[0]) || glob(value, node.fqn[0] + '.' + node.fqn[1]));
+      case 'resource_type': return node.resource_type === value;
+      case 'materialized': return node.materialized === value;
+      default: return false;
+    }
+  }
+
+  // Breadth-first, as Dag::walk: `max` edges away at most (all when null).
+  function walk(uid, key, max) {
+    const seen = new Set();
+    const visited = new Set([uid]);
+    const queue = [[uid, 0]];
+    while (queue.length) {
+      const [at, d] = queue.shift();
+      if (max !== null && d >= max) continue;
+      for (const next of BY_UID.get(at)[key]) {
+        if (!visited.has(next)) {
+          visited.add(next);
+          seen.add(next);
+          queue.push([next, d + 1]);
+        }
+      }
+    }
+    return seen;
+  }
+
+  function evaluateAtom(atom) {
+    const base = ORDER.filter((n) => matches(atom, n)).map((n) => n.unique_id);
+    const out = new Set(base);
+    const add = (set) => set.forEach((u) => out.add(u));
+    for (const uid of base) {
+      if (atom.at) {
+        for (const d of walk(uid, 'children', null)) {
+          out.add(d);
+          add(walk(d, 'parents', null));
+        }
+        add(walk(uid, 'parents', null));
+      }
+      if (atom.parents) add(walk(uid, 'parents', atom.parents.depth));
+      if (atom.children) add(walk(uid, 'children', atom.children.depth));
+    }
+    return out;
+  }
+
+  // Space-separated terms are a union, comma-joined atoms an intersection. Returns the
+  // picked unique ids, or null for an empty selector (everything).
+  function select(text) {
+    const terms = text.split(/\s+/).filter(Boolean);
+    if (!terms.length) return null;
+    const parsed = terms.map((t) => t.split(',').map(parseAtom));
+    const out = new Set();
+    for (const atoms of parsed) {
+      let acc = null;
+      for (const atom of atoms) {
+        const picked = evaluateAtom(atom);
+        acc = acc === null ? picked : new Set([...acc].filter((u) => picked.has(u)));
+      }
+      (acc || new Set()).forEach((u) => out.add(u));
+    }
+    return out;
+  }
+
+  // For tests and the console: the sources and models a selector picks, by name.
+  window.pitwall = {
+    select(text) {
+      const picked = select(text);
+      return DRAWN.filter((n) => picked === null || picked.has(n.unique_id)).map((n) => n.name).sort();
+    },
+  };
+
+  // ---- sidebar -----------------------------------------------------------------------
+
+  function sidebar() {
+    const groups = new Map();
+    for (const n of ORDER) {
+      let group;
+      if (n.resource_type === 'source') group = 'Sources / ' + n.fqn[0];
+      else if (n.resource_type === 'model') group = 'Models / ' + n.fqn.slice(0, -1).join('.');
+      else group = 'Tests';
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group).push(n);
+    }
+    let html = '';
+    for (const [group, members] of groups) {
+      members.sort((a, b) => a.name.localeCompare(b.name));
+      html += '<div class="group"><h4>' + esc(group) + '</h4><ul>' + members.map((n) =>
+        '<li data-search="' + esc(n.name.toLowerCase()) + '"><a href="' + esc(href(n)) + '" title="' + esc(n.name) +
+        '"><span class="swatch" style="background:' + esc(n.color) + '"></span> ' + esc(n.name) + '</a></li>').join('') +
+        '</ul></div>';
+    }
+    document.getElementById('node-list').innerHTML = html;
+  }
+
+  function search(text) {
+    const needle = text.trim().toLowerCase();
+    for (const group of document.querySelectorAll('#node-list .group')) {
+      let shown = 0;
+      for (const li of group.querySelectorAll('li')) {
+        const hit = !needle || li.dataset.search.includes(needle);
+        li.hidden = !hit;
+        if (hit) shown++;
+      }
+      group.hidden = shown === 0;
+    }
+  }
+
+  // ---- pages -------------------------------------------------------------------------
+
+  function overview() {
+    const p = DATA.project;
+    const count = (type) => ORDER.filter((n) => n.resource_type === type).length;
+    let html = '<h1>' + esc(p.name) + '</h1><p class="muted">Target <code>' + esc(p.target) + '</code>, warehouse <code>' +
+      esc(p.warehouse) + '</code>; generated ' + esc(p.generated_at) + ' by pitwall ' + esc(p.version) + '.</p>';
+    html += '<div class="stats">' + ['model', 'source', 'test'].map((t) =>
+      '<div class="stat" id="count-' + t + 's"><span class="num">' + count(t) + '</span>' + t + 's</div>').join('') + '</div>';
+    html += '<h2>Last run</h2>';
+    const run = DATA.run;
+    if (run) {
+      html += '<p><code>pitwall ' + esc(run.command) + (run.select && run.select.length ? ' -s ' + esc(run.select.join(' ')) : '') +
+        '</code> on target <code>' + esc(run.target) + '</code>, finished ' + esc(run.generated_at) + ' in ' + seconds(run.elapsed) + '.</p>';
+      html += '<ul class="run-counts" id="run-counts">' + Object.entries(run.counts).map(([s, n]) =>
+        '<li class="status-' + esc(s) + '" data-status="' + esc(s) + '">' + esc(s) + ': ' + n + '</li>').join('') + '</ul>';
+    } else {
+      html += '<p class="muted">No run_results.json in the target path yet: run <code>pitwall build</code>, then <code>pitwall docs generate</code>.</p>';
+    }
+    html += '<h2>Folders</h2><table class="grid"><thead><tr><th>Folder</th><th>Models</th><th>Materialized</th><th>Colour</th></tr></thead><tbody>';
+    const folders = new Map();
+    for (const n of ORDER.filter((n) => n.resource_type === 'model')) {
+      const key = n.fqn.slice(0, -1).join('.');
+      if (!folders.has(key)) folders.set(key, []);
+      folders.get(key).push(n);
+    }
+    for (const [folder, members] of folders) {
+      const kinds = [...new Set(members.map((m) => m.materialized))].join(', ');
+      html += '<tr><td><a href="#/graph?select=' + encodeURIComponent(folder) + '">' + esc(folder) + '</a></td><td>' +
+        members.map(link).join(', ') + '</td><td>' + esc(kinds) + '</td><td><span class="swatch" style="background:' +
+        esc(members[0].color) + '"></span> ' + esc(members[0].node_color || '') + '</td></tr>';
+    }
+    html += '</tbody></table><p><a href="#/graph">The whole lineage graph</a> · <a href="#/charts">Charts of the answers</a></p>';
+    return html;
+  }
+
+  function runFacts(run) {
+    if (!run) return [['Last run', '<span class="muted">not in the last run</span>']];
+    const rows = run.rows !== null && run.rows !== undefined ? run.rows + ' rows' : '';
+    const failures = typeof run.failures === 'number' && run.failures > 0 ? run.failures + ' failing rows' : '';
+    return [
+      ['Last run', status(run.status) + ' ' + esc([rows, failures, seconds(run.time)].filter(Boolean).join(', ')) +
+        (run.started_at ? ' <span class="muted">(' + esc(run.started_at) + ')</span>' : '')],
+      ['Message', esc(run.message)],
+    ];
+  }
+
+  // An upstream column ({relation, column, kind}), linked to its node's page.
+  function columnLink(ref) {
+    const node = BY_ROUTE.get(ref.kind + '/' + ref.relation);
+    const relation = node ? link(node) : esc(ref.relation);
+    return relation + '.<code>' + esc(ref.column) + '</code>';
+  }
+
+  function columnsTable(node) {
+    const cols = node.columns || [];
+    if (!cols.length) return '<p class="muted">No columns known.</p>';
+    const lineage = DATA.project.column_lineage;
+    let html = '<table class="grid columns"><thead><tr><th>Column</th><th>Type</th><th>Description</th><th>Tests</th>' +
+      (lineage ? '<th>Upstream columns</th>' : '') + '</tr></thead><tbody>';
+    for (const c of cols) {
+      const tests = c.tests.map((t) => BY_ROUTE.get('test/' + t)).filter(Boolean).map((t) =>
+        '<a href="' + esc(href(t)) + '" title="' + esc(t.name) + '">' + esc(t.test_name || t.name) + '</a>').join(', ');
+      html += '<tr data-column="' + esc(c.name) + '"><td><code>' + esc(c.name) + '</code></td><td><code>' + esc(c.type) +
+        '</code></td><td>' + (c.description_html || '') + '</td><td>' + tests + '</td>' +
+        (lineage ? '<td class="upstream">' + (c.upstream || []).map(columnLink).join('<br>') + '</td>' : '') + '</tr>';
+    }
+    html += '</tbody></table>';
+    if (!lineage) return html + '<p class="muted">Column lineage could not be computed (see the warnings of pitwall docs generate).</p>';
+    if (node.lineage_note) html += '<p class="muted">Column lineage: ' + esc(node.lineage_note) + '.</p>';
+    if (node.row_inputs && node.row_inputs.length) {
+      html += '<p class="muted">Rows decided by (WHERE, JOIN ON, GROUP BY, HAVING): ' + node.row_inputs.map(columnLink).join(', ') + '</p>';
+    }
+    return html;
+  }
+
+  // Parents, the node, children: three columns of links.
+  function miniLineage(node) {
+    const left = nodes(node.parents).filter((n) => n.resource_type !== 'test');
+    const right = nodes(node.children).filter((n) => n.resource_type !== 'test');
+    // As wide as the longest name (12px monospace), as the full graph's nodes.
+    const longest = Math.max(...left.concat([node], right).map((n) => n.name.length));
+    const w = Math.max(160, Math.ceil(longest * 7.3 + 18)), h = 26, gap = 10, colGap = 70;
+    const rows = Math.max(left.length, right.length, 1);
+    const height = rows * (h + gap) + gap;
+    const width = 3 * w + 2 * colGap + 20;
+    const place = (list, col) => list.map((n, i) => ({
+      n, x: 10 + col * (w + colGap), y: gap + (height - gap - list.length * (h + gap)) / 2 + i * (h + gap),
+    }));
+    const l = place(left, 0), c = place([node], 1), r = place(right, 2);
+    const edge = (a, b) => {
+      const x1 = a.x + w, y1 = a.y + h / 2, x2 = b.x, y2 = b.y + h / 2, mid = (x1 + x2) / 2;
+      return '<path class="edge" d="M ' + x1 + ' ' + y1 + ' C ' + mid + ' ' + y1 + ', ' + mid + ' ' + y2 + ', ' + x2 + ' ' + y2 + '"/>';
+    };
+    const box = (p) => '<g class="mini-node' + (p.n === node ? ' current' : '') + '" data-href="' + esc(href(p.n)) +
+      '" data-name="' + esc(p.n.name) + '" transform="translate(' + p.x + ' ' + p.y + ')"><title>' + esc(p.n.name) +
+      '</title><rect width="' + w + '" height="' + h + '" rx="5" fill="' + esc(p.n.color) + '"/><text x="8" y="' +
+      (h / 2 + 4) + '">' + esc(p.n.name) + '</text></g>';
+    return '<svg class="mini" viewBox="0 0 ' + width + ' ' + height + '" width="' + width + '" height="' + height + '">' +
+      l.map((p) => edge(p, c[0])).join('') + r.map((p) => edge(c[0], p)).join('') +
+      l.concat(c, r).map(box).join('') + '</svg>';
+  }
+
+  function testsList(node) {
+    const tests = nodes(node.children).filter((n) => n.resource_type === 'test');
+    if (!tests.length) return '<p class="muted">No tests.</p>';
+    return '<ul class="plain">' + tests.map((t) => '<li>' + status(t.run && t.run.status) + ' ' + link(t) +
+      (t.column_name ? ' <span class="muted">on ' + esc(t.column_name) + '</span>' : '') + '</li>').join('') + '</ul>';
+  }
+
+  function header(node) {
+    return '<h1><span class="swatch" style="background:' + esc(node.color) + '"></span>' + esc(node.name) +
+      ' <span class="badge">' + esc(node.resource_type) + '</span></h1>';
+  }
+
+  function description(node) {
+    return '<h2>Description</h2><div class="description">' +
+      (node.description_html || '<p class="muted">No description.</p>') + '</div>';
+  }
+
+  function modelPage(node) {
+    const lang = node.language === 'rust' ? 'Rust' : 'SQL';
+    return header(node) + facts([
+      ['Materialization', esc(node.materialized)],
+      ['Language', esc(lang)],
+      ['Tags', node.tags.map((t) => '<a href="#/graph?select=' + encodeURIComponent('tag:' + t) + '">' + esc(t) + '</a>').join(', ')],
+      ['Node colour', node.node_color ? '<span class="swatch" style="background:' + esc(node.color) + '"></span> ' + esc(node.node_color) : ''],
+      ['Relation', '<code>' + esc(node.relation_name) + '</code>'],
+      ['Defined in', '<code>' + esc(node.path) + '</code>'],
+    ].concat(runFacts(node.run))) + description(node) +
+      '<h2>Columns</h2>' + columnsTable(node) +
+      '<h2>Lineage</h2><p class="muted"><a href="#/graph?select=' + encodeURIComponent('+' + node.name + '+') +
+      '">In the full graph</a></p>' + miniLineage(node) +
+      '<h2>Tests</h2>' + testsList(node) +
+      '<h2>Code</h2>' + code(lang === 'Rust' ? 'Source (Rust)' : 'Source', node.raw_code, true) +
+      code('Compiled SQL', node.compiled_code, false);
+  }
+
+  function sourcePage(node) {
+    return header(node) + facts([
+      ['Source', esc(node.source_name)],
+      ['Table', esc(node.table_name)],
+      ['Relation', '<code>' + esc(node.relation_name) + '</code>'],
+      ['Loaded from', '<code>' + esc(node.location) + '</code>'],
+      ['Loader', esc(node.loader)],
+      ['Declared in', '<code>' + esc(node.path) + '</code>'],
+    ]) + description(node) + '<h2>Columns</h2>' + columnsTable(node) +
+      '<h2>Lineage</h2>' + miniLineage(node) + '<h2>Tests</h2>' + testsList(node);
+  }
+
+  function testPage(node) {
+    const attached = BY_UID.get(node.attached_node);
+    const kwargs = Object.entries(node.kwargs || {}).map(([k, v]) => esc(k) + ' = <code>' + esc(v) + '</code>').join(', ');
+    return header(node) + facts([
+      ['Test', node.test_name ? 'generic: <code>' + esc(node.test_name) + '</code>' : 'singular'],
+      ['On', attached ? link(attached) + (node.column_name ? ', column <code>' + esc(node.column_name) + '</code>' : '') : ''],
+      ['Arguments', kwargs],
+      ['Severity', esc(node.severity)],
+      ['Reads', nodes(node.parents).map(link).join(', ')],
+      ['Defined in', '<code>' + esc(node.path) + '</code>'],
+    ].concat(runFacts(node.run))) + '<h2>Code</h2>' + code('Source', node.raw_code, true) +
+      code('Compiled SQL (returns the failing rows)', node.compiled_code, true);
+  }
+
+  // ---- graph -------------------------------------------------------------------------
+
+  function applySelection(text) {
+    const statusLine = document.getElementById('select-status');
+    let picked;
+    try {
+      picked = select(text);
+      statusLine.className = 'muted';
+    } catch (e) {
+      statusLine.textContent = e.message;
+      statusLine.className = 'error';
+      return;
+    }
+    let shown = 0;
+    const dimmed = new Set();
+    for (const g of document.querySelectorAll('svg.lineage g.node')) {
+      const node = BY_ROUTE.get(g.dataset.type + '/' + g.dataset.name);
+      const on = picked === null || (node && picked.has(node.unique_id));
+      g.classList.toggle('dim', !on);
+      if (on) shown++;
+      else dimmed.add(g.dataset.name);
+    }
+    for (const e of document.querySelectorAll('svg.lineage path.edge')) {
+      e.classList.toggle('dim', dimmed.has(e.dataset.from) || dimmed.has(e.dataset.to));
+    }
+    statusLine.textContent = picked === null ? DRAWN.length + ' nodes' : shown + ' of ' + DRAWN.length + ' nodes match';
+  }
+
+  function graphEvents() {
+    const input = document.getElementById('select');
+    input.addEventListener('input', () => {
+      applySelection(input.value);
+      const query = input.value.trim() ? '?select=' + encodeURIComponent(input.value.trim()) : '';
+      // The hash records the filter for links and reloads without re-rendering the page.
+      history.replaceState(null, '', '#/graph' + query);
+    });
+    document.getElementById('graph-filter').addEventListener('submit', (e) => e.preventDefault());
+    const open = (g) => {
+      const node = BY_ROUTE.get(g.dataset.type + '/' + g.dataset.name);
+      if (node) location.hash = href(node);
+    };
+    for (const g of document.querySelectorAll('svg.lineage g.node')) {
+      g.addEventListener('click', () => open(g));
+      g.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(g); });
+    }
+  }
+
+  // ---- routing -----------------------------------------------------------------------
+
+  function route() {
+    const hash = location.hash.replace(/^#/, '');
+    const q = hash.indexOf('?');
+    const path = q >= 0 ? hash.slice(0, q) : hash;
+    const params = new URLSearchParams(q >= 0 ? hash.slice(q + 1) : '');
+    let parts;
+    try {
+      parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch (e) {
+      parts = [];
+    }
+    return { parts, params };
+  }
+
+  function show(view) {
+    for (const id of ['page', 'graph-view', 'charts-view']) document.getElementById(id).hidden = id !== view;
+  }
+
+  function render() {
+    const { parts, params } = route();
+    const page = document.getElementById('page');
+    const kind = parts[0];
+    for (const a of document.querySelectorAll('#node-list a')) a.classList.toggle('current', a.getAttribute('href') === location.hash);
+    if (kind === 'graph') {
+      show('graph-view');
+      const input = document.getElementById('select');
+      input.value = params.get('select') || '';
+      applySelection(input.value);
+      document.title = DATA.project.name + ' docs: lineage';
+      return;
+    }
+    if (kind === 'charts') {
+      show('charts-view');
+      document.title = DATA.project.name + ' docs: charts';
+      return;
+    }
+    show('page');
+    const node = kind ? BY_ROUTE.get(kind + '/' + parts.slice(1).join('/')) : null;
+    if (!kind) page.innerHTML = overview();
+    else if (!node) page.innerHTML = '<h1>Not found</h1><p class="missing">No ' + esc(kind) + ' named <code>' + esc(parts.slice(1).join('/')) + '</code> in this project.</p>';
+    else if (node.resource_type === 'model') page.innerHTML = modelPage(node);
+    else if (node.resource_type === 'source') page.innerHTML = sourcePage(node);
+    else page.innerHTML = testPage(node);
+    page.dataset.route = node ? node.unique_id : kind || 'overview';
+    document.title = DATA.project.name + ' docs' + (node ? ': ' + node.name : '');
+    window.scrollTo(0, 0);
+  }
+
+  sidebar();
+  document.getElementById('search').addEventListener('input', (e) => search(e.target.value));
+  document.getElementById('search').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const visible = [...document.querySelectorAll('#node-list li:not([hidden]) a')];
+    if (visible.length) location.hash = visible[0].getAttribute('href');
+  });
+  document.addEventListener('click', (e) => {
+    const target = e.target.closest('[data-href]');
+    if (target) location.hash = target.dataset.href;
+  });
+  graphEvents();
+  window.addEventListener('hashchange', render);
+  render();
+  document.body.dataset.ready = 'true';
+})();

@@ -1,0 +1,351 @@
+//! `pitwall docs generate` and `pitwall docs serve`: the site's embedded data (lineage
+//! colours, doc blocks, chart data), that it loads nothing from elsewhere, what a real
+//! browser (headless Chromium, `apt-get install chromium`) renders from it, that its
+//! selector filter picks what `pitwall ls` picks, and the HTTP server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{fixture, pitwall, pitwall_command, workspace};
+
+/// The workshop's `node_color` per folder, and the site's fixed source colour.
+const COLOURS: &[(&str, &str)] = &[
+    ("stg_f1_races", "CadetBlue"),
+    ("int_results", "MediumSlateBlue"),
+    ("fct_results", "#800080"),
+    ("pit_stops_joined", "#800080"),
+    ("fastest_pit_stops_by_constructor", "Maroon"),
+    ("lap_times_moving_avg", "Maroon"),
+    ("ml_data_prep", "Indigo"),
+    ("train_test_position", "#36454f"),
+    ("predict_position", "#36454f"),
+    ("formula1.races", "#3a7d44"),
+];
+
+/// The doc block `int_results`'s description comes from (crates/intermediate).
+const INT_RESULTS_DOC: &str = "In this query we want to join out other important information about the race results";
+
+/// Builds f1_tiny (all but training, which its data cannot feed) into `target`, then the docs.
+fn tiny_site(target: &Path) -> String {
+    let source = fixture("f1_tiny");
+    let build = pitwall(target, &["build", "--source", source.to_str().unwrap(), "--exclude", "ml.train_predict"]);
+    assert!(build.ok(), "{}", build.all());
+    generate(target)
+}
+
+fn generate(target: &Path) -> String {
+    let run = pitwall(target, &["docs", "generate"]);
+    assert!(run.ok(), "{}", run.all());
+    assert!(run.stdout.contains("Wrote the docs site"), "{}", run.stdout);
+    std::fs::read_to_string(target.join("index.html")).unwrap()
+}
+
+/// The JSON embedded in the page.
+fn site_data(html: &str) -> Value {
+    let start = html.find(r#"<script type="application/json" id="pitwall-data">"#).expect("the data script");
+    let body = &html[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    serde_json::from_str(body).unwrap()
+}
+
+fn node<'a>(data: &'a Value, name: &str) -> &'a Value {
+    let nodes = data["nodes"].as_object().unwrap();
+    nodes
+        .values()
+        .find(|n| n["name"] == name && n["resource_type"] != "test")
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
+/// `(data-name, fill)` of every lineage node (`<g class="node ...">`) in `html`.
+fn graph_nodes(html: &str) -> Vec<(String, String)> {
+    let attribute = |text: &str, name: &str| -> String {
+        let from = text.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name} in {text}")) + name.len() + 2;
+        text[from..from + text[from..].find('"').unwrap()].to_owned()
+    };
+    html.split("<g class=\"node")
+        .skip(1)
+        // `<g class="nodes">` holds them; `node"` and `node dim"` are they.
+        .filter(|g| g.starts_with(['"', ' ']))
+        .map(|g| {
+            let g = &g[..g.find("</g>").unwrap()];
+            (attribute(g, "data-name"), attribute(g, "fill"))
+        })
+        .collect()
+}
+
+fn assert_workshop_colours(nodes: &[(String, String)]) {
+    assert_eq!(nodes.len(), 29, "8 sources and 21 models: {nodes:?}");
+    for (name, colour) in COLOURS {
+        let fill = nodes.iter().find(|(n, _)| n == name).map(|(_, f)| f.as_str());
+        assert_eq!(fill, Some(*colour), "{name}");
+    }
+}
+
+#[test]
+fn the_site_carries_lineage_in_the_workshops_colours_doc_blocks_and_runs() {
+    let target = tempfile::tempdir().unwrap();
+    let html = tiny_site(target.path());
+    let data = site_data(&html);
+    let drawn: Vec<&Value> =
+        data["nodes"].as_object().unwrap().values().filter(|n| n["resource_type"] != "test").collect();
+    assert_eq!(drawn.len(), 29);
+    for (name, colour) in COLOURS {
+        assert_eq!(node(&data, name)["color"], *colour, "{name}");
+    }
+    assert_workshop_colours(&graph_nodes(&html));
+    let int_results = node(&data, "int_results");
+    assert!(int_results["description"].as_str().unwrap().starts_with(INT_RESULTS_DOC), "{int_results}");
+    assert!(int_results["description_html"].as_str().unwrap().starts_with(&format!("<p>{INT_RESULTS_DOC}")));
+    assert_eq!(int_results["materialized"], "view");
+    assert_eq!(int_results["run"]["status"], "success", "{}", int_results["run"]);
+    // Column types come from the catalog; column lineage from the plans.
+    let columns = int_results["columns"].as_array().unwrap();
+    let driver = columns.iter().find(|c| c["name"] == "driver").unwrap();
+    assert_eq!(driver["type"], "VARCHAR", "{driver}");
+    let upstream: Vec<&str> =
+        driver["upstream"].as_array().unwrap().iter().map(|u| u["column"].as_str().unwrap()).collect();
+    assert_eq!(upstream, ["forename", "surname"], "{driver}");
+    let fastest = node(&data, "fastest_pit_stops_by_constructor");
+    let constructor = fastest["columns"].as_array().unwrap().iter().find(|c| c["name"] == "constructor_name").unwrap();
+    assert_eq!(constructor["tests"][0], "unique_fastest_pit_stops_by_constructor_constructor_name", "{constructor}");
+    assert_eq!(data["run"]["counts"]["success"], 19, "{}", data["run"]);
+    assert_eq!(data["run"]["counts"]["pass"], 17, "{}", data["run"]);
+    assert!(target.path().join("catalog.json").is_file() && target.path().join("manifest.json").is_file());
+    // f1_tiny has 2021 pit stops but no trained model.
+    assert_eq!(data["charts"]["pit_stops"]["status"], "ok", "{}", data["charts"]["pit_stops"]);
+    assert_eq!(data["charts"]["ml"]["status"], "missing");
+    assert!(html.contains("Not drawn: no trained model in the model stage"), "the ML chart says why it is missing");
+    assert_self_contained(&html);
+}
+
+/// Nothing in the page loads from elsewhere: no external resource, no request from the
+/// script. (The embedded JSON is data, checked apart: it could quote a URL as text.)
+fn assert_self_contained(html: &str) {
+    let start = html.find(r#"<script type="application/json""#).unwrap();
+    let end = start + html[start..].find("</script>").unwrap();
+    let page = format!("{}{}", &html[..start], &html[end..]);
+    for forbidden in ["http://", "https://", "<link", "src=", "@import", "fetch(", "XMLHttpRequest", "import("] {
+        assert!(!page.contains(forbidden), "the page contains '{forbidden}'");
+    }
+    assert!(!html[start..end].contains("http://") && !html[start..end].contains("https://"), "a URL in the data");
+}
+
+#[test]
+fn without_a_build_the_charts_say_what_to_build() {
+    let target = tempfile::tempdir().unwrap();
+    let html = generate(target.path());
+    let data = site_data(&html);
+    assert_eq!(data["run"], Value::Null);
+    for chart in ["pit_stops", "lap_times", "ml"] {
+        assert_eq!(data["charts"][chart]["status"], "missing", "{chart}");
+    }
+    assert!(
+        html.contains("fastest_pit_stops_by_constructor is not in the warehouse")
+            && html.contains("pitwall build --select +fastest_pit_stops_by_constructor"),
+        "the pit stop chart says what to build"
+    );
+    assert_workshop_colours(&graph_nodes(&html));
+    assert_self_contained(&html);
+}
+
+/// Headless Chromium, or a failure saying how to install it: the browser test is part of
+/// the suite, never skipped.
+fn chromium() -> PathBuf {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(PathBuf::from).find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "headless Chromium is needed for the docs site's browser test and was not found: install it with \
+             `apt-get install -y chromium` (Debian; .ci/run does this)"
+        )
+    })
+}
+
+/// The DOM of `url` after its scripts ran, as headless Chromium serialises it.
+fn dump_dom(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--dump-dom",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && dom.contains("</html>"),
+        "chromium failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        dom.contains(r#"data-ready="true""#),
+        "the page's script did not finish:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    dom
+}
+
+fn file_url(path: &Path, fragment: &str) -> String {
+    format!("file://{}{fragment}", path.display())
+}
+
+#[test]
+fn chromium_renders_the_real_datas_site() {
+    let started = Instant::now();
+    let target = tempfile::tempdir().unwrap();
+    // The real data, so the charts have the workshop's values (and a trained model).
+    let build = pitwall(target.path(), &["build"]);
+    assert!(build.ok(), "{}", build.all());
+    let html = generate(target.path());
+    let data = site_data(&html);
+    let stops = data["charts"]["pit_stops"]["data"].as_array().unwrap();
+    assert_eq!(stops.len(), 10, "ten constructors raced in 2021");
+    assert_eq!(stops[0]["constructor"], "Red Bull", "the fastest mean first");
+    assert_eq!(html.matches(r#"<rect class="box""#).count(), 10);
+    assert_eq!(html.matches(r#"class="point lap-time""#).count(), 27, "27 seasons of lap times");
+    assert_eq!(html.matches(r#"class="point moving-avg""#).count(), 23, "a 5-year average from the fifth season on");
+    assert_eq!(html.matches(r#"<rect class="cell""#).count(), 18, "two 3x3 confusion matrices");
+    assert_eq!(html.matches(r#"<rect class="metric-bar"#).count(), 18, "3 metrics of 3 classes, twice");
+    let index = target.path().join("index.html");
+    let built = started.elapsed();
+
+    let dom = dump_dom(&file_url(&index, "#/model/int_results"));
+    assert_workshop_colours(&graph_nodes(&dom));
+    let page = &dom[dom.find(r#"<section id="page""#).unwrap()..dom.find(r#"<section id="graph-view""#).unwrap()];
+    assert!(page.contains(r#"data-route="model.pitwall.int_results""#), "{page}");
+    assert!(page.contains(INT_RESULTS_DOC), "the doc block is on the int_results page: {page}");
+    assert!(page.contains(r##"class="mini-node current" data-href="#/model/int_results""##), "{page}");
+    assert_eq!(dom.matches(r#"<rect class="box" data-constructor="#).count(), 10);
+    assert!(dom.contains(r#"<rect class="box" data-constructor="Red Bull""#));
+    assert_eq!(dom.matches(r#"class="point lap-time""#).count(), 27, "the browser shows every season");
+
+    let dom = dump_dom(&file_url(&index, "#/graph?select=%2Bfct_results"));
+    let dimmed = graph_nodes(&dom).len() - dom.matches(r#"<g class="node" "#).count();
+    assert_eq!(dom.matches(r#"<g class="node dim""#).count(), dimmed);
+    assert_eq!(dimmed, 29 - 17, "+fct_results is 8 sources and 9 models");
+    assert!(dom.contains("17 of 29 nodes match"));
+
+    let dom = dump_dom(&file_url(&index, ""));
+    assert!(dom.contains(r#"<div class="stat" id="count-models"><span class="num">21</span>"#), "overview counts");
+    assert!(dom.contains(r#"data-status="success">success: 21</li>"#), "the last run's statuses");
+    eprintln!("chromium test: build and generate {built:.1?}, three browser runs {:.1?}", started.elapsed() - built);
+}
+
+/// Selectors the site's filter must evaluate as `pitwall ls` does.
+const SELECTORS: &[&str] = &[
+    "fct_results",
+    "+fct_results",
+    "fct_results+",
+    "+int_results+",
+    "2+fct_results",
+    "int_results+1",
+    "1+predict_position",
+    "@lap_times_moving_avg",
+    "tag:bi",
+    "tag:train",
+    "source:formula1",
+    "source:formula1.races+",
+    "formula1.races",
+    "marts.core",
+    "staging",
+    "ml.prep",
+    "intermediate marts.aggregates",
+    "config.materialized:table",
+    "config.materialized:view,intermediate",
+    "+lap_times_moving_avg,staging",
+    "stg_f1_*",
+    "*pit_stops*",
+    "path:crates/marts",
+    "resource_type:source",
+    "fqn:marts.core",
+];
+
+#[test]
+fn the_graph_filter_selects_what_pitwall_ls_selects() {
+    let target = tempfile::tempdir().unwrap();
+    let html = generate(target.path());
+    // The page with a script that evaluates every selector with the site's own function.
+    let probe = format!(
+        "<script>const out = {{}}; for (const s of {}) {{ try {{ out[s] = window.pitwall.select(s); }} \
+         catch (e) {{ out[s] = 'error: ' + e.message; }} }} const pre = document.createElement('pre'); \
+         pre.id = 'probe'; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);</script></body>",
+        serde_json::to_string(SELECTORS).unwrap()
+    );
+    let probe_page = target.path().join("probe.html");
+    std::fs::write(&probe_page, html.replacen("</body>", &probe, 1)).unwrap();
+    let dom = dump_dom(&file_url(&probe_page, ""));
+    let text = &dom[dom.find(r#"<pre id="probe">"#).unwrap() + 16..];
+    let text = text[..text.find("</pre>").unwrap()].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let picked: Value = serde_json::from_str(&text).unwrap();
+    for selector in SELECTORS {
+        let ls =
+            pitwall(target.path(), &["ls", "-s", selector, "--resource-type", "model", "source", "--output", "name"]);
+        assert!(ls.ok(), "{}", ls.all());
+        let expected: Vec<&str> = ls.stdout.lines().collect();
+        let got: Vec<&str> = picked[selector]
+            .as_array()
+            .unwrap_or_else(|| panic!("{selector}: {}", picked[selector]))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(got, expected, "selector '{selector}'");
+    }
+}
+
+#[test]
+fn docs_serve_answers_with_the_site_and_nothing_outside_it() {
+    let target = tempfile::tempdir().unwrap();
+    let refused = pitwall(target.path(), &["docs", "serve", "--port", "0"]);
+    assert!(!refused.ok() && refused.stderr.contains("pitwall docs generate"), "{}", refused.all());
+    generate(target.path());
+    let mut server = pitwall_command()
+        .current_dir(workspace())
+        .env("PITWALL_TARGET_PATH", target.path())
+        .args(["docs", "serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let result = std::panic::catch_unwind(|| {
+        let address =
+            line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_else(|| panic!("{line}"));
+        let index = get(address, "/");
+        assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{}", &index[..index.len().min(200)]);
+        assert!(index.contains("Content-Type: text/html") && index.contains(r#"id="pitwall-data""#));
+        assert!(get(address, "/catalog.json").contains("Content-Type: application/json"));
+        assert!(get(address, "/nothing.html").starts_with("HTTP/1.1 404"));
+        assert!(get(address, "/../pitwall.toml").starts_with("HTTP/1.1 400"));
+        assert!(get(address, "/%2e%2e/pitwall.toml").starts_with("HTTP/1.1 400"));
+    });
+    // Ours to stop: the server runs until killed, as Ctrl-C stops it.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A plain HTTP/1.1 GET: the whole response, head and body.
+fn get(address: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
