@@ -65,6 +65,9 @@ fn the_pit_stop_aggregate_s_count_and_quartile_come_from_stop_times_and_the_cons
         <- source formula1.pit_stops.milliseconds
 ";
     assert!(count.starts_with(&format!("fastest_pit_stops_by_constructor.count{stop_times}")), "{count}");
+    // The issue's own example: the mean reaches the raw source column.
+    let mean = lineage(&["fastest_pit_stops_by_constructor.mean"]);
+    assert!(mean.starts_with(&format!("fastest_pit_stops_by_constructor.mean{stop_times}")), "{mean}");
     let quartile = lineage(&["fastest_pit_stops_by_constructor.25%"]);
     let constructor = "
   <- pit_stops_joined.constructor_name

@@ -286,60 +286,11 @@ fn lap_times(rows: &[LapTimes]) -> String {
         )
         .expect("writing to a String cannot fail");
     }
-    out.push_str("</g><g class=\"axis x\">");
-    // Round years, at most a dozen of them.
-    let span = last.year - first.year;
-    let step = [1, 2, 5, 10, 20, 50].into_iter().find(|s| span / s <= 12).unwrap_or(100);
-    let from = first.year + (step - first.year.rem_euclid(step)) % step;
-    for year in (from..=last.year).step_by(step as usize) {
-        write!(
-            out,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{year}</text>",
-            years.at(year as f64),
-            bottom + 18.0
-        )
-        .expect("writing to a String cannot fail");
-    }
     out.push_str("</g>");
+    out.push_str(&year_axis(first.year, last.year, &years, bottom));
     let series: [(&str, Series); 2] = [("lap-time", |r| r.seconds), ("moving-avg", |r| r.moving_avg)];
     for (class, value) in series {
-        let mut d = String::new();
-        let mut pen_down = false;
-        for r in rows {
-            match value(r) {
-                Some(v) => {
-                    write!(
-                        d,
-                        "{}{:.1} {:.1} ",
-                        if pen_down { "L " } else { "M " },
-                        years.at(r.year as f64),
-                        seconds.at(v)
-                    )
-                    .expect("writing to a String cannot fail");
-                    pen_down = true;
-                }
-                None => pen_down = false,
-            }
-        }
-        write!(out, "<path class=\"series {class}\" d=\"{}\"/>", d.trim_end())
-            .expect("writing to a String cannot fail");
-        for r in rows {
-            if let Some(v) = value(r) {
-                write!(
-                    out,
-                    "<circle class=\"point {class}\" data-year=\"{}\" data-seconds=\"{}\" cx=\"{:.1}\" \
-                     cy=\"{:.1}\" r=\"3\"><title>{}: {} \
-                     s</title></circle>",
-                    r.year,
-                    number(v),
-                    years.at(r.year as f64),
-                    seconds.at(v),
-                    r.year,
-                    number(v)
-                )
-                .expect("writing to a String cannot fail");
-            }
-        }
+        out.push_str(&series_marks(rows, class, value, &years, &seconds));
     }
     write!(
         out,
@@ -352,6 +303,61 @@ fn lap_times(rows: &[LapTimes]) -> String {
     )
     .expect("writing to a String cannot fail");
     out.push_str("</svg>\n");
+    out
+}
+
+/// The x axis of the lap-time chart: round years, at most a dozen of them.
+fn year_axis(first: i64, last: i64, years: &Scale, bottom: f64) -> String {
+    let mut out = String::from("<g class=\"axis x\">");
+    let span = last - first;
+    let step = [1, 2, 5, 10, 20, 50].into_iter().find(|s| span / s <= 12).unwrap_or(100);
+    let from = first + (step - first.rem_euclid(step)) % step;
+    for year in (from..=last).step_by(step as usize) {
+        write!(
+            out,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{year}</text>",
+            years.at(year as f64),
+            bottom + 18.0
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out.push_str("</g>");
+    out
+}
+
+/// One series of the lap-time chart: its line (broken where a value is missing) and a
+/// point per year that has one.
+fn series_marks(rows: &[LapTimes], class: &str, value: Series, years: &Scale, seconds: &Scale) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for r in rows {
+        match value(r) {
+            Some(v) => {
+                let pen = if pen_down { "L " } else { "M " };
+                write!(d, "{pen}{:.1} {:.1} ", years.at(r.year as f64), seconds.at(v))
+                    .expect("writing to a String cannot fail");
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    let mut out = format!("<path class=\"series {class}\" d=\"{}\"/>", d.trim_end());
+    for r in rows {
+        if let Some(v) = value(r) {
+            write!(
+                out,
+                "<circle class=\"point {class}\" data-year=\"{}\" data-seconds=\"{}\" cx=\"{:.1}\" \
+                 cy=\"{:.1}\" r=\"3\"><title>{}: {} s</title></circle>",
+                r.year,
+                number(v),
+                years.at(r.year as f64),
+                seconds.at(v),
+                r.year,
+                number(v)
+            )
+            .expect("writing to a String cannot fail");
+        }
+    }
     out
 }
 
