@@ -311,7 +311,9 @@ pub fn run_results(
         .iter()
         .map(|o| {
             let (message, failures, rows) = match &o.status {
-                NodeStatus::Success { rows } => (format!("OK {rows} rows"), Value::Null, json!(rows)),
+                NodeStatus::Success { rows: Some(rows) } => (format!("OK {rows} rows"), Value::Null, json!(rows)),
+                // A view is created, not run: no row count, as dbt reports a view.
+                NodeStatus::Success { rows: None } => ("CREATE VIEW".to_owned(), Value::Null, Value::Null),
                 NodeStatus::Error(m) => (m.clone(), Value::Null, Value::Null),
                 NodeStatus::Skipped { because } => (format!("skipped: {because}"), Value::Null, Value::Null),
                 NodeStatus::Pass => ("PASS".to_owned(), json!(0), Value::Null),

@@ -436,6 +436,12 @@ fn step_command(config: &ProjectConfig, options: &GlobalOptions, job: &JobConfig
             command.arg(flag).arg(value);
         }
     }
+    if let Some(limit) = options.memory_limit {
+        command.arg("--memory-limit").arg(limit.to_string());
+    }
+    if let Some(dir) = &options.spill_dir {
+        command.arg("--spill-dir").arg(dir);
+    }
     if options.no_wait {
         command.arg("--no-wait");
     }

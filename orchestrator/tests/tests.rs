@@ -6,6 +6,9 @@ mod support;
 
 /// manifest.json and run_results.json against dbt's published schemas (dbt-artifacts-parser).
 mod artifacts;
+/// `--engine ballista`: a standalone Ballista cluster builds what the local engine does.
+#[cfg(feature = "ballista")]
+mod ballista;
 /// The warehouse lock and crash hygiene: concurrent builds, readers, SIGKILLed builds.
 mod concurrency;
 /// Data tests and build semantics on tampered copies of `fixtures/f1_tiny`.

@@ -9,16 +9,23 @@ use datafusion::prelude::SessionContext;
 use pitwall_core::report::{self, Tally};
 use pitwall_core::warehouse::{Access, WarehouseLock};
 use pitwall_core::{
-    Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
+    Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, RawTable, Report, RunEvent, Runner, Source, SourceLoader,
+    Warehouse,
 };
 use tokio::task::JoinHandle;
+
+use crate::engine::{self, Engine, Sessions};
 
 /// An opened warehouse: the warehouse, a session with every relation it holds in the
 /// project's schemas (sources', target, audit) attached, and its lock, held as long as
 /// this value lives (keep it for the whole command, not just the session).
 pub struct OpenWarehouse {
     pub warehouse: Arc<Warehouse>,
+    /// On the configured engine (see [`Engine`]).
     pub session: SessionContext,
+    /// In this process, over the same catalog: for what cannot leave it (Rust models).
+    pub client: SessionContext,
+    pub engine: Engine,
     pub lock: WarehouseLock,
 }
 
@@ -28,7 +35,8 @@ pub struct OpenWarehouse {
 /// every relation.
 pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: bool) -> Result<OpenWarehouse> {
     let relations = config.relations();
-    let warehouse = Arc::new(Warehouse::open(&config.warehouse)?);
+    let engine = Engine::parse(config.engine.as_deref())?;
+    let warehouse = Arc::new(Warehouse::open(&config.warehouse)?.with_resources(config.resources.clone()));
     let lock = warehouse
         .lock(access, !no_wait, |holder| {
             eprintln!("Waiting for the warehouse at {}: it is in use by {holder}", config.warehouse);
@@ -48,7 +56,7 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
             );
         }
     }
-    let session = warehouse.session(&relations)?;
+    let Sessions { engine: session, client } = engine::sessions(&engine, &warehouse, &relations).await?;
     let mut schemas: Vec<String> = relations.source_schemas.values().cloned().collect();
     schemas.push(relations.target_schema.clone());
     schemas.push(relations.audit_schema());
@@ -58,7 +66,7 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
         .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
         .await
         .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
-    Ok(OpenWarehouse { warehouse, session, lock })
+    Ok(OpenWarehouse { warehouse, session, client, engine, lock })
 }
 
 /// One run: sources to load first, then a plan.
@@ -174,14 +182,14 @@ async fn run_plan(
     outcomes: &mut Vec<NodeOutcome>,
     lock: &mut Option<WarehouseLock>,
 ) -> Result<()> {
-    let OpenWarehouse { warehouse, session, lock: held } =
-        open_warehouse(run.config, Access::Write, run.no_wait).await?;
-    *lock = Some(held);
+    let open = open_warehouse(run.config, Access::Write, run.no_wait).await?;
+    let OpenWarehouse { warehouse, session, .. } = &open;
     let mut storing = Vec::new();
-    let loaded = load_sources(run, &warehouse, &session, &mut storing).await;
+    let loaded = load_sources(run, &open, &mut storing).await;
     if loaded.is_ok() {
         let total = run.plan.jobs.len();
         let runner = Runner::new(session.clone(), warehouse.clone(), run.config.relations())
+            .with_client_session(open.client.clone())
             .with_model_stage(run.config.model_stage.clone())
             .with_store_failures(run.store_failures);
         let done = Mutex::new(0usize);
@@ -209,6 +217,7 @@ async fn run_plan(
         };
         stored = stored.and(result);
     }
+    *lock = Some(open.lock);
     loaded.and(stored)
 }
 
@@ -216,13 +225,10 @@ type Storing = JoinHandle<pitwall_core::Result<(String, usize)>>;
 
 /// Loads each source of `run`, registering its tables in the session; storing them as
 /// the warehouse's raw tables (for later runs and the layer binaries) starts at once and
-/// overlaps with the models, which read the loaded tables from memory.
-async fn load_sources(
-    run: &Execution<'_>,
-    warehouse: &Arc<Warehouse>,
-    session: &SessionContext,
-    storing: &mut Vec<Storing>,
-) -> Result<()> {
+/// overlaps with the models, which read the loaded tables from memory. A distributed
+/// engine cannot ship in-memory tables, so there the models wait for the stored ones.
+async fn load_sources(run: &Execution<'_>, open: &OpenWarehouse, storing: &mut Vec<Storing>) -> Result<()> {
+    let OpenWarehouse { warehouse, session, .. } = open;
     for (source, loader) in &run.sources {
         let location = run.config.sources.get(&source.name).with_context(|| {
             format!("{}: no [sources.{}] section giving its location", run.config.root.display(), source.name)
@@ -230,6 +236,10 @@ async fn load_sources(
         let loading = Instant::now();
         let tables = (loader.load)(source, location, run.config).await?;
         println!("Loaded in {}\n", report::elapsed(loading.elapsed()));
+        if open.engine.is_distributed() {
+            store_and_attach(warehouse, session, &location.schema, &tables).await?;
+            continue;
+        }
         for table in &tables {
             table.register(session, &location.schema)?;
         }
@@ -237,6 +247,21 @@ async fn load_sources(
         storing.push(tokio::spawn(async move {
             warehouse.store_raw(&schema, &tables).await.map(|()| (schema, tables.len()))
         }));
+    }
+    Ok(())
+}
+
+/// Stores raw tables, then registers the stored Parquet files, which executors can read.
+async fn store_and_attach(
+    warehouse: &Warehouse,
+    session: &SessionContext,
+    schema: &str,
+    tables: &[RawTable],
+) -> Result<()> {
+    warehouse.store_raw(schema, tables).await.context("storing the raw tables in the warehouse")?;
+    println!("Stored {} raw tables in {}", tables.len(), warehouse.location().join(schema));
+    for table in tables {
+        warehouse.register_table(session, schema, &table.name).await?;
     }
     Ok(())
 }

@@ -49,6 +49,26 @@ pub struct GlobalOptions {
     /// (a build holds it alone, readers share it) instead of waiting for it
     #[arg(long, global = true, env = "PITWALL_NO_WAIT", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_wait: bool,
+
+    /// The query engine: local (DataFusion in this process), ballista (a Ballista
+    /// scheduler and executor in this process) or df://HOST:PORT (a Ballista scheduler);
+    /// the Ballista ones need the `ballista` cargo feature [default: the target's engine,
+    /// else local]
+    #[arg(long, global = true, env = "PITWALL_ENGINE", value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Memory the query operators of a run may hold together: a size (4GiB, 512MiB, 2GB),
+    /// a fraction of physical memory (0.5, 50%) or none. Sorts, aggregates and windows
+    /// that need more spill to --spill-dir; a hash join's build side cannot spill and
+    /// fails naming the limit [default: 50% of physical memory on Linux, else none]
+    #[arg(long, global = true, env = "PITWALL_MEMORY_LIMIT", value_name = "SIZE",
+          value_parser = crate::resources::parse_memory_limit)]
+    pub memory_limit: Option<crate::resources::MemoryLimit>,
+
+    /// Folder for spill files (created if missing; each run uses, then removes, a
+    /// datafusion-* folder in it) [default: the OS temp folder, $TMPDIR or /tmp]
+    #[arg(long, global = true, env = "PITWALL_SPILL_DIR", value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 impl GlobalOptions {
@@ -64,8 +84,11 @@ impl GlobalOptions {
             target_path: self.target_path.clone(),
             warehouse: self.warehouse.clone(),
             model_stage: self.model_stage.clone(),
+            engine: self.engine.clone(),
         };
-        Ok(ProjectConfig::load(&root, &overrides)?)
+        let mut config = ProjectConfig::load(&root, &overrides)?;
+        config.resources = crate::resources::resources(self.memory_limit, self.spill_dir.as_deref())?;
+        Ok(config)
     }
 }
 
@@ -192,6 +215,14 @@ mod tests {
         assert_eq!(config.warehouse, root.join("elsewhere/wh"));
         assert_eq!(config.sources["formula1"].location, root.join("fixtures/f1_tiny"));
         assert_eq!(config.model_stage, root.join("target/model_stage"));
+    }
+
+    #[test]
+    fn a_bad_memory_limit_is_refused_naming_the_option() {
+        let error = LayerCli::try_parse_from(["staging", "--memory-limit", "lots"]).unwrap_err().to_string();
+        assert!(error.contains("--memory-limit") && error.contains("'lots'"), "{error}");
+        let cli = LayerCli::try_parse_from(["staging", "--memory-limit", "512MiB"]).unwrap();
+        assert_eq!(cli.options.memory_limit, Some(crate::resources::MemoryLimit::Bytes(512 << 20)));
     }
 
     #[test]

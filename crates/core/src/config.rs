@@ -252,6 +252,9 @@ struct TargetSection {
     schema: Option<String>,
     #[serde(default)]
     model_stage: Option<String>,
+    /// The query engine (see [`ProjectConfig::engine`]).
+    #[serde(default)]
+    engine: Option<String>,
     /// Object-store options for this target's locations (see [`StoreOptions`]).
     #[serde(default)]
     storage: BTreeMap<String, toml::Value>,
@@ -558,6 +561,8 @@ pub struct Overrides {
     pub target_path: Option<String>,
     pub warehouse: Option<String>,
     pub model_stage: Option<String>,
+    /// `--engine`: beats the target's `engine`.
+    pub engine: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -579,6 +584,14 @@ pub struct ProjectConfig {
     pub model_stage: Location,
     pub sources: BTreeMap<String, SourceLocation>,
     pub models: FolderConfig,
+    /// The query engine as written (`--engine`, else the target's `engine`); `None` is
+    /// the local one. Core only carries the text: pitwall-cli, which makes sessions,
+    /// parses it, so core names no engine.
+    pub engine: Option<String>,
+    /// The memory limit and spill folder of the sessions that run models and tests. Not
+    /// in the file: pitwall-cli sets it from its options (`Resources::default()`, no
+    /// limit, otherwise).
+    pub resources: crate::resources::Resources,
 }
 
 impl ProjectConfig {
@@ -633,6 +646,7 @@ impl ProjectConfig {
         let target_warehouse = setting("warehouse", target.warehouse.as_ref())?;
         let target_schema = setting("schema", target.schema.as_ref())?;
         let target_model_stage = setting("model-stage", target.model_stage.as_ref())?;
+        let engine = overrides.engine.clone().or(setting("engine", target.engine.as_ref())?);
         let targets: Vec<String> = parsed.targets.keys().cloned().collect();
         let jobs = jobs(location, &parsed, &target_name)?;
         let at = |p: &str| Location::parse(p, root).map(|l| l.with_options(&storage));
@@ -708,6 +722,8 @@ impl ProjectConfig {
             model_stage,
             sources,
             models,
+            engine,
+            resources: Default::default(),
         })
     }
 
@@ -795,6 +811,7 @@ level = 3
             target_path: Some("/tmp/t".into()),
             warehouse: None,
             model_stage: None,
+            engine: None,
         };
         let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", FILE, &o).unwrap();
         assert_eq!(p.sources["formula1"].location.to_string(), "s3://bucket/prefix/");
@@ -910,6 +927,16 @@ steps = ["build", "test -s marts"]
         let shown = format!("{prod:?}");
         assert!(shown.contains("aws_secret_access_key") && !shown.contains("not-a-real-secret"), "{shown}");
         assert!(!options.is_empty());
+    }
+
+    #[test]
+    fn a_targets_engine_is_carried_as_text_and_the_option_beats_it() {
+        let text = TARGETS.replace("[targets.prod]\n", "[targets.prod]\nengine = \"ballista\"\n");
+        assert_eq!(with_target(&text, None).unwrap().engine, None);
+        assert_eq!(with_target(&text, Some("prod")).unwrap().engine.as_deref(), Some("ballista"));
+        let overrides = Overrides { target: Some("prod".into()), engine: Some("local".into()), ..Default::default() };
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", &text, &overrides).unwrap();
+        assert_eq!(p.engine.as_deref(), Some("local"));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod location;
 pub mod model;
 pub mod properties;
 pub mod report;
+pub mod resources;
 pub mod runner;
 pub mod source;
 pub mod template;

@@ -11,7 +11,9 @@ fn dotted(left: &str, right: &str) -> String {
     format!("{left} {} {right}", ".".repeat(dots))
 }
 
-/// `  3 of 15 OK created table model analytics.fct_results ..... [25720 rows in 0.12s]`
+/// `  3 of 15 OK created table model analytics.fct_results ..... [25720 rows in 0.12s]`,
+/// or for a view, which is created without being run, dbt's
+/// `  1 of 15 OK created view model analytics.stg_f1_races ..... [CREATE VIEW in 0.01s]`.
 ///
 /// An error's reason follows on the lines right under it, indented, so each error line
 /// says why as it happens (the run's end lists them again, as dbt does).
@@ -31,7 +33,11 @@ fn status_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
     let (name, relation) = (&outcome.name, &outcome.relation);
     let (left, right) = match (outcome.kind, &outcome.status) {
         (OutcomeKind::Model(kind), NodeStatus::Success { rows }) => {
-            (format!("OK created {kind} model {relation}"), format!("[{rows} rows in {secs:.2}s]"))
+            let right = match rows {
+                Some(rows) => format!("[{rows} rows in {secs:.2}s]"),
+                None => format!("[CREATE VIEW in {secs:.2}s]"),
+            };
+            (format!("OK created {kind} model {relation}"), right)
         }
         (OutcomeKind::Model(kind), NodeStatus::Error(_)) => {
             (format!("ERROR creating {kind} model {relation}"), format!("[ERROR in {secs:.2}s]"))
@@ -196,9 +202,18 @@ mod tests {
     }
 
     #[test]
+    fn a_view_line_says_create_view_as_dbt_and_no_row_count() {
+        let view = outcome(OutcomeKind::Model(Materialization::View), NodeStatus::Success { rows: None });
+        let line = node_line(1, 15, &view);
+        assert!(line.starts_with("  1 of 15 OK created view model analytics.stg_f1_races ."), "{line}");
+        assert!(line.ends_with(" [CREATE VIEW in 0.01s]"), "{line}");
+    }
+
+    #[test]
     fn other_lines_are_one_line() {
-        let ok = outcome(OutcomeKind::Model(Materialization::Table), NodeStatus::Success { rows: 3 });
+        let ok = outcome(OutcomeKind::Model(Materialization::Table), NodeStatus::Success { rows: Some(3) });
         assert_eq!(node_line(1, 1, &ok).lines().count(), 1);
+        assert!(node_line(1, 1, &ok).ends_with(" [3 rows in 0.01s]"), "{}", node_line(1, 1, &ok));
         let skipped = outcome(OutcomeKind::Model(Materialization::Table), NodeStatus::Skipped { because: "x".into() });
         assert_eq!(node_line(1, 1, &skipped).lines().count(), 1);
     }

@@ -83,9 +83,10 @@ impl Plan {
 
 #[derive(Clone, Debug)]
 pub enum NodeStatus {
-    /// A model was built.
+    /// A model was built: a table with its row count; a view, `None`, is created
+    /// (its SQL planned and stored) without running it, as a warehouse creates a view.
     Success {
-        rows: u64,
+        rows: Option<u64>,
     },
     /// A model or test could not run.
     Error(String),
@@ -150,6 +151,9 @@ pub enum RunEvent<'a> {
 #[derive(Clone)]
 pub struct Runner {
     session: SessionContext,
+    /// Where Rust models run: `session` unless the engine is a cluster, whose plans
+    /// cannot carry their in-memory batches and closures (see `with_client_session`).
+    client: SessionContext,
     warehouse: Arc<Warehouse>,
     relations: Relations,
     model_stage: Option<Location>,
@@ -158,7 +162,14 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(session: SessionContext, warehouse: Arc<Warehouse>, relations: Relations) -> Self {
-        Runner { session, warehouse, relations, model_stage: None, store_failures: false }
+        Runner { client: session.clone(), session, warehouse, relations, model_stage: None, store_failures: false }
+    }
+
+    /// Runs models without SQL (Rust models) on `client`, a session in this process
+    /// sharing `session`'s catalog; SQL models and tests stay on `session`.
+    pub fn with_client_session(mut self, client: SessionContext) -> Self {
+        self.client = client;
+        self
     }
 
     /// Where models that train or load ML models keep them.
@@ -310,7 +321,9 @@ impl Runner {
         }
     }
 
-    async fn materialize(&self, node: &Node) -> Result<u64> {
+    /// Builds a model: a table is computed and written, returning its row count; a view
+    /// is planned (so a bad reference fails here) and its SQL stored, but not run (`None`).
+    async fn materialize(&self, node: &Node) -> Result<Option<u64>> {
         let spec = node.spec();
         for r in &spec.refs {
             self.check_exists(&spec.name, &Target::Model(r.clone()))?;
@@ -321,14 +334,16 @@ impl Runner {
         let schema = self.relations.target_schema.as_str();
         match node.config.materialized {
             Materialization::Table => {
-                let ctx = ModelContext::new(self.session.clone(), self.relations.clone(), spec.clone())
+                let is_sql = node.model.compiled_sql(&self.relations).is_some();
+                let session = if is_sql { &self.session } else { &self.client };
+                let ctx = ModelContext::new(session.clone(), self.relations.clone(), spec.clone())
                     .with_config(node.config.clone())
                     .with_model_stage(self.model_stage.clone());
                 let frame = node.model.build(&ctx).await?;
                 let stream = frame.execute_stream().await?;
                 let rows = self.warehouse.write_table(schema, &spec.name, stream).await?;
                 self.warehouse.register_table(&self.session, schema, &spec.name).await?;
-                Ok(rows)
+                Ok(Some(rows))
             }
             Materialization::View => {
                 let sql = node
@@ -336,9 +351,8 @@ impl Runner {
                     .compiled_sql(&self.relations)
                     .ok_or_else(|| Error::model(&spec.name, "only SQL models can be views"))??;
                 Warehouse::register_view(&self.session, schema, &spec.name, &sql).await?;
-                let rows = self.session.table(self.relations.model(&spec.name)).await?.count().await? as u64;
                 self.warehouse.write_view(schema, &spec.name, &sql).await?;
-                Ok(rows)
+                Ok(None)
             }
         }
     }

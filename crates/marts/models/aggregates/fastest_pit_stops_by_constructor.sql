@@ -41,7 +41,8 @@ quantile_points as (
         quantiles.q,
         quantiles.q * (counts.n - 1) as h
     from (select distinct constructor_name, n from ranked) as counts
-    cross join (values (0.25), (0.5), (0.75)) as quantiles (q)
+    -- Selects, not VALUES: Ballista 55 hangs on a join over a cross join with VALUES.
+    cross join (select 0.25 as q union all select 0.5 union all select 0.75) as quantiles
 ),
 
 quantile_bounds as (
