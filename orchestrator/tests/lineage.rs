@@ -54,7 +54,7 @@ fct_results.total_pit_stops_per_race
 /// The pit stop aggregate: `count` is `count(pit_stop_seconds)`, seconds being
 /// `pit_stop_milliseconds / 1000.0`; a quartile interpolates stops ranked within each
 /// constructor (`row_number() over (partition by constructor_name order by seconds)`), so
-/// it also comes from the constructor; the 0.25 is a VALUES constant.
+/// it also comes from the constructor; the 0.25 is a constant.
 #[test]
 fn the_pit_stop_aggregate_s_count_and_quartile_come_from_stop_times_and_the_constructor() {
     let count = lineage(&["fastest_pit_stops_by_constructor.count"]);
