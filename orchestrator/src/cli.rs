@@ -104,12 +104,17 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
-    /// Run a SQL query over the warehouse (models by name, raw tables as raw.<table>)
+    /// Run a SQL query over the warehouse (models by name, raw tables as raw.<table>); on a
+    /// Snowflake target, in Snowflake
     Query {
         sql: String,
         /// Print at most this many rows
         #[arg(long)]
         limit: Option<usize>,
+        /// On a Snowflake target, query the local warehouse it is built in rather than
+        /// Snowflake
+        #[arg(long)]
+        local: bool,
     },
     /// Write each selected model as <model>.csv (header first, rows sorted by every column,
     /// so the same data always gives the same file) into a folder or object-store URL

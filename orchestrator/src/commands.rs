@@ -68,7 +68,7 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         Command::Ls { selection, resource_type, output } => ls(&project, &selection, &resource_type, output),
         Command::Compile(selection) => compile(&project, &selection),
         Command::Show { model, limit } => show(&project, &model, limit, no_wait).await,
-        Command::Query { sql, limit } => query(&project, &sql, limit, no_wait).await,
+        Command::Query { sql, limit, local } => query(&project, &sql, limit, local, no_wait).await,
         Command::Export { out, selection } => export(&project, &out, &selection, no_wait).await,
         Command::Lineage { column, downstream } => crate::lineage::print(&project, &column, downstream).await,
         Command::Docs { command } => crate::docs::dispatch(&project, &command, no_wait).await,
@@ -103,6 +103,8 @@ async fn run(
     } else {
         Vec::new()
     };
+    // A Snowflake target logs in first, so a wrong password or host fails before the build.
+    let snowflake = snowflake_login(project, verb).await?;
     println!("{}", pitwall_cli::header(&project.config));
     println!(
         "Found {} models, {} data tests and {} sources; running {} models and {} tests",
@@ -115,6 +117,7 @@ async fn run(
     // A source is (re)loaded when a selected model reads it; otherwise the raw tables the
     // warehouse holds are used, as dbt uses what its warehouse holds.
     let read: BTreeSet<&str> = models.iter().flat_map(|n| n.spec().sources.iter().map(|s| s.source.as_str())).collect();
+    let loaded: Vec<String> = read.iter().map(|s| s.to_string()).collect();
     let sources = project
         .sources
         .iter()
@@ -130,6 +133,8 @@ async fn run(
         no_wait,
     };
     let executed = execute(execution).await;
+    let succeeded = !executed.refused && executed.fatal.is_none() && executed.tally.ok();
+    let outcomes = executed.outcomes.clone();
     if !executed.refused {
         let results = artifacts::run_results(project, verb.name(), selection, &executed.outcomes, executed.elapsed);
         let written = project.config.target_path.write("run_results.json", results).await;
@@ -142,7 +147,70 @@ async fn run(
             (_, Ok(())) => {}
         }
     }
-    executed.result()
+    // The lock is released here: delivery reads the warehouse under a shared one.
+    let result = executed.result();
+    if let Some(session) = snowflake {
+        deliver(project, session, succeeded, &loaded, &outcomes).await?;
+    }
+    result
+}
+
+#[cfg(feature = "snowflake")]
+type SnowflakeSession = pitwall_snowflake::Session;
+#[cfg(not(feature = "snowflake"))]
+type SnowflakeSession = std::convert::Infallible;
+
+/// On a Snowflake target, for a command that builds models: the session delivery will use.
+async fn snowflake_login(project: &Project, verb: Verb) -> Result<Option<SnowflakeSession>> {
+    let Some(target) = project.config.snowflake.as_ref().filter(|_| verb.builds_models()) else {
+        return Ok(None);
+    };
+    #[cfg(feature = "snowflake")]
+    return crate::snowflake::connect(target).await.map(Some);
+    #[cfg(not(feature = "snowflake"))]
+    bail!(
+        "target {} is of type snowflake (database {}), but this pitwall was built without the \
+         `snowflake` feature (cargo build --features snowflake)",
+        project.config.target,
+        target.database
+    )
+}
+
+/// Delivers what the run built when it succeeded; says why not otherwise. The session is
+/// closed either way.
+#[cfg(feature = "snowflake")]
+async fn deliver(
+    project: &Project,
+    session: SnowflakeSession,
+    succeeded: bool,
+    loaded: &[String],
+    outcomes: &[pitwall_core::NodeOutcome],
+) -> Result<()> {
+    let target = project.config.snowflake.as_ref().expect("a Snowflake target");
+    let delivered = if succeeded {
+        let relations = crate::snowflake::relations(project, loaded, outcomes, &target.database);
+        crate::snowflake::deliver(project, &session, &relations).await
+    } else {
+        println!("\nNothing delivered to Snowflake: the run did not succeed");
+        Ok(())
+    };
+    let closed = session.close().await;
+    delivered?;
+    if let Err(e) = closed {
+        eprintln!("warning: closing the Snowflake session: {e}");
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "snowflake"))]
+async fn deliver(
+    _: &Project,
+    session: SnowflakeSession,
+    _: bool,
+    _: &[String],
+    _: &[pitwall_core::NodeOutcome],
+) -> Result<()> {
+    match session {}
 }
 
 fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
@@ -215,7 +283,18 @@ async fn show(project: &Project, model: &str, limit: usize, no_wait: bool) -> Re
     Ok(true)
 }
 
-async fn query(project: &Project, sql: &str, limit: Option<usize>, no_wait: bool) -> Result<bool> {
+async fn query(project: &Project, sql: &str, limit: Option<usize>, local: bool, no_wait: bool) -> Result<bool> {
+    if let Some(target) = project.config.snowflake.as_ref().filter(|_| !local) {
+        #[cfg(feature = "snowflake")]
+        return crate::snowflake::query(target, sql, limit).await;
+        #[cfg(not(feature = "snowflake"))]
+        bail!(
+            "target {} is of type snowflake, but this pitwall was built without the `snowflake` feature \
+             (pass --local to query its local warehouse, {})",
+            project.config.target,
+            target.database
+        );
+    }
     let open = open_warehouse(&project.config, Access::Read, no_wait).await?;
     let session = &open.session;
     let mut frame = session.sql(sql).await.with_context(|| format!("query: {sql}"))?;

@@ -4,7 +4,8 @@
 //! ([`registry::LAYERS`]) into a [`Project`] (models, sources, tests, docs, the DAG),
 //! turns selectors (`+fct_results`, `tag:bi`, `staging,config.materialized:view`) into
 //! node sets, plans runs on the DAG and hands them to `pitwall-cli`'s run loop, writes
-//! dbt's artifacts, and owns the `pitwall` command line.
+//! dbt's artifacts, owns the `pitwall` command line, and hands a Snowflake target's
+//! results to the Snowflake adapter (`pitwall-snowflake`, feature `snowflake`).
 //!
 //! It must never implement a model or parse a CSV (models live in their layer crates,
 //! rows are touched only by `ingestion`), and outside `registry.rs` it names no layer.
@@ -19,5 +20,7 @@ pub mod lineage;
 pub mod project;
 pub mod registry;
 pub mod select;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 
 pub use project::Project;

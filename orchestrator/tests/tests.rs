@@ -30,3 +30,7 @@ mod reliability;
 /// Sources, warehouse and model stage on S3 (a local moto server): parity with a local
 /// build, rebuilds, and failures that name the URL and never the secret.
 mod s3;
+/// Delivery to Snowflake (fakesnow's emulator): a full build read back equal, query,
+/// failures naming the endpoint.
+#[cfg(feature = "snowflake")]
+mod snowflake;

@@ -111,10 +111,17 @@ impl Executed {
     }
 }
 
-/// The first line of a run, as dbt's `Running with dbt=...`: the version and the target.
+/// The first line of a run, as dbt's `Running with dbt=...`: the version and the target
+/// (and where a Snowflake target delivers).
 pub fn header(config: &ProjectConfig) -> String {
+    let delivered = match &config.snowflake {
+        Some(snowflake) => {
+            format!(", delivered to Snowflake at {} (database {})", snowflake.endpoint(), snowflake.database)
+        }
+        None => String::new(),
+    };
     format!(
-        "Running with pitwall {} on target {}: schema {} in {}",
+        "Running with pitwall {} on target {}: schema {} in {}{delivered}",
         env!("CARGO_PKG_VERSION"),
         config.target,
         config.schema,

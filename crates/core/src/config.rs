@@ -244,10 +244,41 @@ struct ProjectSection {
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct TargetSection {
+    /// `local` (the default: the warehouse is the result) or `snowflake` (built locally,
+    /// then delivered to Snowflake).
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
     source: Option<String>,
+    /// The local warehouse's location; on a `snowflake` target, dbt-snowflake's meaning:
+    /// the virtual warehouse that runs the statements (then `local-warehouse` is the
+    /// location).
     #[serde(default)]
     warehouse: Option<String>,
+    #[serde(default)]
+    local_warehouse: Option<String>,
+    // dbt-snowflake's profile keys, spelled as dbt spells them.
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default, rename = "private_key_path")]
+    private_key_path: Option<String>,
+    #[serde(default, rename = "private_key_passphrase")]
+    private_key_passphrase: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    database: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+    /// A number, or a string (so it may be `{{ env_var('PORT') }}`).
+    #[serde(default)]
+    port: Option<toml::Value>,
+    #[serde(default)]
+    protocol: Option<String>,
     #[serde(default)]
     schema: Option<String>,
     #[serde(default)]
@@ -592,6 +623,166 @@ pub struct ProjectConfig {
     /// in the file: pitwall-cli sets it from its options (`Resources::default()`, no
     /// limit, otherwise).
     pub resources: crate::resources::Resources,
+    /// Where a `type = "snowflake"` target delivers what was built; `None` for a local
+    /// target, whose warehouse is the result.
+    pub snowflake: Option<SnowflakeTarget>,
+}
+
+/// A `type = "snowflake"` target's connection, dbt-snowflake's profile keys with
+/// `{{ env_var() }}` rendered. Its `Debug` leaves the secrets out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SnowflakeTarget {
+    pub account: String,
+    pub user: String,
+    pub password: Option<String>,
+    pub private_key_path: Option<PathBuf>,
+    pub private_key_passphrase: Option<String>,
+    pub role: Option<String>,
+    pub database: String,
+    /// The virtual warehouse statements run on.
+    pub warehouse: Option<String>,
+    pub schema: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub protocol: Option<String>,
+}
+
+impl std::fmt::Debug for SnowflakeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "<set>");
+        f.debug_struct("SnowflakeTarget")
+            .field("account", &self.account)
+            .field("user", &self.user)
+            .field("password", &set(&self.password))
+            .field("private_key_path", &self.private_key_path)
+            .field("private_key_passphrase", &set(&self.private_key_passphrase))
+            .field("role", &self.role)
+            .field("database", &self.database)
+            .field("warehouse", &self.warehouse)
+            .field("schema", &self.schema)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("protocol", &self.protocol)
+            .finish()
+    }
+}
+
+impl SnowflakeTarget {
+    /// The endpoint's base URL, as the connector will reach it (no credentials in it).
+    pub fn endpoint(&self) -> String {
+        let protocol = self.protocol.as_deref().unwrap_or("https");
+        let host = self.host.clone().unwrap_or_else(|| format!("{}.snowflakecomputing.com", self.account));
+        let port = self.port.unwrap_or(if protocol == "http" { 80 } else { 443 });
+        format!("{protocol}://{host}:{port}")
+    }
+}
+
+/// The keys only a `type = "snowflake"` target takes.
+const SNOWFLAKE_KEYS: &str = "account, user, password, private_key_path, private_key_passphrase, role, database, \
+     warehouse, host, port, protocol, local-warehouse";
+
+impl TargetSection {
+    /// A local target takes none of the Snowflake keys (`warehouse` is its location).
+    fn check_local(&self, location: &str, target: &str) -> Result<()> {
+        let snowflake_only = [
+            ("local-warehouse", self.local_warehouse.is_some()),
+            ("account", self.account.is_some()),
+            ("user", self.user.is_some()),
+            ("password", self.password.is_some()),
+            ("private_key_path", self.private_key_path.is_some()),
+            ("private_key_passphrase", self.private_key_passphrase.is_some()),
+            ("role", self.role.is_some()),
+            ("database", self.database.is_some()),
+            ("host", self.host.is_some()),
+            ("port", self.port.is_some()),
+            ("protocol", self.protocol.is_some()),
+        ];
+        match snowflake_only.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(Error::config(
+                location,
+                format!("[targets.{target}] {key}: only a target of type = \"snowflake\" takes it (add the type)"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The connection of a `type = "snowflake"` target, every required key checked.
+    fn snowflake(
+        &self,
+        location: &str,
+        target: &str,
+        schema: Option<&str>,
+        setting: impl Fn(&str, Option<&String>) -> Result<Option<String>>,
+    ) -> Result<SnowflakeTarget> {
+        let required = |key: &str, value: Option<&String>| -> Result<String> {
+            setting(key, value)?.filter(|v| !v.is_empty()).ok_or_else(|| {
+                Error::config(
+                    location,
+                    format!("[targets.{target}] {key} is required on a type = \"snowflake\" target ({SNOWFLAKE_KEYS})"),
+                )
+            })
+        };
+        let port = match &self.port {
+            None => None,
+            Some(toml::Value::Integer(n)) => Some(*n as i128),
+            Some(toml::Value::String(text)) => {
+                let text = setting("port", Some(text))?.unwrap_or_default();
+                Some(text.trim().parse::<i128>().map_err(|_| {
+                    Error::config(location, format!("[targets.{target}] port = '{text}' is not a port number"))
+                })?)
+            }
+            Some(other) => {
+                return Err(Error::config(
+                    location,
+                    format!("[targets.{target}] port: a {} is not a port number", other.type_str()),
+                ));
+            }
+        };
+        let port = port
+            .map(|n| {
+                u16::try_from(n).ok().filter(|p| *p > 0).ok_or_else(|| {
+                    Error::config(location, format!("[targets.{target}] port = {n} is not a port number (1-65535)"))
+                })
+            })
+            .transpose()?;
+        let protocol = setting("protocol", self.protocol.as_ref())?.filter(|v| !v.is_empty());
+        if let Some(p) = protocol.as_deref().filter(|p| !matches!(*p, "http" | "https")) {
+            return Err(Error::config(
+                location,
+                format!("[targets.{target}] protocol = '{p}' is not a protocol (accepted: https, http)"),
+            ));
+        }
+        // An empty value is unset, so `{{ env_var('X', '') }}` can leave a key out.
+        let password = setting("password", self.password.as_ref())?.filter(|v| !v.is_empty());
+        let private_key_path =
+            setting("private_key_path", self.private_key_path.as_ref())?.filter(|v| !v.is_empty()).map(PathBuf::from);
+        if password.is_none() && private_key_path.is_none() {
+            return Err(Error::config(
+                location,
+                format!("[targets.{target}] needs password or private_key_path to log in to Snowflake"),
+            ));
+        }
+        Ok(SnowflakeTarget {
+            account: required("account", self.account.as_ref())?,
+            user: required("user", self.user.as_ref())?,
+            password,
+            private_key_path,
+            private_key_passphrase: setting("private_key_passphrase", self.private_key_passphrase.as_ref())?
+                .filter(|v| !v.is_empty()),
+            role: setting("role", self.role.as_ref())?.filter(|v| !v.is_empty()),
+            database: required("database", self.database.as_ref())?,
+            warehouse: setting("warehouse", self.warehouse.as_ref())?.filter(|v| !v.is_empty()),
+            schema: schema.map(str::to_owned).ok_or_else(|| {
+                Error::config(
+                    location,
+                    format!("[targets.{target}] schema is required on a type = \"snowflake\" target"),
+                )
+            })?,
+            host: setting("host", self.host.as_ref())?.filter(|v| !v.is_empty()),
+            port,
+            protocol,
+        })
+    }
 }
 
 impl ProjectConfig {
@@ -643,29 +834,60 @@ impl ProjectConfig {
                 .transpose()
         };
         let target_source = setting("source", target.source.as_ref())?;
-        let target_warehouse = setting("warehouse", target.warehouse.as_ref())?;
         let target_schema = setting("schema", target.schema.as_ref())?;
         let target_model_stage = setting("model-stage", target.model_stage.as_ref())?;
+        let snowflake = match setting("type", target.kind.as_ref())?.as_deref() {
+            None | Some("local") => {
+                target.check_local(location, &target_name)?;
+                None
+            }
+            Some("snowflake") => {
+                let mut snowflake = target.snowflake(location, &target_name, target_schema.as_deref(), setting)?;
+                // Relative to the project, as every path of the file is.
+                snowflake.private_key_path = snowflake.private_key_path.map(|p| root.join(p));
+                Some(snowflake)
+            }
+            Some(other) => {
+                return Err(Error::config(
+                    location,
+                    format!(
+                        "[targets.{target_name}] type = '{other}' is not a target type (accepted: local, snowflake)"
+                    ),
+                ));
+            }
+        };
+        // On a Snowflake target `warehouse` is Snowflake's; the local one is `local-warehouse`.
+        let target_warehouse = match &snowflake {
+            None => setting("warehouse", target.warehouse.as_ref())?,
+            Some(_) => setting("local-warehouse", target.local_warehouse.as_ref())?,
+        };
         let engine = overrides.engine.clone().or(setting("engine", target.engine.as_ref())?);
         let targets: Vec<String> = parsed.targets.keys().cloned().collect();
         let jobs = jobs(location, &parsed, &target_name)?;
         let at = |p: &str| Location::parse(p, root).map(|l| l.with_options(&storage));
         let target_path =
             at(overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"))?;
-        let warehouse =
-            match overrides.warehouse.as_deref().or(target_warehouse.as_deref()).or(parsed.warehouse.path.as_deref()) {
-                Some(p) => at(p)?,
-                None => target_path.join("warehouse"),
-            };
-        let model_stage = match overrides
-            .model_stage
-            .as_deref()
-            .or(target_model_stage.as_deref())
-            .or(parsed.warehouse.model_stage.as_deref())
-        {
-            Some(p) => at(p)?,
-            None => target_path.join("model_stage"),
+        // A Snowflake target's local build has its own folder by default, so delivering
+        // never reads what another target built.
+        let defaults = match &snowflake {
+            None => target_path.clone(),
+            Some(_) => target_path.join(&target_name),
         };
+        let warehouse = match overrides.warehouse.as_deref().or(target_warehouse.as_deref()).or(match &snowflake {
+            None => parsed.warehouse.path.as_deref(),
+            Some(_) => None,
+        }) {
+            Some(p) => at(p)?,
+            None => defaults.join("warehouse"),
+        };
+        let model_stage =
+            match overrides.model_stage.as_deref().or(target_model_stage.as_deref()).or(match &snowflake {
+                None => parsed.warehouse.model_stage.as_deref(),
+                Some(_) => None,
+            }) {
+                Some(p) => at(p)?,
+                None => defaults.join("model_stage"),
+            };
         let schema = target_schema.or(parsed.warehouse.schema.take()).ok_or_else(|| {
             Error::config(
                 location,
@@ -724,6 +946,7 @@ impl ProjectConfig {
             models,
             engine,
             resources: Default::default(),
+            snowflake,
         })
     }
 
@@ -782,6 +1005,65 @@ level = 2
 [models.marts.aggregates.deeper.meta]
 level = 3
 "##;
+
+    const SNOWFLAKE: &str = r#"
+[project]
+name = "p"
+default-target = "sf"
+
+[sources.formula1]
+location = "data"
+
+[targets.sf]
+type = "snowflake"
+account = "pitwall"
+user = "ci"
+password = "{{ env_var('PITWALL_CONFIG_TEST_SF_PASSWORD', 'hunter2') }}"
+database = "PC_DBT_DB"
+schema = "production"
+warehouse = "COMPUTE_WH"
+protocol = "http"
+host = "127.0.0.1"
+port = 8123
+"#;
+
+    #[test]
+    fn a_snowflake_target_reads_dbts_keys_and_builds_locally_in_its_own_folder() {
+        let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", SNOWFLAKE, &Overrides::default()).unwrap();
+        let sf = p.snowflake.as_ref().expect("a snowflake target");
+        assert_eq!((sf.account.as_str(), sf.user.as_str(), sf.database.as_str()), ("pitwall", "ci", "PC_DBT_DB"));
+        assert_eq!(sf.password.as_deref(), Some("hunter2"));
+        assert_eq!(sf.warehouse.as_deref(), Some("COMPUTE_WH"));
+        assert_eq!(sf.endpoint(), "http://127.0.0.1:8123");
+        assert_eq!(p.schema, "production");
+        // `warehouse` is Snowflake's there; the local build goes under target/<target>/.
+        assert_eq!(p.warehouse.to_string(), "/p/target/sf/warehouse");
+        assert_eq!(p.model_stage.to_string(), "/p/target/sf/model_stage");
+        let debug = format!("{p:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn a_snowflake_target_without_credentials_or_with_a_bad_port_names_the_key() {
+        let parse = |text: &str| {
+            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default()).unwrap_err().to_string()
+        };
+        let no_login =
+            SNOWFLAKE.replace("password = \"{{ env_var('PITWALL_CONFIG_TEST_SF_PASSWORD', 'hunter2') }}\"\n", "");
+        assert!(parse(&no_login).contains("[targets.sf] needs password or private_key_path"), "{}", parse(&no_login));
+        let no_account = SNOWFLAKE.replace("account = \"pitwall\"\n", "");
+        assert!(parse(&no_account).contains("[targets.sf] account is required"), "{}", parse(&no_account));
+        let bad_port = SNOWFLAKE.replace("port = 8123", "port = 70000");
+        assert!(parse(&bad_port).contains("port = 70000 is not a port number"), "{}", parse(&bad_port));
+        let bad_type = SNOWFLAKE.replace("type = \"snowflake\"", "type = \"bigquery\"");
+        assert!(parse(&bad_type).contains("type = 'bigquery' is not a target type"), "{}", parse(&bad_type));
+        let local = SNOWFLAKE.replace("type = \"snowflake\"\n", "");
+        assert!(
+            parse(&local).contains("[targets.sf] account: only a target of type = \"snowflake\""),
+            "{}",
+            parse(&local)
+        );
+    }
 
     #[test]
     fn folder_configs_cascade_and_model_config_wins() {

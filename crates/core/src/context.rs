@@ -38,9 +38,20 @@ impl Relations {
 
     /// Compiles a template: refs and sources become quoted, schema-qualified names.
     pub fn compile(&self, template: &Template, model: &str) -> Result<String> {
+        self.compile_with(template, model, quoted)
+    }
+
+    /// Compiles a template with refs and sources named by `name` (another warehouse's
+    /// spelling of the same relations).
+    pub fn compile_with(
+        &self,
+        template: &Template,
+        model: &str,
+        name: impl Fn(&TableReference) -> String,
+    ) -> Result<String> {
         template.render(|segment| match segment {
-            Segment::Ref(name) => Ok(quoted(&self.model(name))),
-            Segment::Source(source, table) => self.source(source, table).map(|r| quoted(&r)).ok_or_else(|| {
+            Segment::Ref(referenced) => Ok(name(&self.model(referenced))),
+            Segment::Source(source, table) => self.source(source, table).map(|r| name(&r)).ok_or_else(|| {
                 Error::UnknownSource { model: model.to_owned(), source_name: source.clone(), table: table.clone() }
             }),
             Segment::Doc(name) => Err(Error::model(model, format!("doc('{name}') is only allowed in descriptions"))),

@@ -74,6 +74,12 @@ pub trait Model: Send + Sync + 'static {
     fn compiled_sql(&self, _relations: &Relations) -> Option<Result<String>> {
         None
     }
+
+    /// The SQL template of a model written in SQL, to compile for another warehouse
+    /// ([`Relations::compile_with`]).
+    fn sql_template(&self) -> Option<&Template> {
+        None
+    }
 }
 
 /// A model as the project sees it: its declaration with the project's folder configs
@@ -153,6 +159,10 @@ impl Model for SqlModel {
 
     fn compiled_sql(&self, relations: &Relations) -> Option<Result<String>> {
         Some(relations.compile(&self.template, &self.spec.name))
+    }
+
+    fn sql_template(&self) -> Option<&Template> {
+        Some(&self.template)
     }
 }
 

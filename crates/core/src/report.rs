@@ -6,7 +6,8 @@ use crate::runner::{NodeOutcome, NodeStatus, OutcomeKind};
 
 const WIDTH: usize = 88;
 
-fn dotted(left: &str, right: &str) -> String {
+/// `left ..... right`, dotted out to the console width dbt uses.
+pub fn dotted(left: &str, right: &str) -> String {
     let dots = WIDTH.saturating_sub(left.chars().count() + right.chars().count() + 2).max(3);
     format!("{left} {} {right}", ".".repeat(dots))
 }

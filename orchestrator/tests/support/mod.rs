@@ -3,6 +3,8 @@
 
 pub(crate) mod expected;
 pub(crate) mod s3;
+pub(crate) mod server;
+pub(crate) mod snowflake;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

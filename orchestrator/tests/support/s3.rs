@@ -8,26 +8,20 @@
 //! checks signatures ([`S3::authenticated`]) is always this process's own.
 
 use std::ffi::OsStr;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+use super::server::{Server, http, installed};
 use super::{Run, gunzip, pitwall_command, real_data, workspace};
 
 /// The region every request names (moto accepts any).
 const REGION: &str = "us-east-1";
-/// How long a fresh `moto_server` may take to answer (Python imports on a busy machine).
-const STARTUP: Duration = Duration::from_secs(60);
 
 /// An S3 endpoint and the credentials this helper signs its own requests with.
 pub(crate) struct S3 {
@@ -211,107 +205,8 @@ fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
 }
 
-/// `.ci/s3-server install`, once per process (two servers must not race one pip).
-fn moto_server_program() -> &'static Path {
-    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
-    PROGRAM.get_or_init(|| {
-        let output =
-            Command::new(workspace().join(".ci/s3-server")).arg("install").output().expect(".ci/s3-server runs");
-        assert!(
-            output.status.success(),
-            ".ci/s3-server install failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        workspace().join("target/venv/bin/moto_server")
-    })
-}
-
-/// Starts a `moto_server` of this process's own and returns its endpoint once it answers.
-/// The server is killed when this process ends (`PR_SET_PDEATHSIG`). That signal follows
-/// the thread that spawned the child, not the process, and test threads end, so a thread
-/// that never ends spawns it and keeps its handle.
+/// A `moto_server` of this process's own, on a free port; returns its endpoint.
 fn spawn_moto() -> String {
-    let program = moto_server_program();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("moto_server".into())
-        .spawn(move || match start_moto(program) {
-            Ok((endpoint, child)) => {
-                sender.send(Ok(endpoint)).unwrap();
-                let _child = child;
-                loop {
-                    std::thread::park();
-                }
-            }
-            Err(e) => sender.send(Err(e)).unwrap(),
-        })
-        .unwrap();
-    receiver.recv().unwrap().unwrap_or_else(|e| panic!("cannot start moto_server: {e}"))
-}
-
-/// Tries a few free ports (another process may take one between the probe and the bind).
-fn start_moto(program: &Path) -> Result<(String, Child), String> {
-    let mut problems = Vec::new();
-    for _ in 0..3 {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-        let log_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto_server-{port}.log"));
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-        let parent = std::process::id();
-        let mut command = Command::new(program);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log);
-        // SAFETY: prctl and getppid are async-signal-safe, and nothing is allocated here.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have ended before the signal was asked for.
-                if libc::getppid() as u32 != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
-        let mut child = command.spawn().map_err(|e| format!("{}: {e}", program.display()))?;
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        while start.elapsed() < STARTUP {
-            if let Ok((200, _)) = http(&endpoint, "GET", "/") {
-                return Ok((endpoint, child));
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                problems.push(format!("port {port}: moto_server exited ({status}); see {}", log_path.display()));
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if child.try_wait().ok().flatten().is_none() {
-            let _ = child.kill();
-            let _ = child.wait();
-            problems.push(format!("port {port}: no answer in {STARTUP:?}; see {}", log_path.display()));
-        }
-    }
-    Err(problems.join("; "))
-}
-
-/// One HTTP/1.1 request with an empty body, unsigned: the status and the whole response.
-fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let authority = endpoint.strip_prefix("http://").unwrap_or(endpoint);
-    let mut stream = TcpStream::connect(authority)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok());
-    match status {
-        Some(status) => Ok((status, response)),
-        None => Err(std::io::Error::other(format!("not an HTTP response: {response:?}"))),
-    }
+    let program = installed("s3-server", "target/venv/bin/moto_server");
+    Server::start_for_process(&program, |port| vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()])
 }

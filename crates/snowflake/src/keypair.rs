@@ -1,0 +1,192 @@
+//! Key-pair authentication: the JWT Snowflake's drivers send as `TOKEN` with
+//! `AUTHENTICATOR=SNOWFLAKE_JWT` (snowflake-connector-python `auth/keypair.py`,
+//! gosnowflake `auth.go` `prepareJWTToken`).
+//!
+//! The key is RSA, PEM-encoded: PKCS#8 (`BEGIN PRIVATE KEY`), encrypted PKCS#8
+//! (`BEGIN ENCRYPTED PRIVATE KEY`, with a passphrase) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use pkcs8::EncryptedPrivateKeyInfoRef;
+use ring::rand::SystemRandom;
+use ring::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
+
+use crate::Secret;
+
+/// How long a JWT is valid, as the drivers' default (`LIFETIME = 60`).
+pub(crate) const JWT_LIFETIME_SECONDS: u64 = 60;
+
+/// An RSA private key ready to sign login tokens.
+pub(crate) struct PrivateKey {
+    key: RsaKeyPair,
+}
+
+impl PrivateKey {
+    /// Parses a PEM private key; the error says why not, without any key material.
+    pub(crate) fn from_pem(pem: &Secret, passphrase: Option<&Secret>) -> Result<PrivateKey, String> {
+        let (label, der) = pkcs8::der::pem::decode_vec(pem.expose().trim().as_bytes())
+            .map_err(|e| format!("not a PEM-encoded key ({e})"))?;
+        let key = match label {
+            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key ({e})"))?,
+            "ENCRYPTED PRIVATE KEY" => {
+                let passphrase = passphrase
+                    .ok_or("the key is encrypted (BEGIN ENCRYPTED PRIVATE KEY) and no passphrase was given")?;
+                let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
+                    .map_err(|e| format!("not an encrypted PKCS#8 key ({e})"))?;
+                let decrypted = info
+                    .decrypt(passphrase.expose().as_bytes())
+                    .map_err(|_| "cannot decrypt the key: wrong passphrase or unsupported encryption".to_owned())?;
+                RsaKeyPair::from_pkcs8(decrypted.as_bytes())
+                    .map_err(|e| format!("the decrypted key is not an RSA PKCS#8 key ({e})"))?
+            }
+            "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map_err(|e| format!("not an RSA PKCS#1 key ({e})"))?,
+            other => {
+                return Err(format!(
+                    "unsupported PEM block `{other}` (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)"
+                ));
+            }
+        };
+        Ok(PrivateKey { key })
+    }
+
+    /// The DER SubjectPublicKeyInfo of the public key, as `openssl rsa -pubout -outform
+    /// DER` writes it.
+    pub(crate) fn public_key_spki_der(&self) -> Vec<u8> {
+        // AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }
+        const RSA_ALGORITHM: [u8; 15] =
+            [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+        let rsa_public_key = self.key.public_key().as_ref(); // DER RSAPublicKey (PKCS#1)
+        let mut bit_string = vec![0u8]; // no unused bits
+        bit_string.extend_from_slice(rsa_public_key);
+        let mut body = RSA_ALGORITHM.to_vec();
+        body.extend(der_tlv(0x03, &bit_string));
+        der_tlv(0x30, &body)
+    }
+
+    /// `SHA256:<base64 SHA-256 of the DER SubjectPublicKeyInfo>`, the fingerprint
+    /// Snowflake stores as the user's RSA_PUBLIC_KEY_FP.
+    pub(crate) fn fingerprint(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.public_key_spki_der());
+        format!("SHA256:{}", STANDARD.encode(digest.as_ref()))
+    }
+
+    /// The RS256 JWT for `account`/`user`, issued at `issued_at` (seconds since the epoch).
+    pub(crate) fn jwt(&self, account: &str, user: &str, issued_at: u64) -> Result<String, String> {
+        let account = jwt_account(account);
+        let user = user.to_uppercase();
+        let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+        let claims = serde_json::json!({
+            "iss": format!("{account}.{user}.{}", self.fingerprint()),
+            "sub": format!("{account}.{user}"),
+            "iat": issued_at,
+            "exp": issued_at + JWT_LIFETIME_SECONDS,
+        });
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
+            .map_err(|_| "signing the login token failed".to_owned())?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+}
+
+/// The account part of the JWT claims: the account identifier up to the first `.`
+/// (region and cloud dropped), or up to the first `-` for a `.global` account, upper-cased
+/// (snowflake-connector-python `AuthByKeyPair.prepare`).
+pub(crate) fn jwt_account(account: &str) -> String {
+    let account = if account.contains(".global") {
+        account.split('-').next().unwrap_or(account)
+    } else {
+        account.split('.').next().unwrap_or(account)
+    };
+    account.to_uppercase()
+}
+
+/// A DER tag-length-value.
+fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+
+    // A TEST key made with openssl for these tests only (tests/fixtures/README.md).
+    const TEST_KEY: &str = include_str!("../tests/fixtures/test_rsa_key.p8");
+    const TEST_KEY_ENCRYPTED: &str = include_str!("../tests/fixtures/test_rsa_key_encrypted.p8");
+    const TEST_KEY_PKCS1: &str = include_str!("../tests/fixtures/test_rsa_key_pkcs1.pem");
+    const TEST_KEY_PASSPHRASE: &str = "pitwall-test-passphrase";
+    // `openssl rsa -in test_rsa_key.p8 -pubout -outform DER | openssl dgst -sha256 -binary | base64`
+    const TEST_KEY_FINGERPRINT: &str = include_str!("../tests/fixtures/test_rsa_key.fingerprint");
+
+    fn decode_segment(segment: &str) -> serde_json::Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn fingerprint_matches_openssl_for_the_der_subject_public_key_info() {
+        let key = PrivateKey::from_pem(&Secret::new(TEST_KEY), None).unwrap();
+        assert_eq!(key.fingerprint(), format!("SHA256:{}", TEST_KEY_FINGERPRINT.trim()));
+    }
+
+    #[test]
+    fn encrypted_and_pkcs1_keys_load_to_the_same_key() {
+        let plain = PrivateKey::from_pem(&Secret::new(TEST_KEY), None).unwrap();
+        let encrypted =
+            PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), Some(&Secret::new(TEST_KEY_PASSPHRASE))).unwrap();
+        let pkcs1 = PrivateKey::from_pem(&Secret::new(TEST_KEY_PKCS1), None).unwrap();
+        assert_eq!(encrypted.fingerprint(), plain.fingerprint());
+        assert_eq!(pkcs1.fingerprint(), plain.fingerprint());
+    }
+
+    #[test]
+    fn encrypted_key_without_or_with_a_wrong_passphrase_is_refused_without_key_material() {
+        let missing = PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), None).err().unwrap();
+        assert!(missing.contains("no passphrase"), "{missing}");
+        let wrong = PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), Some(&Secret::new("nope"))).err().unwrap();
+        assert!(wrong.contains("wrong passphrase"), "{wrong}");
+        let garbage = PrivateKey::from_pem(&Secret::new("not a key"), None).err().unwrap();
+        assert!(!garbage.contains("not a key"), "the input must not be echoed: {garbage}");
+    }
+
+    #[test]
+    fn jwt_has_the_drivers_claims_and_verifies_with_the_public_key() {
+        let key = PrivateKey::from_pem(&Secret::new(TEST_KEY), None).unwrap();
+        let token = key.jwt("xy12345.eu-west-1.aws", "pitwall_user", 1_700_000_000).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(decode_segment(parts[0]), serde_json::json!({"alg": "RS256", "typ": "JWT"}));
+        let fingerprint = format!("SHA256:{}", TEST_KEY_FINGERPRINT.trim());
+        assert_eq!(
+            decode_segment(parts[1]),
+            serde_json::json!({
+                "iss": format!("XY12345.PITWALL_USER.{fingerprint}"),
+                "sub": "XY12345.PITWALL_USER",
+                "iat": 1_700_000_000u64,
+                "exp": 1_700_000_060u64,
+            })
+        );
+        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        let public_key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.key.public_key().as_ref());
+        public_key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).unwrap();
+    }
+
+    #[test]
+    fn jwt_account_drops_region_and_global_suffix() {
+        assert_eq!(jwt_account("pitwall"), "PITWALL");
+        assert_eq!(jwt_account("xy12345.eu-west-1"), "XY12345");
+        assert_eq!(jwt_account("myorg-account.global"), "MYORG");
+    }
+}

@@ -1,0 +1,31 @@
+//! A small Snowflake client speaking the REST protocol Snowflake's own drivers speak
+//! (snowflake-connector-python, gosnowflake).
+//!
+//! This crate owns the connector protocol: login (password or key-pair JWT), statements
+//! (bindings, "still running" polling, session renewal, retries of transient failures),
+//! result sets (Arrow and JSON rowsets and their chunks, converted to standard Arrow
+//! types) and stage uploads (PUT to S3 with client-side encryption, or to GCS); and,
+//! on top of it, [`delivery`]: relations read from a DataFusion session loaded into
+//! Snowflake as its connectors bulk-load (Parquet, PUT, COPY INTO, swap).
+//!
+//! It must never print or log a secret (passwords, keys, passphrases, session and master
+//! tokens, stage credentials, presigned URLs): they live in [`Secret`] or stay inside the
+//! request that needs them, and every [`Error`] names only the endpoint. It knows nothing
+//! of pitwall's models or command line: what to deliver is the caller's choice.
+
+mod binding;
+pub mod delivery;
+mod encryption;
+mod error;
+mod keypair;
+mod rowset;
+mod secret;
+mod session;
+mod stage;
+mod wire;
+
+pub use binding::{Binding, BindingType};
+pub use error::Error;
+pub use rowset::{Column, QueryResult};
+pub use secret::Secret;
+pub use session::{Auth, ConnectOptions, DEFAULT_LOGIN_TIMEOUT, RETRY_BUDGET, Session};

@@ -1,0 +1,168 @@
+//! A `type = "snowflake"` target: log in before a run, deliver what the run built once it
+//! succeeded, and `pitwall query` in Snowflake. The protocol and the loading itself are
+//! pitwall-snowflake's; this module only decides what goes where.
+
+use anyhow::{Context, Result};
+use arrow::util::pretty::pretty_format_batches;
+use pitwall_cli::{Access, open_warehouse};
+use pitwall_core::config::SnowflakeTarget;
+use pitwall_core::report::dotted;
+use pitwall_core::{Materialization, NodeOutcome, NodeStatus, OutcomeKind};
+use pitwall_snowflake::delivery::{self, Delivered, Outcome, Relation, Shape};
+use pitwall_snowflake::{Auth, ConnectOptions, Secret, Session};
+
+use crate::Project;
+
+/// Logs in to the target's Snowflake, naming the endpoint on failure (never a secret).
+pub async fn connect(target: &SnowflakeTarget) -> Result<Session> {
+    let auth = match (&target.private_key_path, &target.password) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading private_key_path {}", path.display()))?;
+            Auth::KeyPair {
+                private_key_pem: Secret::new(pem),
+                passphrase: target.private_key_passphrase.clone().map(Secret::new),
+            }
+        }
+        (None, Some(password)) => Auth::Password(Secret::new(password.clone())),
+        (None, None) => anyhow::bail!("the Snowflake target has neither password nor private_key_path"),
+    };
+    let options = ConnectOptions {
+        account: target.account.clone(),
+        user: target.user.clone(),
+        auth,
+        role: target.role.clone(),
+        database: Some(target.database.clone()),
+        schema: Some(target.schema.clone()),
+        warehouse: target.warehouse.clone(),
+        host: target.host.clone(),
+        port: target.port,
+        protocol: target.protocol.clone(),
+        ..ConnectOptions::default()
+    };
+    Session::login(&options)
+        .await
+        .with_context(|| format!("logging in to Snowflake at {} as {}", target.endpoint(), target.user))
+}
+
+/// The relations a run materialized, upstream first: the raw tables of the sources it
+/// loaded, then each model it built. A view goes as a view when its SQL compiles for
+/// Snowflake's names.
+pub fn relations(
+    project: &Project,
+    loaded_sources: &[String],
+    outcomes: &[NodeOutcome],
+    database: &str,
+) -> Vec<Relation> {
+    let mut relations = Vec::new();
+    for source in project.sources.iter().filter(|s| loaded_sources.contains(&s.source.name)) {
+        let Some(location) = project.config.sources.get(&source.source.name) else { continue };
+        for table in &source.source.tables {
+            relations.push(Relation {
+                local: datafusion::common::TableReference::partial(location.schema.as_str(), table.name.as_str()),
+                schema: location.schema.clone(),
+                name: table.name.clone(),
+                shape: Shape::Table,
+            });
+        }
+    }
+    let built = |name: &str| {
+        outcomes.iter().any(|o| {
+            o.name == name && matches!(o.kind, OutcomeKind::Model(_)) && matches!(o.status, NodeStatus::Success { .. })
+        })
+    };
+    let snowflake_name = |r: &datafusion::common::TableReference| {
+        delivery::qualified(database, r.schema().unwrap_or_default(), r.table())
+    };
+    for node in project.nodes.iter().filter(|n| built(n.name())) {
+        let shape = match (node.config.materialized, node.model.sql_template()) {
+            (Materialization::View, Some(template)) => {
+                match project.relations.compile_with(template, node.name(), snowflake_name) {
+                    Ok(sql) => Shape::View { sql },
+                    Err(_) => Shape::Table,
+                }
+            }
+            _ => Shape::Table,
+        };
+        relations.push(Relation {
+            local: project.relations.model(node.name()),
+            schema: project.config.schema.clone(),
+            name: node.name().to_owned(),
+            shape,
+        });
+    }
+    relations
+}
+
+/// Delivers `relations` from the local warehouse, a line per relation as dbt prints.
+pub async fn deliver(project: &Project, session: &Session, relations: &[Relation]) -> Result<()> {
+    let target = project.config.snowflake.as_ref().expect("a Snowflake target");
+    println!(
+        "\nDelivering {} relations to Snowflake at {}: database {}",
+        relations.len(),
+        session.endpoint(),
+        target.database
+    );
+    let clock = std::time::Instant::now();
+    let open = open_warehouse(&project.config, Access::Read, false).await?;
+    let outcomes = delivery::deliver(
+        session,
+        &open.client,
+        &target.database,
+        &project.config.schema,
+        relations,
+        &|index, total, outcome| println!("{}", line(index, total, outcome)),
+    )
+    .await
+    .with_context(|| format!("Snowflake at {}", session.endpoint()))?;
+    let views = outcomes.iter().filter(|o| o.delivered == Delivered::View).count();
+    println!(
+        "\nDelivered {} relations ({} tables, {views} views) to Snowflake in {:.2}s; every row count equals pitwall's",
+        outcomes.len(),
+        outcomes.len() - views,
+        clock.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `  3 of 29 OK delivered table PC_DBT_DB.RAW.RACES ....... [1125 rows in 0.08s]`, and for
+/// a view of pitwall's delivered as a table, why, on the line under it.
+fn line(index: usize, total: usize, outcome: &Outcome) -> String {
+    let kind = match outcome.delivered {
+        Delivered::View => "view",
+        Delivered::Table | Delivered::TableForView { .. } => "table",
+    };
+    let right = format!("[{} rows in {:.2}s]", outcome.rows, outcome.elapsed.as_secs_f64());
+    let line = dotted(&format!("{index:>3} of {total} OK delivered {kind} {}", outcome.relation), &right);
+    match &outcome.delivered {
+        Delivered::TableForView { why } => format!("{line}\n      a view in pitwall, delivered as a table: {why}"),
+        _ => line,
+    }
+}
+
+/// `pitwall query` on a Snowflake target: the statement runs in Snowflake.
+pub async fn query(target: &SnowflakeTarget, sql: &str, limit: Option<usize>) -> Result<bool> {
+    let session = connect(target).await?;
+    let result = session.query(sql).await.with_context(|| format!("running the query in Snowflake: {sql}"));
+    let closed = session.close().await;
+    let result = result?;
+    let mut batches = result.batches;
+    if let Some(limit) = limit {
+        let mut left = limit;
+        batches = batches
+            .into_iter()
+            .filter_map(|b| {
+                let take = b.num_rows().min(left);
+                left -= take;
+                (take > 0).then(|| b.slice(0, take))
+            })
+            .collect();
+    }
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    println!("{}", pretty_format_batches(&batches)?);
+    println!("{rows} rows (in Snowflake at {})", target.endpoint());
+    if let Err(e) = closed {
+        eprintln!("warning: closing the Snowflake session: {e}");
+    }
+    Ok(true)
+}
