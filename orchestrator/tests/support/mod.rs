@@ -3,7 +3,6 @@
 
 pub(crate) mod expected;
 pub(crate) mod s3;
-pub(crate) mod server;
 pub(crate) mod snowflake;
 
 use std::io::Read;

@@ -17,8 +17,8 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::server::{Server, http, installed};
 use super::{Run, gunzip, pitwall_command, real_data, workspace};
+use pitwall_test_servers::{Server, http, installed};
 
 /// The region every request names (moto accepts any).
 const REGION: &str = "us-east-1";

@@ -9,8 +9,8 @@
 
 use std::sync::OnceLock;
 
-use super::server::{Server, installed};
 use super::{real_data, workspace};
+use pitwall_test_servers::{Server, installed};
 
 fn program() -> std::path::PathBuf {
     installed("snowflake-server", "target/venv-sf/bin/fakesnow")

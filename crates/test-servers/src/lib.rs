@@ -1,5 +1,10 @@
-//! Local servers the tests run against (moto's `moto_server`, fakesnow): installed by
-//! their `.ci/<name>` script, started on a free port, killed when their owner ends.
+//! pitwall-test-servers: the local servers pitwall's tests run against (moto's
+//! `moto_server` for S3, fakesnow for Snowflake), installed by their `.ci/<name>` script,
+//! started on a free port, killed when their owner ends. Shared by the orchestrator's and
+//! pitwall-snowflake's integration tests.
+//!
+//! It owns starting and stopping those processes; it must never be a dependency of
+//! anything but tests.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,14 +14,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::workspace;
+/// The workspace root (this crate is `crates/test-servers`).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace exists")
+}
 
 /// How long a fresh server may take to answer (Python imports on a busy machine).
 const STARTUP: Duration = Duration::from_secs(60);
 
 /// A server process of a test's own, killed when dropped (or when the thread that
 /// started it ends: `PR_SET_PDEATHSIG`).
-pub(crate) struct Server {
+pub struct Server {
     endpoint: String,
     child: Child,
 }
@@ -25,17 +33,19 @@ impl Server {
     /// Starts `program` with `args(port)` on a free port of 127.0.0.1 and returns once it
     /// answers HTTP, trying a few ports (another process may take one between the probe
     /// and the bind).
-    pub(crate) fn start(program: &Path, args: &dyn Fn(u16) -> Vec<String>) -> Result<Server, String> {
+    pub fn start(program: &Path, args: &dyn Fn(u16) -> Vec<String>) -> Result<Server, String> {
         let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let mut problems = Vec::new();
         for _ in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-            let log_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{port}.log"));
+            let log_path = std::env::temp_dir().join(format!("pitwall-{name}-{port}.log"));
             let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
             let parent = std::process::id();
             let mut command = Command::new(program);
             command
                 .args(args(port))
+                // Out of the checkout: a server may write scratch files where it starts.
+                .current_dir(std::env::temp_dir())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().map_err(|e| e.to_string())?)
                 .stderr(log);
@@ -77,7 +87,7 @@ impl Server {
     /// Starts a server that lives as long as the test process: a thread that never ends
     /// starts it and keeps it (the death signal follows the starting thread, and test
     /// threads end). Returns its endpoint.
-    pub(crate) fn start_for_process(program: &Path, args: fn(u16) -> Vec<String>) -> String {
+    pub fn start_for_process(program: &Path, args: fn(u16) -> Vec<String>) -> String {
         let (sender, receiver) = std::sync::mpsc::channel();
         let owned = program.to_path_buf();
         std::thread::Builder::new()
@@ -97,12 +107,12 @@ impl Server {
     }
 
     /// `http://127.0.0.1:PORT`.
-    pub(crate) fn endpoint(&self) -> &str {
+    pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     /// Kills the server now (SIGKILL), as a crash or a pulled cable would end it.
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -116,7 +126,7 @@ impl Drop for Server {
 
 /// `.ci/<script> install`, once per script and process (two servers must not race one
 /// pip), then the path of `program` in the venv it made.
-pub(crate) fn installed(script: &str, program: &str) -> PathBuf {
+pub fn installed(script: &str, program: &str) -> PathBuf {
     static INSTALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
     static LOCK: OnceLock<Mutex<()>> = OnceLock::new();
     let _one_at_a_time = LOCK.get_or_init(|| Mutex::new(())).lock().unwrap();
@@ -137,7 +147,7 @@ pub(crate) fn installed(script: &str, program: &str) -> PathBuf {
 }
 
 /// One HTTP/1.1 request with an empty body, unsigned: the status and the whole response.
-pub(crate) fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+pub fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
     let authority = endpoint.strip_prefix("http://").unwrap_or(endpoint);
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
