@@ -1,5 +1,8 @@
 //! Project chores: `cargo xtask build-all` (release build, then `pitwall build` on the
-//! configured source).
+//! configured source) and `cargo xtask bench` (pitwall against a DuckDB peer on scaled-up
+//! data).
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -10,12 +13,39 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   build-all [PITWALL ARGS...]   build the workspace in release, then run the
-                                built `pitwall build [PITWALL ARGS...]`";
+                                built `pitwall build [PITWALL ARGS...]`
+  bench [OPTIONS] [-- PITWALL ARGS...]
+                                time pitwall's release build against DuckDB on
+                                the data scaled up; results in target/bench/
+
+bench options:
+  --scale 1,10,100    data scales (default 1,10,100): x<n> is the source plus n-1
+                      copies of races, results, pit_stops and lap_times with ids
+                      shifted and years +100 per copy, generated once into
+                      target/bench/data/x<n>/
+  --runs N            timed runs per tool and scale (default 3), alternating
+                      pitwall and DuckDB; the median time and the highest peak
+                      RSS are reported
+  --warmup N          untimed runs of each first (default 1); the first run of
+                      each must give the same row count for every table
+  --bin PATH          an already built pitwall (default: build it in release)
+  --source DIR        the data to scale up (default data/f1)
+  --project-dir DIR   where pitwall runs, reading its pitwall.toml (default: the
+                      workspace root)
+  --pitwall-arg ARG   an extra argument of each `pitwall build` (repeatable, as
+                      --pitwall-arg=--engine=ballista); so are those after `--`
+
+The peer (xtask/peer/) is DuckDB from PyPI, installed into target/venv-bench: the
+relational part only (the CSVs loaded, every staging, intermediate and marts model
+as a table with pitwall's compiled SQL, every table written to Parquet; no ML, no
+tests), timed as one Python process. The loader's own throughput (MB/s) is a
+criterion benchmark, run separately: cargo bench -p ingestion";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("build-all") => build_all(args.collect()),
+        Some("bench") => bench::main(args.collect(), USAGE),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -38,12 +68,18 @@ fn run(command: &mut Command) -> Result<()> {
 
 fn build_all(pitwall_args: Vec<String>) -> Result<()> {
     let root = workspace_root();
+    let pitwall = build_release(&root)?;
+    run(Command::new(pitwall).current_dir(&root).arg("build").args(pitwall_args))
+}
+
+/// Builds the workspace in release and returns the pitwall executable.
+fn build_release(root: &std::path::Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // The binary's path comes from cargo itself: CARGO_TARGET_DIR or build.target-dir can
     // put it anywhere. Diagnostics are rendered to stderr, which stays on the terminal.
     let mut build = Command::new(&cargo);
     build
-        .current_dir(&root)
+        .current_dir(root)
         .args(["build", "--release", "--workspace", "--message-format=json-render-diagnostics"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -52,8 +88,7 @@ fn build_all(pitwall_args: Vec<String>) -> Result<()> {
         bail!("{build:?} failed with {}", output.status);
     }
     let messages = String::from_utf8_lossy(&output.stdout);
-    let pitwall = executable(&messages, "pitwall").context("cargo build reported no pitwall executable")?;
-    run(Command::new(pitwall).current_dir(&root).arg("build").args(pitwall_args))
+    executable(&messages, "pitwall").context("cargo build reported no pitwall executable")
 }
 
 /// The executable of binary target `bin`, from cargo's JSON messages (one per line; lines
