@@ -240,16 +240,19 @@ impl Target<'_> {
             let display = display.clone();
             move |e: Box<dyn std::error::Error + Send + Sync>| DeliveryError { relation: display, doing, source: e }
         };
-        let local_rows = self.local_rows(&relation.local).await.map_err(fail("counting pitwall's rows".into()))?;
         let why_table = match &relation.shape {
             Shape::Table => None,
-            Shape::View { sql } => match self.view(relation, sql, local_rows, existing).await {
-                Ok(None) => return Ok((Delivered::View, local_rows)),
-                Ok(Some(why)) => Some(why),
-                Err(e) => return Err(e),
-            },
+            Shape::View { sql } => {
+                // Only a view needs pitwall's count up front: a table counts the rows it streams.
+                let local_rows =
+                    self.local_rows(&relation.local).await.map_err(fail("counting pitwall's rows".into()))?;
+                match self.view(relation, sql, local_rows, existing).await? {
+                    None => return Ok((Delivered::View, local_rows)),
+                    Some(why) => Some(why),
+                }
+            }
         };
-        let rows = self.table(relation, local_rows, existing).await?;
+        let rows = self.table(relation, existing).await?;
         Ok((why_table.map_or(Delivered::Table, |why| Delivered::TableForView { why }), rows))
     }
 
@@ -311,7 +314,7 @@ impl Target<'_> {
     }
 
     /// Loads the relation's rows into a new table, checks the count, swaps it in.
-    async fn table(&self, relation: &Relation, local_rows: u64, existing: &mut Existing) -> Result<u64, DeliveryError> {
+    async fn table(&self, relation: &Relation, existing: &mut Existing) -> Result<u64, DeliveryError> {
         let display = display_name(self.database, &relation.schema, &relation.name);
         let fail = |doing: &str, e: Box<dyn std::error::Error + Send + Sync>| DeliveryError {
             relation: display.clone(),
@@ -326,34 +329,37 @@ impl Target<'_> {
         let create =
             create_table_sql(&new, &schema).map_err(|e| fail("mapping its columns to Snowflake types", e.into()))?;
         run(self.snowflake, &create).await.map_err(|e| fail("creating the table under a temporary name", e.into()))?;
-        let loaded = self.load(relation, frame, &new, local_rows).await;
-        let loaded = match loaded {
-            Ok(()) => self.swap_in(relation, &new_name, existing).await,
+        let loaded = match self.load(relation, frame, &new).await {
+            Ok(rows) => self.swap_in(relation, &new_name, existing).await.map(|()| rows),
             Err(e) => Err(e),
         };
-        if let Err(e) = loaded {
-            // Best effort: Snowflake may be what failed.
-            let _ = run(self.snowflake, &format!("DROP TABLE IF EXISTS {new}")).await;
-            return Err(fail(&e.0, e.1));
+        match loaded {
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                // Best effort: Snowflake may be what failed.
+                let _ = run(self.snowflake, &format!("DROP TABLE IF EXISTS {new}")).await;
+                Err(fail(&e.0, e.1))
+            }
         }
-        Ok(local_rows)
     }
 
-    /// Stages the rows as Parquet files, COPYs them into `new` and checks the count.
+    /// Stages the rows as Parquet files, COPYs them into `new` and checks Snowflake's count
+    /// against the rows streamed; returns that count.
     async fn load(
         &self,
         relation: &Relation,
         frame: datafusion::dataframe::DataFrame,
         new: &str,
-        local_rows: u64,
-    ) -> Result<(), (String, Box<dyn std::error::Error + Send + Sync>)> {
+    ) -> Result<u64, (String, Box<dyn std::error::Error + Send + Sync>)> {
         let prefix = format!("{}/{}", self.stage, relation.name);
         let mut stream = frame.execute_stream().await.map_err(|e| ("reading pitwall's rows".to_owned(), e.into()))?;
         let schema = stream.schema();
         let mut files = 0usize;
         let mut writer: Option<ArrowWriter<Vec<u8>>> = None;
+        let mut local_rows = 0u64;
         while let Some(batch) = stream.next().await {
             let batch: RecordBatch = batch.map_err(|e| ("reading pitwall's rows".to_owned(), e.into()))?;
+            local_rows += batch.num_rows() as u64;
             let w = match &mut writer {
                 Some(w) => w,
                 None => writer.insert(parquet_writer(&schema).map_err(|e| ("writing Parquet".to_owned(), e))?),
@@ -402,7 +408,7 @@ impl Target<'_> {
                 format!("Snowflake holds {rows} rows, pitwall {local_rows}; the previous table is kept").into(),
             ));
         }
-        Ok(())
+        Ok(rows)
     }
 
     async fn upload(
