@@ -16,8 +16,17 @@
 //! The rule only ever looks forward from a record's start, so any two readers that start
 //! at the same record boundary split the rest of the file identically (the parallel chunks
 //! in `load.rs` rely on that).
+//!
+//! **Size rule.** A record may span lines only within [`MAX_RECORD_BYTES`] (16 MiB,
+//! Snowflake's largest VARCHAR): a quote still open past that is treated as damaged, as
+//! above. Why: how far a read looks ahead is then bounded, so a file can be read in blocks
+//! (`load.rs` streams it) with the same result as in one piece, and a lost quote in a
+//! large file never makes a reader scan (or hold) the rest of the file.
 
 use memchr::{memchr2, memchr3};
+
+/// The most bytes a record spanning several lines may have (see the module's size rule).
+pub(crate) const MAX_RECORD_BYTES: usize = 16 << 20;
 
 /// One record's fields: ranges into the file's bytes, or into `scratch` for a quoted field
 /// holding `""` escapes (the only case that needs a copy).
@@ -67,6 +76,9 @@ pub(crate) struct Read {
     pub(crate) end: usize,
     pub(crate) lines: u64,
     pub(crate) result: Result<(), (Option<usize>, String)>,
+    /// Whether reading looked at the last byte of `bytes`. When `bytes` is a block of a
+    /// longer file, only a read that did not is certain to be the whole file's read.
+    pub(crate) reached_end: bool,
 }
 
 /// The offset after the line end at or after `from` (`\r\n` is one line end), or the
@@ -119,6 +131,10 @@ fn tokenize(bytes: &[u8], start: usize, multiline: bool, record: &mut Record) ->
             let at = p + i;
             if bytes[at] != b'"' {
                 let next = line_end(bytes, at);
+                if multiline && next - start > MAX_RECORD_BYTES {
+                    let damage = Some(Damage::Unterminated { field, at_eof: false });
+                    return Split { end: next, lines: inner_lines + 1, damage };
+                }
                 if !multiline {
                     return Split { end: next, lines: 1, damage: Some(Damage::Unterminated { field, at_eof: false }) };
                 }
@@ -169,6 +185,9 @@ fn tokenize(bytes: &[u8], start: usize, multiline: bool, record: &mut Record) ->
 /// header), applying the resynchronisation rule of this module's comment.
 pub(crate) fn read(bytes: &[u8], start: usize, expected: Option<usize>, record: &mut Record) -> Read {
     let mut split = tokenize(bytes, start, true, record);
+    // The first pass looks furthest; a line end at the last byte may be a `\r` whose `\n`
+    // comes next, so reaching the end counts as having looked past it.
+    let reached_end = split.end == bytes.len();
     let wrong_count = expected.is_some_and(|n| n != record.len());
     if split.lines > 1 && (split.damage.is_some() || wrong_count) {
         split = tokenize(bytes, start, false, record);
@@ -194,7 +213,7 @@ pub(crate) fn read(bytes: &[u8], start: usize, expected: Option<usize>, record: 
             _ => Ok(()),
         },
     };
-    Read { end: split.end, lines: split.lines, result }
+    Read { end: split.end, lines: split.lines, result, reached_end }
 }
 
 fn show_byte(b: u8) -> String {
@@ -287,6 +306,36 @@ mod tests {
         assert_eq!(lines, [1, 2, 3, 4]);
         assert_eq!(got[1].2, Err("expected 3 fields, found 2".into()));
         assert_eq!(count_lines(text), 4);
+    }
+
+    #[test]
+    fn a_quote_open_past_the_record_size_limit_costs_only_its_own_line() {
+        let mut text = b"1,\"open\n".to_vec();
+        // Lines that would close the quote and make a well-formed 3-field record, but only
+        // after more than MAX_RECORD_BYTES.
+        let filler = b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+        while text.len() <= MAX_RECORD_BYTES {
+            text.extend_from_slice(filler);
+        }
+        text.extend_from_slice(b"end\",b,c\n");
+        let got = records(&text, 3);
+        assert_eq!(got[0], (1, 1, Err("quoted field not closed before the end of the line".into())));
+        assert_eq!(got[1].2, Err("expected 3 fields, found 1".into()));
+        // Within the limit the same shape is one record.
+        let short = records(b"1,\"open\nxx\nend\",b\n", 3);
+        assert_eq!(short, [(1, 3, ok(&["1", "open\nxx\nend", "b"]))]);
+    }
+
+    #[test]
+    fn a_read_says_whether_it_looked_at_the_last_byte() {
+        let mut record = Record::default();
+        let reached = |text: &[u8], record: &mut Record| read(text, 0, Some(2), record).reached_end;
+        assert!(!reached(b"1,a\n2,b", &mut record));
+        assert!(reached(b"1,a\n", &mut record), "a line end at the last byte");
+        assert!(reached(b"1,a\r", &mut record), "a \\r that a \\n may follow");
+        assert!(reached(b"1,a", &mut record));
+        assert!(reached(b"1,\"a\n2,b\n", &mut record), "an open quote scans on");
+        assert!(!reached(b"1,\"a\"\n2,b", &mut record));
     }
 
     #[test]
