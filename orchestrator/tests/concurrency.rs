@@ -323,25 +323,31 @@ fn builds_killed_at_random_points_leave_whole_tables_and_no_temporary_files() {
     assert_eq!(export(target.path()), baseline[1]);
 }
 
-/// A warehouse pitwall cannot write: every error line says why, right under it, the run
-/// fails naming the file, and run_results.json still records what ran.
+/// A warehouse pitwall cannot write: a raw schema it cannot store the load in fails the
+/// run before any model, naming it; a model schema it cannot write makes every error line
+/// say why, right under it, and run_results.json still records what ran.
 ///
 /// The tests run as root here, which ignores permissions, so `chmod a-w` would not stop
-/// a write. Instead the schema folders `raw` and `analytics` are regular files: creating
-/// anything inside them fails with "Not a directory" for root as for anyone.
+/// a write. Instead a schema folder (`raw`, then `analytics`) is a regular file: creating
+/// anything inside it fails with "Not a directory" for root as for anyone.
 #[test]
 fn a_warehouse_it_cannot_write_fails_saying_why_on_each_line_and_still_writes_run_results() {
     let target = tempfile::tempdir().unwrap();
     let warehouse = target.path().join("warehouse");
     std::fs::create_dir_all(&warehouse).unwrap();
-    for schema in ["raw", "analytics"] {
-        std::fs::write(warehouse.join(schema), b"not a folder").unwrap();
-    }
+    std::fs::write(warehouse.join("raw"), b"not a folder").unwrap();
     let run = finish(spawn(&mut build(target.path(), &fixture("f1_tiny"))));
     assert!(!run.ok(), "{}", run.all());
-    // Storing the raw tables is fatal, and named.
-    assert!(run.stderr.contains("error: storing the raw tables in the warehouse"), "{}", run.stderr);
+    // Storing the raw tables is fatal, named, and comes before any model.
+    assert!(run.stderr.contains("error: storing the raw table raw."), "{}", run.stderr);
     assert!(run.stderr.contains(warehouse.join("raw").to_str().unwrap()), "{}", run.stderr);
+    assert!(!run.stdout.contains(" of 36 "), "{}", run.stdout);
+    assert_eq!(std::fs::read(warehouse.join("raw")).unwrap(), b"not a folder");
+    std::fs::remove_file(warehouse.join("raw")).unwrap();
+
+    std::fs::write(warehouse.join("analytics"), b"not a folder").unwrap();
+    let run = finish(spawn(&mut build(target.path(), &fixture("f1_tiny"))));
+    assert!(!run.ok(), "{}", run.all());
     // Each model error carries its reason on the line under it; nothing is left unsaid.
     let lines: Vec<&str> = run.stdout.lines().collect();
     let errors: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains(" ERROR creating ")).collect();
@@ -361,8 +367,8 @@ fn a_warehouse_it_cannot_write_fails_saying_why_on_each_line_and_still_writes_ru
     let failed: Vec<&serde_json::Value> = results.iter().filter(|r| r["status"] == "error").collect();
     assert_eq!(failed.len(), errors.len());
     assert!(failed.iter().all(|r| r["message"].as_str().unwrap().contains("Not a directory")), "{failed:#?}");
-    // The files in the way are as they were.
-    assert_eq!(std::fs::read(warehouse.join("raw")).unwrap(), b"not a folder");
+    // The file in the way is as it was.
+    assert_eq!(std::fs::read(warehouse.join("analytics")).unwrap(), b"not a folder");
 
     // A warehouse that cannot even be a folder: fatal before anything runs, named, and
     // run_results.json is still written, with nothing in it.

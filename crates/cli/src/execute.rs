@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use datafusion::prelude::SessionContext;
 use pitwall_core::report::{self, Tally};
-use pitwall_core::warehouse::{Access, WarehouseLock};
+use pitwall_core::warehouse::{Access, RawStage, WarehouseLock};
 use pitwall_core::{
-    Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, RawTable, Report, RunEvent, Runner, Source, SourceLoader,
-    Warehouse,
+    Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
 };
-use tokio::task::JoinHandle;
 
 use crate::engine::{self, Engine, Sessions};
 
@@ -183,7 +181,7 @@ pub async fn execute(run: Execution<'_>) -> Executed {
 }
 
 /// Takes the warehouse (its lock into `lock`), loads the sources, runs the plan (its
-/// outcomes into `outcomes`) and stores the raw tables.
+/// outcomes into `outcomes`).
 async fn run_plan(
     run: &Execution<'_>,
     outcomes: &mut Vec<NodeOutcome>,
@@ -191,8 +189,7 @@ async fn run_plan(
 ) -> Result<()> {
     let open = open_warehouse(run.config, Access::Write, run.no_wait).await?;
     let OpenWarehouse { warehouse, session, .. } = &open;
-    let mut storing = Vec::new();
-    let loaded = load_sources(run, &open, &mut storing).await;
+    let loaded = load_sources(run, &open).await;
     if loaded.is_ok() {
         let total = run.plan.jobs.len();
         let runner = Runner::new(session.clone(), warehouse.clone(), run.config.relations())
@@ -210,65 +207,37 @@ async fn run_plan(
             })
             .await;
     }
-    // Every store started is awaited, whatever failed, so nothing still writes once the
-    // lock is released.
-    let mut stored = Ok(());
-    for task in storing {
-        let result = match task.await {
-            Ok(Ok((schema, count))) => {
-                println!("Stored {count} raw tables in {}", warehouse.location().join(&schema));
-                Ok(())
-            }
-            Ok(Err(e)) => Err(anyhow::Error::from(e).context("storing the raw tables in the warehouse")),
-            Err(e) => Err(anyhow::Error::from(e).context("storing the raw tables in the warehouse")),
-        };
-        stored = stored.and(result);
-    }
     *lock = Some(open.lock);
-    loaded.and(stored)
+    loaded
 }
 
-type Storing = JoinHandle<pitwall_core::Result<(String, usize)>>;
-
-/// Loads each source of `run`, registering its tables in the session; storing them as
-/// the warehouse's raw tables (for later runs and the layer binaries) starts at once and
-/// overlaps with the models, which read the loaded tables from memory. A distributed
-/// engine cannot ship in-memory tables, so there the models wait for the stored ones.
-async fn load_sources(run: &Execution<'_>, open: &OpenWarehouse, storing: &mut Vec<Storing>) -> Result<()> {
+/// Loads each source of `run` into the warehouse. Its tables stream into the source's
+/// raw schema as they are parsed, staged unseen, and become current only once the whole
+/// source has loaded, so a failed load leaves the stored raw tables as they were. The
+/// models then read them from the warehouse like any table, on any engine, and no loaded
+/// table is held in memory.
+async fn load_sources(run: &Execution<'_>, open: &OpenWarehouse) -> Result<()> {
     let OpenWarehouse { warehouse, session, .. } = open;
     for (source, loader) in &run.sources {
         let location = run.config.sources.get(&source.name).with_context(|| {
             format!("{}: no [sources.{}] section giving its location", run.config.root.display(), source.name)
         })?;
         let loading = Instant::now();
-        let tables = (loader.load)(source, location, run.config).await?;
-        println!("Loaded in {}\n", report::elapsed(loading.elapsed()));
-        if open.engine.is_distributed() {
-            store_and_attach(warehouse, session, &location.schema, &tables).await?;
-            continue;
+        let stage = RawStage::new(warehouse.clone(), &location.schema);
+        if let Err(e) = (loader.load)(source, location, run.config, &stage).await {
+            stage.discard().await;
+            return Err(e.into());
         }
+        let tables = stage.commit().await?;
         for table in &tables {
-            table.register(session, &location.schema)?;
+            warehouse.register_table(session, &location.schema, table).await?;
         }
-        let (warehouse, schema) = (warehouse.clone(), location.schema.clone());
-        storing.push(tokio::spawn(async move {
-            warehouse.store_raw(&schema, &tables).await.map(|()| (schema, tables.len()))
-        }));
-    }
-    Ok(())
-}
-
-/// Stores raw tables, then registers the stored Parquet files, which executors can read.
-async fn store_and_attach(
-    warehouse: &Warehouse,
-    session: &SessionContext,
-    schema: &str,
-    tables: &[RawTable],
-) -> Result<()> {
-    warehouse.store_raw(schema, tables).await.context("storing the raw tables in the warehouse")?;
-    println!("Stored {} raw tables in {}", tables.len(), warehouse.location().join(schema));
-    for table in tables {
-        warehouse.register_table(session, schema, &table.name).await?;
+        println!(
+            "Loaded and stored {} raw tables in {} in {}\n",
+            tables.len(),
+            warehouse.location().join(&location.schema),
+            report::elapsed(loading.elapsed())
+        );
     }
     Ok(())
 }

@@ -32,6 +32,14 @@ pub enum Error {
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },
 
+    /// Writing a loaded raw table (`schema.table`) to the warehouse failed.
+    #[error("storing the raw table {table} in the warehouse")]
+    Storing {
+        table: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
 

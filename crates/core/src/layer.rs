@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use crate::config::{ProjectConfig, SourceLocation};
 use crate::error::Result;
 use crate::model::{Model, ProjectFile};
-use crate::source::{RawTable, Source};
+use crate::source::{RawSink, Source};
 
 pub struct Layer {
     /// The layer's name: its crate, its binary and the first folder of its models.
@@ -31,16 +31,19 @@ impl Layer {
     }
 }
 
-/// Loads a source's tables from its location. Loading touches nothing in the warehouse:
-/// the caller stores what it gets once it has all of it.
+/// Loads a source's tables from its location into a [`RawSink`] the caller gives. The
+/// loader decides nothing about where tables are stored or when they become visible: the
+/// caller commits them once the load has succeeded, or discards them.
 pub struct SourceLoader {
     pub declare: fn() -> Result<Source>,
     pub load: LoadFn,
 }
 
-/// Loads every table of `source` from its location; artifacts go under the project's
-/// target path.
-pub type LoadFn = for<'a> fn(&'a Source, &'a SourceLocation, &'a ProjectConfig) -> BoxFuture<'a, Result<Vec<RawTable>>>;
+/// Loads every table of `source` from its location into the sink, as the tables stream;
+/// artifacts go under the project's target path. An error means the load failed, and
+/// nothing it stored may be used.
+pub type LoadFn =
+    for<'a> fn(&'a Source, &'a SourceLocation, &'a ProjectConfig, &'a dyn RawSink) -> BoxFuture<'a, Result<()>>;
 
 pub struct Report {
     pub name: &'static str,

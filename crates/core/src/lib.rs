@@ -14,7 +14,7 @@
 //! depend on the orchestrator above it.
 //!
 //! This crate must never know about a concrete model, a CSV file or the command line:
-//! layers declare models, ingestion produces raw tables, the orchestrator decides what runs,
+//! layers declare models, ingestion streams raw tables into a sink, the orchestrator decides what runs,
 //! and `pitwall-cli` owns every flag.
 
 pub mod config;
@@ -42,7 +42,7 @@ pub use layer::{Layer, Report, SourceLoader};
 pub use location::{Location, StoreOptions};
 pub use model::{FileKind, Language, Model, ModelSpec, Node, ProjectFile, SourceRef, SqlModel, sql_model, sql_models};
 pub use runner::{Job, NodeOutcome, NodeStatus, OutcomeKind, Plan, RunEvent, Runner};
-pub use source::{RawTable, Source};
+pub use source::{MemorySink, RawSink, Source};
 pub use warehouse::Warehouse;
 
 /// The datafusion this workspace is built on, re-exported so layers name one version.

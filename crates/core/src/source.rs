@@ -1,15 +1,16 @@
 //! Declared sources (dbt's `sources:` in a properties file, with each column's warehouse
-//! type) and the raw tables a loader hands back. The declarations are a contract between
+//! type) and the sink a loader hands raw tables to. The declarations are a contract between
 //! the layer that loads a source and everything that reads one: the DAG, load-time
 //! planning of models over empty tables, the manifest and the docs.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use datafusion::common::TableReference;
-use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::TryStreamExt;
+use futures::future::BoxFuture;
 
 use crate::error::{Error, Result};
 use crate::model::SourceRef;
@@ -136,28 +137,45 @@ impl Source {
     }
 }
 
-/// A loaded raw table, in memory until it is stored in the warehouse.
-#[derive(Clone, Debug)]
-pub struct RawTable {
-    pub name: String,
-    pub schema: SchemaRef,
-    pub batches: Vec<RecordBatch>,
+/// Where a loader hands each table's batches as it makes them, so no source file has to
+/// be held whole. The sink decides where they go and when they become visible: the
+/// warehouse's [`RawStage`](crate::warehouse::RawStage) stages them unseen until the whole
+/// load succeeded; a [`MemorySink`] keeps them.
+pub trait RawSink: Send + Sync {
+    /// Stores table `name` from `batches`, consumed as they arrive (a sink applies
+    /// backpressure by consuming slowly); returns the rows stored. An error in the stream
+    /// stores nothing. Storing a name again replaces what was stored for it.
+    fn store<'a>(&'a self, name: &'a str, batches: SendableRecordBatchStream) -> BoxFuture<'a, Result<u64>>;
 }
 
-impl RawTable {
-    /// Makes the table queryable as `schema.name` in `session`, its batches spread over the
-    /// session's partitions so scans of raw tables run in parallel.
-    pub fn register(&self, session: &SessionContext, schema: &str) -> Result<()> {
-        let partitions = session.state().config().target_partitions().max(1);
-        let mut parts = vec![Vec::new(); partitions.min(self.batches.len().max(1))];
-        let n = parts.len();
-        for (i, batch) in self.batches.iter().enumerate() {
-            parts[i % n].push(batch.clone());
-        }
-        let reference = TableReference::partial(schema, self.name.as_str());
-        session.deregister_table(reference.clone())?;
-        session.register_table(reference, Arc::new(MemTable::try_new(self.schema.clone(), parts)?))?;
-        Ok(())
+/// A [`RawSink`] that keeps every table in memory: for tests, benchmarks and callers that
+/// want the batches themselves.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    tables: Mutex<BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>>,
+}
+
+impl MemorySink {
+    /// The tables stored so far, by name: each one's schema and batches.
+    pub fn tables(&self) -> BTreeMap<String, (SchemaRef, Vec<RecordBatch>)> {
+        self.tables.lock().expect("not poisoned").clone()
+    }
+
+    /// The batches of table `name` (none when it was not stored).
+    pub fn batches(&self, name: &str) -> Vec<RecordBatch> {
+        self.tables.lock().expect("not poisoned").get(name).map(|(_, b)| b.clone()).unwrap_or_default()
+    }
+}
+
+impl RawSink for MemorySink {
+    fn store<'a>(&'a self, name: &'a str, batches: SendableRecordBatchStream) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            let schema = batches.schema();
+            let batches: Vec<RecordBatch> = batches.try_collect().await?;
+            let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+            self.tables.lock().expect("not poisoned").insert(name.to_owned(), (schema, batches));
+            Ok(rows)
+        })
     }
 }
 

@@ -29,16 +29,16 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::ViewTable;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -50,7 +50,7 @@ use crate::context::Relations;
 use crate::error::{Error, Result};
 use crate::location::{Location, Store};
 use crate::resources::Resources;
-use crate::source::RawTable;
+use crate::source::RawSink;
 
 const TABLE_SUFFIX: &str = ".parquet";
 const VIEW_SUFFIX: &str = ".view.sql";
@@ -331,31 +331,61 @@ impl Warehouse {
 
     /// Writes a table atomically (see the module's invariant). Returns the number of rows.
     pub async fn write_table(&self, schema: &str, name: &str, stream: SendableRecordBatchStream) -> Result<u64> {
-        if self.versioned() {
-            return self.write_versioned_table(schema, name, stream).await;
-        }
-        let target = self.path(schema, &format!("{name}{TABLE_SUFFIX}"));
-        let temp = self.path(schema, &format!(".{name}{TABLE_SUFFIX}{TEMP_MARK}{}", unique_suffix()));
-        let rows = self.write_parquet(&temp, stream).await?;
-        if let Err(e) = self.store.store.rename(&temp, &target).await {
-            let _ = self.store.store.delete(&temp).await;
-            return Err(e.into());
-        }
-        self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
-        Ok(rows)
+        let staged = self.stage_table(schema, name, stream).await?;
+        self.commit_table(staged).await
     }
 
-    /// An object store's table: a new immutable version, then the pointer, then the
-    /// view it may replace, then versions older than the one replaced.
-    async fn write_versioned_table(&self, schema: &str, name: &str, stream: SendableRecordBatchStream) -> Result<u64> {
-        let version = format!("{VERSIONS}/{name}/{}{TABLE_SUFFIX}", version_id());
-        let rows = self.write_parquet(&self.path(schema, &version), stream).await?;
-        let previous = self.pointer(schema, name).await?;
-        let pointer = serde_json::to_vec(&Pointer { data: version.clone(), rows })?;
-        self.store.store.put(&self.path(schema, &format!("{name}{POINTER_SUFFIX}")), PutPayload::from(pointer)).await?;
-        self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
-        self.prune_versions(schema, name, previous.as_ref().map(|p| p.data.as_str()).unwrap_or(&version)).await;
-        Ok(rows)
+    /// Writes a table's data where no reader looks: a temporary file beside the table in a
+    /// local folder, an unreferenced version in an object store. Nothing changes for
+    /// readers until [`Warehouse::commit_table`]; [`Warehouse::discard_table`] deletes it.
+    pub async fn stage_table(
+        &self,
+        schema: &str,
+        name: &str,
+        stream: SendableRecordBatchStream,
+    ) -> Result<StagedTable> {
+        let file = if self.versioned() {
+            format!("{VERSIONS}/{name}/{}{TABLE_SUFFIX}", version_id())
+        } else {
+            format!(".{name}{TABLE_SUFFIX}{TEMP_MARK}{}", unique_suffix())
+        };
+        let rows = self.write_parquet(&self.path(schema, &file), stream).await?;
+        Ok(StagedTable { schema: schema.to_owned(), name: name.to_owned(), file, rows })
+    }
+
+    /// Makes a staged table the current one in one atomic step: a rename over the table
+    /// in a local folder; in an object store the pointer, then the view it may replace,
+    /// then versions older than the one replaced. Returns its number of rows.
+    pub async fn commit_table(&self, staged: StagedTable) -> Result<u64> {
+        let StagedTable { schema, name, file, rows } = &staged;
+        let data = self.path(schema, file);
+        if self.versioned() {
+            let previous = self.pointer(schema, name).await?;
+            let pointer = serde_json::to_vec(&Pointer { data: file.clone(), rows: *rows })?;
+            self.store
+                .store
+                .put(&self.path(schema, &format!("{name}{POINTER_SUFFIX}")), PutPayload::from(pointer))
+                .await?;
+            self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
+            self.prune_versions(schema, name, previous.as_ref().map(|p| p.data.as_str()).unwrap_or(file)).await;
+        } else {
+            let target = self.path(schema, &format!("{name}{TABLE_SUFFIX}"));
+            if let Err(e) = self.store.store.rename(&data, &target).await {
+                let _ = self.store.store.delete(&data).await;
+                return Err(e.into());
+            }
+            self.remove_if_present(&self.path(schema, &format!("{name}{VIEW_SUFFIX}"))).await?;
+        }
+        Ok(*rows)
+    }
+
+    /// Deletes a staged table's data; the current table is untouched. Best effort: what
+    /// is left is a temporary file or unreferenced version, removed by a later writer.
+    pub async fn discard_table(&self, staged: StagedTable) {
+        let data = self.path(&staged.schema, &staged.file);
+        if let Err(e) = self.remove_if_present(&data).await {
+            tracing::warn!("{}: cannot delete this staged table: {e}", self.store.url_of(&data));
+        }
     }
 
     /// Writes `stream` as Parquet at `path`, deleting what was written if it fails.
@@ -416,17 +446,6 @@ impl Warehouse {
                 tracing::warn!("{}: cannot delete this old table version: {e}", self.store.url_of(&meta.location));
             }
         }
-    }
-
-    /// Stores loaded raw tables (each replaced atomically, all written concurrently).
-    pub async fn store_raw(&self, schema: &str, tables: &[RawTable]) -> Result<()> {
-        let writes = tables.iter().map(|t| {
-            let batches: Vec<_> = t.batches.iter().cloned().map(Ok).collect();
-            let stream = RecordBatchStreamAdapter::new(t.schema.clone(), futures::stream::iter(batches));
-            self.write_table(schema, &t.name, Box::pin(stream))
-        });
-        futures::future::try_join_all(writes).await?;
-        Ok(())
     }
 
     /// Saves a view's compiled SQL, replacing any table of the same name.
@@ -579,6 +598,95 @@ struct Pointer {
     rows: u64,
 }
 
+/// A table's data written by [`Warehouse::stage_table`], not yet visible to readers.
+#[derive(Debug)]
+#[must_use = "a staged table is invisible until committed, and left behind unless discarded"]
+pub struct StagedTable {
+    schema: String,
+    name: String,
+    /// The data, relative to the schema folder: a temporary file or a version.
+    file: String,
+    rows: u64,
+}
+
+impl StagedTable {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// A source's raw tables being loaded into one schema: the [`RawSink`] a loader streams
+/// into. Each table is written as it streams, staged ([`Warehouse::stage_table`]), and
+/// all of them become current only with [`RawStage::commit`], once the whole load has
+/// succeeded, so a load that fails (a missing file, `on_error = abort_statement`, a read
+/// error halfway through a file) leaves every stored raw table as it was.
+#[derive(Debug)]
+pub struct RawStage {
+    warehouse: Arc<Warehouse>,
+    schema: String,
+    staged: Mutex<BTreeMap<String, StagedTable>>,
+}
+
+impl RawStage {
+    pub fn new(warehouse: Arc<Warehouse>, schema: &str) -> RawStage {
+        RawStage { warehouse, schema: schema.to_owned(), staged: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Makes every staged table current, each in one atomic step (tables one after
+    /// another: a failure part-way leaves the earlier ones committed and deletes the
+    /// rest). Returns the tables committed, by name.
+    pub async fn commit(self) -> Result<Vec<String>> {
+        let staged = std::mem::take(&mut *self.staged.lock().expect("not poisoned"));
+        let mut committed = Vec::new();
+        let mut tables = staged.into_values();
+        while let Some(table) = tables.next() {
+            let name = table.name.clone();
+            if let Err(e) = self.warehouse.commit_table(table).await {
+                for rest in tables {
+                    self.warehouse.discard_table(rest).await;
+                }
+                return Err(Error::Storing { table: format!("{}.{name}", self.schema), source: Box::new(e) });
+            }
+            committed.push(name);
+        }
+        Ok(committed)
+    }
+
+    /// Deletes every staged table; the stored ones are untouched.
+    pub async fn discard(self) {
+        let staged = std::mem::take(&mut *self.staged.lock().expect("not poisoned"));
+        for table in staged.into_values() {
+            self.warehouse.discard_table(table).await;
+        }
+    }
+}
+
+impl RawSink for RawStage {
+    fn store<'a>(&'a self, name: &'a str, batches: SendableRecordBatchStream) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            // A task of its own, so tables loading together encode Parquet on every core
+            // rather than in turn on the loader's task.
+            let (warehouse, schema, table) = (self.warehouse.clone(), self.schema.clone(), name.to_owned());
+            let writing = tokio::spawn(async move { warehouse.stage_table(&schema, &table, batches).await });
+            let staged = writing
+                .await
+                .map_err(|e| Error::Io(std::io::Error::other(e)))
+                .and_then(|staged| staged)
+                .map_err(|e| Error::Storing { table: format!("{}.{name}", self.schema), source: Box::new(e) })?;
+            let rows = staged.rows;
+            let replaced = self.staged.lock().expect("not poisoned").insert(name.to_owned(), staged);
+            if let Some(replaced) = replaced {
+                self.warehouse.discard_table(replaced).await;
+            }
+            Ok(rows)
+        })
+    }
+}
+
 /// A version name that sorts by time: nanoseconds since the epoch, zero-padded, then the
 /// process id for two writers in one nanosecond.
 fn version_id() -> String {
@@ -727,6 +835,7 @@ mod tests {
     fn batch_of(n: i64) -> SendableRecordBatchStream {
         use datafusion::arrow::array::{ArrayRef, Int64Array};
         use datafusion::arrow::record_batch::RecordBatch;
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
         let column: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n));
         let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
         Box::pin(RecordBatchStreamAdapter::new(batch.schema(), futures::stream::iter([Ok(batch)])))
@@ -811,6 +920,57 @@ mod tests {
             kinds(warehouse.relations("s").await.unwrap()),
             [("base".to_owned(), RelationKind::Table), ("t".to_owned(), RelationKind::Table)]
         );
+    }
+
+    #[tokio::test]
+    async fn a_raw_stage_shows_nothing_until_committed_and_a_discarded_one_leaves_the_stored_tables() {
+        for location in ["local", "memory:///wh"] {
+            let dir = tempfile::tempdir().unwrap();
+            let location = match location {
+                "local" => Location::local(dir.path().join("warehouse")),
+                url => Location::parse(url, std::path::Path::new("/")).unwrap(),
+            };
+            let warehouse = Arc::new(Warehouse::open(&location).unwrap());
+            let relations = Relations { target_schema: "s".into(), source_schemas: Default::default() };
+            let rows = |warehouse: Arc<Warehouse>| {
+                let relations = relations.clone();
+                async move {
+                    let session = warehouse.session(&relations).unwrap();
+                    warehouse.attach(&session, &["s"]).await.unwrap();
+                    let mut counts = Vec::new();
+                    for t in ["t", "u"] {
+                        counts.push(count(&session, &format!("s.{t}")).await.ok());
+                    }
+                    counts
+                }
+            };
+            warehouse.write_table("s", "t", batch_of(3)).await.unwrap();
+
+            let stage = RawStage::new(warehouse.clone(), "s");
+            assert_eq!(stage.store("t", batch_of(5)).await.unwrap(), 5);
+            stage.store("u", batch_of(1)).await.unwrap();
+            // Stored again: the second replaces the first.
+            stage.store("u", batch_of(2)).await.unwrap();
+            assert_eq!(rows(warehouse.clone()).await, [Some(3), None], "{location}: staged tables are invisible");
+            assert_eq!(stage.commit().await.unwrap(), ["t", "u"]);
+            assert_eq!(rows(warehouse.clone()).await, [Some(5), Some(2)], "{location}");
+
+            let stage = RawStage::new(warehouse.clone(), "s");
+            stage.store("t", batch_of(9)).await.unwrap();
+            stage.discard().await;
+            assert_eq!(
+                rows(warehouse.clone()).await,
+                [Some(5), Some(2)],
+                "{location}: a discarded load changes nothing"
+            );
+            if let Location::Local(root) = &location {
+                let files: Vec<String> = std::fs::read_dir(root.join("s"))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                assert!(files.iter().all(|f| !is_temporary(f)), "{files:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! The raw layer's loader: load a source, print and save the load report, hand back the
-//! raw tables.
+//! The raw layer's loader: load a source into the sink it is given, print and save the
+//! load report.
 
 use futures::future::BoxFuture;
 use pitwall_core::config::SourceLocation;
-use pitwall_core::{ProjectConfig, RawTable, Result, Source};
+use pitwall_core::{ProjectConfig, RawSink, Result, Source};
 
 use crate::load::{FileStatus, LoadOptions, LoadReport, load_source_with};
 
@@ -12,20 +12,22 @@ const LOAD_REPORT_FILE: &str = "load_report.json";
 /// How many rejected rows are printed per table; all of them are in the JSON report.
 const PRINTED_REJECTIONS: usize = 20;
 
-/// Loads `source` from `location` with its `on_error` and `match_by_column_name`, prints
-/// the load report and saves it under the project's target path. Nothing is written to the
-/// warehouse here, so an `abort_statement` failure leaves the warehouse as it was.
+/// Loads `source` from `location` into `sink` with its `on_error` and
+/// `match_by_column_name`, prints the load report and saves it under the project's target
+/// path. The sink decides when the tables become visible; the warehouse's makes them so
+/// only when this succeeds, so an `abort_statement` failure leaves the warehouse as it was.
 pub(crate) fn load<'a>(
     source: &'a Source,
     location: &'a SourceLocation,
     config: &'a ProjectConfig,
-) -> BoxFuture<'a, Result<Vec<RawTable>>> {
+    sink: &'a dyn RawSink,
+) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         let options = LoadOptions { on_error: location.on_error, match_by_column_name: location.match_by_column_name };
-        let (tables, report) = load_source_with(source, &location.location, &options).await?;
+        let report = load_source_with(source, &location.location, &options, sink).await?;
         print_report(&report);
         config.target_path.write(LOAD_REPORT_FILE, serde_json::to_vec_pretty(&report)?).await?;
-        Ok(tables)
+        Ok(())
     })
 }
 

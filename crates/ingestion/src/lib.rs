@@ -7,11 +7,14 @@
 //! It is the only place in pitwall that touches individual rows: each CSV record is
 //! validated and converted straight into Arrow builders; a record that cannot be
 //! converted is skipped and reported (file, line, column, reason) while the rest loads.
-//! Every byte is read through object_store, so a local folder and an object-store URL
-//! take the same path. [`LAYER`] is all the orchestrator and the `ingestion` binary see.
+//! Every byte is read through object_store, in ranges, so a local folder and an
+//! object-store URL take the same path, and a file streams: it is parsed block by block
+//! and each batch handed to the caller's [`RawSink`](pitwall_core::RawSink) as it is
+//! made, never held whole. [`LAYER`] is all the orchestrator and the `ingestion` binary see.
 //!
-//! It must never run models, write to the warehouse or decide what is built: it hands
-//! back loaded tables and a load report.
+//! It must never run models, open the warehouse, or decide what is built or when loaded
+//! tables become visible: it streams tables into the sink it is given and returns a load
+//! report.
 
 mod compression;
 mod convert;

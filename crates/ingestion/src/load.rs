@@ -1,19 +1,28 @@
-//! Loading source files: fetch through object_store, split into records (`split.rs`),
-//! convert record by record into Arrow builders, reject what cannot be converted, and
-//! settle each file's status with COPY's `ON_ERROR`.
+//! Loading source files: read through object_store in ranges, gunzip as it streams,
+//! split into records (`split.rs`) block by block, convert record by record into Arrow
+//! builders (a block's records in parallel chunks), reject what cannot be converted, hand
+//! each batch to the sink as it is made, and settle each file's status with COPY's
+//! `ON_ERROR`. No file is ever held whole: what a table holds at once is a block of its
+//! text, the batches made from it, and the ranges read ahead.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
-use object_store::ObjectStoreExt;
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::{GetOptions, ObjectMeta, ObjectStoreExt};
 use pitwall_core::config::{MatchByColumnName, OnError};
+use pitwall_core::datafusion::error::DataFusionError;
+use pitwall_core::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use pitwall_core::location::Store;
 use pitwall_core::source::{ColumnType, SourceTable};
-use pitwall_core::{Error, Location, RawTable, Result, Source};
+use pitwall_core::{Error, Location, RawSink, Result, Source};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 use crate::header::{self, Mapping};
 use crate::split::{self, Record};
@@ -99,61 +108,126 @@ pub struct LoadOptions {
     pub match_by_column_name: MatchByColumnName,
 }
 
-struct LoadedTable {
-    table: SourceTable,
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
-    report: TableReport,
+/// Loads every table of `source` from `location` into `sink` with COPY's defaults
+/// (`on_error = 'continue'`, fields by position).
+pub async fn load_source(source: &Source, location: &Location, sink: &dyn RawSink) -> Result<LoadReport> {
+    load_source_with(source, location, &LoadOptions::default(), sink).await
 }
 
-/// Loads every table of `source` from `location` with COPY's defaults (`on_error =
-/// 'continue'`, fields by position).
-pub async fn load_source(source: &Source, location: &Location) -> Result<(Vec<RawTable>, LoadReport)> {
-    load_source_with(source, location, &LoadOptions::default()).await
-}
-
-/// Loads every table of `source` from `location`.
+/// Loads every table of `source` from `location` into `sink`, all tables at once, each
+/// streamed: its batches reach the sink as its file is read.
 ///
-/// A file that is missing or unreadable fails the whole load, before anything is handed
-/// on, so a broken source never replaces good tables; rows that cannot be converted are
-/// skipped and reported, and each file gets a status, as `options.on_error` decides
-/// (`abort_statement` fails the load on the first rejected record or empty file).
-/// `<table>.csv` is read, or `<table>.csv.gz` when that is what the location holds; gzip
-/// is recognised by name or by its magic bytes.
+/// Every file is found before any is read, so a missing or unreadable one fails the load
+/// before anything reaches the sink. Rows that cannot be converted are skipped and
+/// reported, and each file gets a status, as `options.on_error` decides: a file skipped
+/// by it is stored again, empty; `abort_statement` fails the load on the first rejected
+/// record or empty file. When the load fails, what the sink received must not be used
+/// (the warehouse's sink discards it). `<table>.csv` is read, or `<table>.csv.gz` when that
+/// is what the location holds; gzip is recognised by name or by its magic bytes.
 pub async fn load_source_with(
     source: &Source,
     location: &Location,
     options: &LoadOptions,
-) -> Result<(Vec<RawTable>, LoadReport)> {
+    sink: &dyn RawSink,
+) -> Result<LoadReport> {
     let store = location.open()?;
-    let fetches = source.tables.iter().map(|table| fetch(&store, table));
-    let fetched = futures::future::try_join_all(fetches).await?;
-    let options = *options;
-    let parses = fetched.into_iter().map(|(table, file, bytes)| {
-        tokio::task::spawn_blocking(move || parse_table(table, file, &bytes, options.match_by_column_name))
-    });
-    let mut loaded = Vec::new();
-    for parsed in futures::future::join_all(parses).await {
-        let mut table = parsed.map_err(|e| Error::model("ingestion", format!("a parser task failed: {e}")))??;
-        settle(&mut table, options.on_error)?;
-        loaded.push(table);
+    let files = futures::future::try_join_all(source.tables.iter().map(|table| find(&store, table))).await?;
+    let loads = files.into_iter().map(|file| load_table(&store, file, *options, sink));
+    // Every load runs to its end, whatever another's outcome, so nothing still writes to
+    // the sink when this returns; the first failure in the source's order is reported.
+    let mut tables = Vec::new();
+    for loaded in futures::future::join_all(loads).await {
+        tables.push(loaded?);
     }
-    let report = LoadReport {
+    Ok(LoadReport {
         source: source.name.clone(),
         location: location.to_string().trim_end_matches('/').to_owned(),
-        tables: loaded.iter().map(|t| t.report.clone()).collect(),
+        tables,
+    })
+}
+
+/// One table's file, found: its object, and its name for messages.
+struct Found {
+    table: SourceTable,
+    path: Path,
+    meta: ObjectMeta,
+    file: String,
+}
+
+/// Finds a table's file: `<table>.csv`, else `<table>.csv.gz`.
+async fn find(store: &Store, table: &SourceTable) -> Result<Found> {
+    let compressed = format!("{}.gz", table.file);
+    for name in [&table.file, &compressed] {
+        let file = store.display(name);
+        // object_store's local store reports a folder (or other non-file) at the path as
+        // not found; say what it is instead.
+        if let Location::Local(dir) = &store.location
+            && let Ok(meta) = std::fs::metadata(dir.join(name))
+            && !meta.is_file()
+        {
+            let what = if meta.is_dir() { "is a directory, not a file" } else { "is not a regular file" };
+            return Err(Error::config(file, format!("source file for table {}.{} {what}", table.source, table.name)));
+        }
+        let path = store.child(name);
+        match store.store.head(&path).await {
+            Ok(meta) => return Ok(Found { table: table.clone(), path, meta, file }),
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(Error::config(file, format!("cannot read source file: {e}"))),
+        }
+    }
+    Err(Error::config(
+        store.display(&table.file),
+        format!("source file for table {}.{} not found (nor {compressed})", table.source, table.name),
+    ))
+}
+
+/// Batches in flight between a table's parser and its sink.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Loads one file into `sink`: ranges are read ahead on this task, parsed on a blocking
+/// thread (a block's chunks on every core), and the batches stored by the sink as they
+/// come; then the file's status is settled, and a file `on_error` skips is stored empty.
+async fn load_table(store: &Store, found: Found, options: LoadOptions, sink: &dyn RawSink) -> Result<TableReport> {
+    let Found { table, path, meta, file } = found;
+    let name = table.name.clone();
+    let schema = table.schema();
+    let (bytes_tx, bytes_rx) = mpsc::channel(1);
+    let (batch_tx, batch_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
+    let batches = futures::stream::unfold(batch_rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    let storing = sink.store(&name, Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)));
+    let parse_file = file.clone();
+    let parsing = tokio::task::spawn_blocking(move || {
+        let feed = Feed { rx: bytes_rx, current: Bytes::new() };
+        let mut send = |batch: RecordBatch| batch_tx.blocking_send(Ok(batch)).is_ok();
+        let parsed = parse_stream(table, parse_file, feed, options.match_by_column_name, Tuning::default(), &mut send);
+        if let Err(e) = &parsed {
+            // The sink must not keep what came before the failure.
+            let _ = batch_tx.blocking_send(Err(DataFusionError::External(e.to_string().into())));
+        }
+        parsed
+    });
+    let (_, stored, parsed) = futures::join!(read_ranges(store, &path, &meta, bytes_tx), storing, parsing);
+    let parsed = parsed.map_err(|e| Error::model("ingestion", format!("a parser task failed: {e}")))?;
+    // The parser's error names the file and line; without one, the sink's is the cause
+    // (a parser whose sink stopped gives back no report).
+    let mut report = match (parsed?, stored) {
+        (Some(report), Ok(_)) => report,
+        (_, Err(e)) => return Err(e),
+        (None, Ok(_)) => return Err(Error::model("ingestion", format!("{file}: the sink stopped reading"))),
     };
-    let tables =
-        loaded.into_iter().map(|t| RawTable { name: t.table.name, schema: t.schema, batches: t.batches }).collect();
-    Ok((tables, report))
+    if settle(&mut report, options.on_error)? {
+        let empty = RecordBatchStreamAdapter::new(schema, futures::stream::empty());
+        sink.store(&name, Box::pin(empty)).await?;
+    }
+    Ok(report)
 }
 
 /// Decides a file's status with `on_error` (COPY's semantics): `skip_file_<n>` loads
 /// nothing from a file with at least n rejected records, `skip_file_<n>%` when at least n
 /// percent of its records are rejected; `abort_statement` fails on the first rejected
-/// record, or a file that loads nothing.
-fn settle(table: &mut LoadedTable, on_error: OnError) -> Result<()> {
-    let r = &mut table.report;
+/// record, or a file that loads nothing. Returns whether the file is skipped (its table
+/// is then empty).
+fn settle(r: &mut TableReport, on_error: OnError) -> Result<bool> {
     let skip = match on_error {
         OnError::SkipFile(n) => r.rejected >= n,
         OnError::SkipFilePercent(p) => r.read > 0 && r.rejected as f64 * 100.0 >= p * r.read as f64,
@@ -174,7 +248,6 @@ fn settle(table: &mut LoadedTable, on_error: OnError) -> Result<()> {
             r.rejected, r.read
         ));
         r.loaded = 0;
-        table.batches.clear();
     } else if r.loaded == 0 && r.message.is_none() {
         let why = if r.lines == 0 { "no data lines after the header" } else { "every record was rejected" };
         r.message = Some(why.to_owned());
@@ -193,72 +266,66 @@ fn settle(table: &mut LoadedTable, on_error: OnError) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    Ok(skip)
 }
 
-/// One table's file, decompressed: `(table, the file's name for messages, bytes)`.
-async fn fetch(store: &Store, table: &SourceTable) -> Result<(SourceTable, String, Bytes)> {
-    let compressed = format!("{}.gz", table.file);
-    for name in [&table.file, &compressed] {
-        let file = store.display(name);
-        // object_store's local store reports a folder (or other non-file) at the path as
-        // not found; say what it is instead.
-        if let Location::Local(dir) = &store.location
-            && let Ok(meta) = std::fs::metadata(dir.join(name))
-            && !meta.is_file()
-        {
-            let what = if meta.is_dir() { "is a directory, not a file" } else { "is not a regular file" };
-            return Err(Error::config(file, format!("source file for table {}.{} {what}", table.source, table.name)));
-        }
-        match read_object(store, &store.child(name)).await {
-            Ok(bytes) => {
-                let bytes = compression::decompress(name, bytes).map_err(|e| Error::config(file.clone(), e))?;
-                return Ok((table.clone(), file, bytes));
-            }
-            Err(object_store::Error::NotFound { .. }) => continue,
-            Err(e) => return Err(Error::config(file, format!("cannot read source file: {e}"))),
-        }
-    }
-    Err(Error::config(
-        store.display(&table.file),
-        format!("source file for table {}.{} not found (nor {compressed})", table.source, table.name),
-    ))
-}
-
-/// Objects larger than this are read in ranges of this size.
+/// An object is read in ranges of this size.
 const RANGE_BYTES: u64 = 8 << 20;
-/// Ranges in flight at once.
+/// Ranges in flight at once (besides the one the parser holds).
 const RANGES_IN_FLIGHT: usize = 4;
 
-/// Reads a whole object. A remote object larger than [`RANGE_BYTES`] is read in concurrent
-/// ranges, each retried on its own by object_store, so a dropped connection costs one
-/// range rather than the whole file; every range is pinned to the ETag of the first
-/// request, so an object replaced meanwhile fails the read instead of mixing versions.
-async fn read_object(store: &Store, path: &object_store::path::Path) -> object_store::Result<Bytes> {
-    use futures::{StreamExt, TryStreamExt};
-    use object_store::GetOptions;
-    if matches!(store.location, Location::Local(_)) {
-        return store.store.get(path).await?.bytes().await;
-    }
-    let meta = store.store.head(path).await?;
-    if meta.size <= RANGE_BYTES {
-        let options = GetOptions { if_match: meta.e_tag.clone(), ..Default::default() };
-        return store.store.get_opts(path, options).await?.bytes().await;
-    }
+/// Sends an object's bytes to `tx` in order, read in concurrent ranges. Each range is
+/// retried on its own by object_store, so a dropped connection costs one range rather
+/// than the whole file, and every range is pinned to the ETag the object was found with,
+/// so an object replaced meanwhile fails the read instead of mixing versions. A failure
+/// is sent as the last item; a closed channel (the parser stopped) ends the reading.
+async fn read_ranges(store: &Store, path: &Path, meta: &ObjectMeta, tx: mpsc::Sender<std::io::Result<Bytes>>) {
     let ranges = (0..meta.size).step_by(RANGE_BYTES as usize).map(|start| start..(start + RANGE_BYTES).min(meta.size));
-    let parts: Vec<Bytes> = futures::stream::iter(ranges)
+    let mut parts = futures::stream::iter(ranges)
         .map(|range| {
             let options = GetOptions { if_match: meta.e_tag.clone(), range: Some(range.into()), ..Default::default() };
             async move { store.store.get_opts(path, options).await?.bytes().await }
         })
-        .buffered(RANGES_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    let mut whole = Vec::with_capacity(meta.size as usize);
-    for part in parts {
-        whole.extend_from_slice(&part);
+        .buffered(RANGES_IN_FLIGHT);
+    while let Some(part) = parts.next().await {
+        let part = part.map_err(|e| std::io::Error::other(ReadFailed(e.to_string())));
+        let failed = part.is_err();
+        if tx.send(part).await.is_err() || failed {
+            return;
+        }
     }
-    Ok(Bytes::from(whole))
+}
+
+/// An error of the object store, as the parser's reader sees it.
+#[derive(Debug)]
+struct ReadFailed(String);
+
+impl std::fmt::Display for ReadFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReadFailed {}
+
+/// The bytes [`read_ranges`] sends, as a blocking reader for the parser's thread.
+struct Feed {
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for Feed {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(part) => self.current = part?,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
 }
 
 enum Column {
@@ -327,8 +394,28 @@ fn append(column: &mut Column, cell: Cell, field: &[u8]) {
     }
 }
 
-/// Files larger than this are parsed in parallel chunks.
-const PARALLEL_BYTES: usize = 4 << 20;
+/// A block of this many bytes is read, then parsed, at a time.
+const BLOCK_BYTES: usize = 4 << 20;
+/// A block larger than this is parsed in parallel chunks.
+const PARALLEL_BYTES: usize = 1 << 20;
+/// The most unparsed bytes held for one record (one line, or a record spanning lines
+/// within [`split::MAX_RECORD_BYTES`]); a longer one fails the load.
+const MAX_PENDING_BYTES: usize = 4 * split::MAX_RECORD_BYTES;
+
+/// How a file is cut for parsing: tests use tiny blocks to cut everywhere.
+#[derive(Clone, Copy, Debug)]
+struct Tuning {
+    block_bytes: usize,
+    parallel_bytes: usize,
+    /// Chunks per block (`None`: one per core for a block over `parallel_bytes`, else one).
+    chunks: Option<usize>,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning { block_bytes: BLOCK_BYTES, parallel_bytes: PARALLEL_BYTES, chunks: None }
+    }
+}
 
 /// What every chunk of one file shares: the table and how fields map onto its columns.
 struct Plan<'a> {
@@ -338,23 +425,33 @@ struct Plan<'a> {
     mapping: Mapping,
 }
 
-/// Parses one file's bytes: a BOM skipped, the header compared with the declared columns,
-/// then every record converted. A large file is cut into chunks at line starts and parsed
-/// on every core; a chunk whose start turns out not to be a record boundary (a record of
-/// the chunk before ran past it) is parsed again from the true boundary, so the result is
-/// always the one-piece result, in the file's order and with its line numbers.
-fn parse_table(table: SourceTable, file: String, bytes: &[u8], mode: MatchByColumnName) -> Result<LoadedTable> {
-    parse_in_chunks(table, file, bytes, mode, None)
+/// Reads `input` until `buf` holds at least `want` bytes or the input ends; returns
+/// whether it ended.
+fn fill(input: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while buf.len() < want {
+        let before = buf.len();
+        let n = (&mut *input).take((want - before) as u64).read_to_end(buf)?;
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-/// [`parse_table`] in `chunks` pieces (`None`: one per core for a large file, else one).
-fn parse_in_chunks(
+/// Parses one file read from `input`, block by block: gunzipped when it is gzip, a BOM
+/// skipped, the header compared with the declared columns, then every record converted
+/// and each batch handed to `send` as it is made (`send` returning false stops the parse:
+/// `Ok(None)`). A record that runs past the end of a block is parsed with the next one,
+/// so the outcome (batches, counts, rejections and their line numbers) is the one-piece
+/// parse of the whole file, however it is cut.
+fn parse_stream(
     table: SourceTable,
     file: String,
-    bytes: &[u8],
+    input: impl Read + Send + 'static,
     mode: MatchByColumnName,
-    chunks: Option<usize>,
-) -> Result<LoadedTable> {
+    tuning: Tuning,
+    send: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<Option<TableReport>> {
     let schema = table.schema();
     let mut report = TableReport {
         table: table.name.clone(),
@@ -369,17 +466,29 @@ fn parse_in_chunks(
         warnings: Vec::new(),
         rejections: Vec::new(),
     };
-    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    if bytes.is_empty() {
+    let (mut input, gzip) = compression::reader(&report.file, input).map_err(|e| read_error(&report.file, false, e))?;
+    let mut buf = Vec::new();
+    // At least a byte past a BOM, so that nothing after it means an empty file.
+    let mut want = tuning.block_bytes.max(BOM.len() + 1);
+    let mut eof = fill(&mut input, &mut buf, want).map_err(|e| read_error(&report.file, gzip, e))?;
+    let start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
+    if buf.len() == start && eof {
         report.message = Some("the file is empty".to_owned());
-        return Ok(LoadedTable { table, schema, batches: Vec::new(), report });
+        return Ok(Some(report));
     }
     let declared: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
     let mut record = Record::default();
-    let head = split::read(bytes, 0, None, &mut record);
+    let head = loop {
+        let head = split::read(&buf, start, None, &mut record);
+        if !head.reached_end || eof {
+            break head;
+        }
+        want = grow(&report.file, 1, buf.len() - start)?;
+        eof = fill(&mut input, &mut buf, want).map_err(|e| read_error(&report.file, gzip, e))?;
+    };
     let header: Option<Vec<String>> = match &head.result {
         Ok(()) => {
-            Some((0..record.len()).map(|i| String::from_utf8_lossy(record.field(bytes, i)).into_owned()).collect())
+            Some((0..record.len()).map(|i| String::from_utf8_lossy(record.field(&buf, i)).into_owned()).collect())
         }
         Err((_, reason)) => {
             report.warnings.push(format!("the header line is malformed ({reason})"));
@@ -388,51 +497,109 @@ fn parse_in_chunks(
     };
     let mapping = header::map(&declared, header.as_deref(), mode);
     report.warnings.extend(mapping.warnings.iter().cloned());
-    let plan = Plan {
-        table: &table,
-        schema: schema.clone(),
-        types: table.columns.iter().map(|c| c.column_type).collect(),
-        mapping,
+    let plan = Plan { table: &table, schema, types: table.columns.iter().map(|c| c.column_type).collect(), mapping };
+    let mut line = head.lines + 1;
+    let mut pos = head.end;
+    loop {
+        let (batches, next) = parse_block(&plan, &buf, pos, !eof, tuning, &mut report, &mut line)?;
+        for batch in batches {
+            if !send(batch) {
+                return Ok(None);
+            }
+        }
+        if eof {
+            return Ok(Some(report));
+        }
+        // Not one record finished: the one at `pos` runs past the block, which must grow.
+        want = if next == pos { grow(&report.file, line, buf.len() - pos)? } else { tuning.block_bytes };
+        buf.drain(..next);
+        pos = 0;
+        eof = fill(&mut input, &mut buf, want).map_err(|e| read_error(&report.file, gzip, e))?;
+    }
+}
+
+/// How many bytes to hold for a record at `line` not finished in `pending` bytes: twice as
+/// many, within [`MAX_PENDING_BYTES`].
+fn grow(file: &str, line: u64, pending: usize) -> Result<usize> {
+    if pending >= MAX_PENDING_BYTES {
+        return Err(Error::config(
+            format!("{file} line {line}"),
+            format!(
+                "a record longer than {} MiB (Snowflake's largest field is 16 MiB); nothing was loaded",
+                MAX_PENDING_BYTES >> 20
+            ),
+        ));
+    }
+    Ok((pending * 2).clamp(1 << 16, MAX_PENDING_BYTES + 1))
+}
+
+fn read_error(file: &str, gzip: bool, e: std::io::Error) -> Error {
+    let reason = match e.get_ref().and_then(|inner| inner.downcast_ref::<ReadFailed>()) {
+        Some(failed) => format!("cannot read source file: {failed}"),
+        None if gzip => format!("cannot decompress gzip: {e}"),
+        None if e.kind() == std::io::ErrorKind::InvalidData => e.to_string(),
+        None => format!("cannot read source file: {e}"),
     };
-    let data = head.end;
+    Error::config(file.to_owned(), reason)
+}
+
+/// Parses the records that start in `bytes[from..]`, in parallel chunks when the block is
+/// large; with `more` (the file goes on past `bytes`), a record that reaches the end of
+/// `bytes` is left for the next block. Counts and rejections go into `report`, rejections
+/// numbered from `line`, which moves on. Returns the batches and where the first record
+/// not parsed starts.
+fn parse_block(
+    plan: &Plan,
+    bytes: &[u8],
+    from: usize,
+    more: bool,
+    tuning: Tuning,
+    report: &mut TableReport,
+    line: &mut u64,
+) -> Result<(Vec<RecordBatch>, usize)> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks = chunks.unwrap_or(if bytes.len() - data > PARALLEL_BYTES { threads } else { 1 });
-    let starts = if chunks > 1 { chunk_starts(bytes, data, chunks) } else { vec![data] };
+    let chunks = tuning.chunks.unwrap_or(if bytes.len() - from > tuning.parallel_bytes { threads } else { 1 });
+    let starts = if chunks > 1 { chunk_starts(bytes, from, chunks) } else { vec![from] };
     let ends: Vec<usize> = starts.iter().skip(1).copied().chain([bytes.len()]).collect();
-    let parts: Vec<Result<Chunk>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = starts
-            .iter()
-            .zip(&ends)
-            .map(|(&start, &end)| {
-                let plan = &plan;
-                scope.spawn(move || parse_chunk(plan, bytes, start, end))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a parser thread panicked")).collect()
-    });
-    let (mut next, mut line) = (data, head.lines + 1);
+    let parts: Vec<Result<Chunk>> = if starts.len() == 1 {
+        vec![parse_chunk(plan, bytes, from, bytes.len(), more)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = starts
+                .iter()
+                .zip(&ends)
+                .map(|(&start, &end)| scope.spawn(move || parse_chunk(plan, bytes, start, end, more)))
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a parser thread panicked")).collect()
+        })
+    };
+    let mut next = from;
     let mut batches = Vec::new();
     for (part, end) in parts.into_iter().zip(ends) {
         let mut part = part?;
         if part.start != next {
-            part = parse_chunk(&plan, bytes, next, end)?;
+            part = parse_chunk(plan, bytes, next, end, more)?;
         }
         report.lines += part.lines;
         report.read += part.read;
         report.loaded += part.loaded;
         report.rejected += part.rejections.len() as u64;
         report.rejected_lines += part.rejections.iter().map(|r| r.lines).sum::<u64>();
-        report.rejections.extend(part.rejections.into_iter().map(|r| Rejection { line: r.line + line, ..r }));
+        report.rejections.extend(part.rejections.into_iter().map(|r| Rejection { line: r.line + *line, ..r }));
         batches.extend(part.batches);
-        line += part.lines;
+        *line += part.lines;
         next = part.next;
+        if part.stopped {
+            // The chunks after it start inside or after a record not yet complete.
+            break;
+        }
     }
-    Ok(LoadedTable { table, schema, batches, report })
+    Ok((batches, next))
 }
 
 /// Where to start about `n` chunks of `bytes[from..]`: `from`, then the start of the line
 /// after each `1/n` of the bytes. A start need not be a record boundary (it may fall
-/// inside a quoted line break); `parse_table` checks it against the chunk before.
+/// inside a quoted line break); `parse_block` checks it against the chunk before.
 fn chunk_starts(bytes: &[u8], from: usize, n: usize) -> Vec<usize> {
     let step = (bytes.len() - from) / n;
     let mut starts = vec![from];
@@ -449,6 +616,8 @@ struct Chunk {
     /// Where the chunk's first record starts, and where the record after its last starts.
     start: usize,
     next: usize,
+    /// Whether it stopped at a record that reaches the end of the block (see `more`).
+    stopped: bool,
     batches: Vec<RecordBatch>,
     /// Lines spanned by its records.
     lines: u64,
@@ -459,17 +628,31 @@ struct Chunk {
 }
 
 /// Parses the records that start in `bytes[start..end]` (the last may run past `end`).
-fn parse_chunk(plan: &Plan, bytes: &[u8], start: usize, end: usize) -> Result<Chunk> {
+/// With `more`, it stops before a record that reaches the end of `bytes`: the file goes
+/// on, and that record may end differently.
+fn parse_chunk(plan: &Plan, bytes: &[u8], start: usize, end: usize, more: bool) -> Result<Chunk> {
     let Mapping { positions, expected, field_names, .. } = &plan.mapping;
     let mut columns: Vec<Column> = plan.types.iter().map(|t| Column::new(*t)).collect();
     let mut record = Record::default();
-    let mut chunk =
-        Chunk { start, next: start, batches: Vec::new(), lines: 0, read: 0, loaded: 0, rejections: Vec::new() };
+    let mut chunk = Chunk {
+        start,
+        next: start,
+        stopped: false,
+        batches: Vec::new(),
+        lines: 0,
+        read: 0,
+        loaded: 0,
+        rejections: Vec::new(),
+    };
     let mut in_batch = 0usize;
     let mut cells: Vec<Cell> = Vec::with_capacity(plan.types.len());
     let mut p = start;
     while p < end {
         let read = split::read(bytes, p, Some(*expected), &mut record);
+        if more && read.reached_end {
+            chunk.stopped = true;
+            break;
+        }
         let line = chunk.lines;
         chunk.lines += read.lines;
         chunk.read += 1;
@@ -525,16 +708,33 @@ mod tests {
     use pitwall_core::source::SourceColumn;
 
     #[tokio::test]
-    async fn a_large_remote_object_is_read_whole_in_ranges_pinned_to_one_version() {
+    async fn an_object_is_read_in_order_in_ranges_pinned_to_one_version() {
         let store = Location::parse("memory:///src/", std::path::Path::new("/")).unwrap().open().unwrap();
         let size = 2 * RANGE_BYTES as usize + 12_345;
         let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let path = store.child("big.csv");
         store.store.put(&path, bytes.clone().into()).await.unwrap();
-        assert_eq!(read_object(&store, &path).await.unwrap().as_ref(), bytes.as_slice());
-        let small = store.child("small.csv");
-        store.store.put(&small, b"a,b\n".to_vec().into()).await.unwrap();
-        assert_eq!(read_object(&store, &small).await.unwrap().as_ref(), b"a,b\n");
+        let meta = store.store.head(&path).await.unwrap();
+        let read = |meta: ObjectMeta| {
+            let (store, path) = (&store, &path);
+            async move {
+                let (tx, mut rx) = mpsc::channel(16);
+                read_ranges(store, path, &meta, tx).await;
+                let mut parts = Vec::new();
+                while let Some(part) = rx.recv().await {
+                    parts.push(part);
+                }
+                parts
+            }
+        };
+        let parts = read(meta.clone()).await;
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.into_iter().map(|p| p.unwrap()).collect::<Vec<_>>().concat(), bytes);
+        // Replaced after it was found: the read fails rather than mix two versions.
+        store.store.put(&path, b"id\n1\n".to_vec().into()).await.unwrap();
+        let parts = read(meta).await;
+        let error = parts.last().unwrap().as_ref().unwrap_err();
+        assert!(error.get_ref().unwrap().is::<ReadFailed>(), "{error}");
     }
 
     fn table() -> SourceTable {
@@ -558,22 +758,42 @@ mod tests {
         }
     }
 
-    fn parse(bytes: &[u8]) -> LoadedTable {
-        parse_table(table(), "t.csv".into(), bytes, MatchByColumnName::None).unwrap()
+    /// A file's parse: the batches sent and the report.
+    struct Parsed {
+        batches: Vec<RecordBatch>,
+        report: TableReport,
     }
 
-    fn parse_settled(bytes: &[u8], on_error: OnError) -> Result<LoadedTable> {
-        let mut loaded = parse(bytes);
-        settle(&mut loaded, on_error)?;
-        Ok(loaded)
+    fn parse_with(bytes: &[u8], mode: MatchByColumnName, tuning: Tuning) -> Parsed {
+        let mut batches = Vec::new();
+        let input = std::io::Cursor::new(bytes.to_vec());
+        let report = parse_stream(table(), "t.csv".into(), input, mode, tuning, &mut |b| {
+            batches.push(b);
+            true
+        })
+        .unwrap()
+        .expect("the sink never stops");
+        Parsed { batches, report }
     }
 
-    fn ids(loaded: &LoadedTable) -> Vec<i64> {
+    fn parse(bytes: &[u8]) -> Parsed {
+        parse_with(bytes, MatchByColumnName::None, Tuning::default())
+    }
+
+    fn parse_settled(bytes: &[u8], on_error: OnError) -> Result<Parsed> {
+        let mut parsed = parse(bytes);
+        if settle(&mut parsed.report, on_error)? {
+            parsed.batches.clear();
+        }
+        Ok(parsed)
+    }
+
+    fn ids(loaded: &Parsed) -> Vec<i64> {
         loaded.batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect()
     }
 
     /// (line, lines, column) of each rejection.
-    fn rejected(loaded: &LoadedTable) -> Vec<(u64, u64, Option<&str>)> {
+    fn rejected(loaded: &Parsed) -> Vec<(u64, u64, Option<&str>)> {
         loaded.report.rejections.iter().map(|r| (r.line, r.lines, r.column.as_deref())).collect()
     }
 
@@ -678,7 +898,7 @@ mod tests {
     #[test]
     fn match_by_column_name_loads_a_reordered_header_by_name() {
         let csv = b"POINTS,Id,extra,day\n7,1,zzz,2020-01-01\n";
-        let loaded = parse_table(table(), "t.csv".into(), csv, MatchByColumnName::CaseInsensitive).unwrap();
+        let loaded = parse_with(csv, MatchByColumnName::CaseInsensitive, Tuning::default());
         assert_eq!(loaded.report.loaded, 1);
         let batch = &loaded.batches[0];
         assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), 1);
@@ -691,14 +911,20 @@ mod tests {
     }
 
     /// What must not depend on how a file is cut: counts, rejections and loaded ids.
-    fn outcome(loaded: &LoadedTable) -> String {
+    fn outcome(loaded: &Parsed) -> String {
         let r = &loaded.report;
         let rows: usize = loaded.batches.iter().map(|b| b.num_rows()).sum();
         format!("lines {} read {} loaded {} rows {rows} rejections {:?}", r.lines, r.read, r.loaded, r.rejections)
     }
 
-    fn in_chunks(bytes: &[u8], n: usize) -> LoadedTable {
-        parse_in_chunks(table(), "t.csv".into(), bytes, MatchByColumnName::None, Some(n)).unwrap()
+    fn in_chunks(bytes: &[u8], n: usize) -> Parsed {
+        in_blocks(bytes, usize::MAX >> 1, n)
+    }
+
+    /// Parsed `block` bytes at a time, each block in `chunks` chunks.
+    fn in_blocks(bytes: &[u8], block: usize, chunks: usize) -> Parsed {
+        let tuning = Tuning { block_bytes: block, parallel_bytes: 0, chunks: Some(chunks) };
+        parse_with(bytes, MatchByColumnName::None, tuning)
     }
 
     #[test]
@@ -736,7 +962,7 @@ mod tests {
                 csv.push_str(&format!("{i},\"n, {i}\",2020-01-01,{i}.5\n"));
             }
         }
-        assert!(csv.len() > PARALLEL_BYTES);
+        assert!(csv.len() > BLOCK_BYTES, "read in more than one block");
         let loaded = parse(csv.as_bytes());
         assert_eq!((loaded.report.read, loaded.report.loaded, loaded.report.rejected), (rows, rows - 1, 1));
         assert_eq!(loaded.report.rejections[0].line, 250_002);
@@ -758,8 +984,77 @@ mod tests {
         std::fs::create_dir(dir.path().join("t.csv")).unwrap();
         let source =
             Source { name: "f".into(), description: String::new(), tables: vec![table()], properties_path: "" };
-        let err = load_source(&source, &Location::local(dir.path())).await.unwrap_err().to_string();
+        let sink = pitwall_core::MemorySink::default();
+        let err = load_source(&source, &Location::local(dir.path()), &sink).await.unwrap_err().to_string();
         assert!(err.ends_with("t.csv: source file for table f.t is a directory, not a file"), "{err}");
+        assert!(sink.tables().is_empty(), "nothing reached the sink");
+    }
+
+    #[test]
+    fn blocks_of_any_size_parse_like_one_piece() {
+        let mut csv = String::from("\u{feff}id,name,day,points\r\n");
+        for i in 0..300 {
+            match i % 11 {
+                0 => csv.push_str(&format!("{i},\"multi\r\nline {i}\",2020-01-01,1\r\n")),
+                4 => csv.push_str(&format!("{i},\"lost quote,2020-01-01,1\r")),
+                7 => csv.push_str(&format!("{i},n{i},2020-01-01\n")),
+                _ => csv.push_str(&format!("{i},n{i},2020-01-01,1\r\n")),
+            }
+        }
+        csv.push_str("last,\"unterminated");
+        let bytes = csv.as_bytes();
+        let whole = outcome(&in_blocks(bytes, usize::MAX >> 1, 1));
+        assert!(whole.contains("read 301 loaded 246"), "{whole}");
+        // Every cut of a `\r\n`, a quoted line break, the BOM and the header included.
+        for block in [1, 2, 3, 5, 8, 13, 64, 1000] {
+            for chunks in [1, 3] {
+                assert_eq!(outcome(&in_blocks(bytes, block, chunks)), whole, "block {block}, chunks {chunks}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_too_long_to_hold_fails_the_load_naming_its_line() {
+        let mut csv = b"id,name,day,points\n1,a,2020-01-01,1\n2,".to_vec();
+        csv.resize(csv.len() + MAX_PENDING_BYTES + 10, b'x');
+        let tuning = Tuning { block_bytes: 1 << 20, parallel_bytes: usize::MAX, chunks: None };
+        let error = parse_stream(
+            table(),
+            "t.csv".into(),
+            std::io::Cursor::new(csv),
+            MatchByColumnName::None,
+            tuning,
+            &mut |_| true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("t.csv line 3: a record longer than 64 MiB"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_load_streams_every_table_into_the_sink_and_stores_a_skipped_file_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.csv"), b"id,name,day,points\n1,a,,1\nx,b,,1\n3,c,,1\n").unwrap();
+        let mut other = table();
+        other.name = "u".into();
+        other.file = "u.csv".into();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"id,name,day,points\n7,g,2020-01-01,7\n").unwrap();
+        std::fs::write(dir.path().join("u.csv.gz"), gz.finish().unwrap()).unwrap();
+        let source =
+            Source { name: "f".into(), description: String::new(), tables: vec![table(), other], properties_path: "" };
+        let location = Location::local(dir.path());
+        let sink = pitwall_core::MemorySink::default();
+        let report = load_source(&source, &location, &sink).await.unwrap();
+        let rows =
+            |sink: &pitwall_core::MemorySink, t: &str| sink.batches(t).iter().map(|b| b.num_rows()).sum::<usize>();
+        assert_eq!((rows(&sink, "t"), rows(&sink, "u")), (2, 1));
+        assert_eq!(report.tables[1].file, location.join("u.csv.gz").to_string());
+        let options = LoadOptions { on_error: OnError::SkipFile(1), ..LoadOptions::default() };
+        let sink = pitwall_core::MemorySink::default();
+        let report = load_source_with(&source, &location, &options, &sink).await.unwrap();
+        assert_eq!((report.tables[0].status, rows(&sink, "t"), rows(&sink, "u")), (FileStatus::LoadFailed, 0, 1));
+        assert!(sink.tables().contains_key("t"), "a skipped file's table is stored, empty");
     }
 
     mod properties {
@@ -784,6 +1079,7 @@ mod tests {
             #[test]
             fn mutated_csv_never_panics_and_every_line_is_accounted_for(
                 rows in 0usize..12,
+                block in any::<prop::sample::Index>(),
                 edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<prop::sample::Index>(), any::<Option<u8>>()), 0..8),
             ) {
                 let mut csv = valid_csv(rows);
@@ -804,6 +1100,7 @@ mod tests {
                 let loaded = parse(&csv);
                 let r = &loaded.report;
                 prop_assert_eq!(outcome(&in_chunks(&csv, 3)), outcome(&loaded));
+                prop_assert_eq!(outcome(&in_blocks(&csv, 1 + block.index(csv.len() + 1), 2)), outcome(&loaded));
                 let body = csv.strip_prefix(BOM).unwrap_or(&csv);
                 let header_lines = if body.is_empty() { 0 } else { split::read(body, 0, None, &mut Record::default()).lines };
                 prop_assert_eq!(r.lines, split::count_lines(body) - header_lines);

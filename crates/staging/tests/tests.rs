@@ -30,9 +30,10 @@ fn staging_alone_needs_raw_tables_and_then_builds_only_staging() {
     runtime.block_on(async {
         let source = ingestion::formula1().unwrap();
         let fixtures = pitwall_core::Location::local(workspace().join("fixtures/f1_tiny"));
-        let (tables, _) = ingestion::load_source(&source, &fixtures).await.unwrap();
         let store = pitwall_core::Warehouse::open(&pitwall_core::Location::local(&warehouse)).unwrap();
-        store.store_raw("raw", &tables).await.unwrap();
+        let stage = pitwall_core::warehouse::RawStage::new(std::sync::Arc::new(store), "raw");
+        ingestion::load_source(&source, &fixtures, &stage).await.unwrap();
+        assert_eq!(stage.commit().await.unwrap().len(), 8);
     });
 
     let (ok, output) = staging(&warehouse);
