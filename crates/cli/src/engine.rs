@@ -35,12 +35,6 @@ impl Engine {
         }
         Ok(engine)
     }
-
-    /// Whether plans leave this process, so everything they read must be shippable:
-    /// files (Parquet listing tables) and views, not in-memory tables.
-    pub fn is_distributed(&self) -> bool {
-        *self != Engine::Local
-    }
 }
 
 impl fmt::Display for Engine {
