@@ -16,13 +16,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use pitwall_core::dag::NodeId;
 use pitwall_core::runner::OutcomeKind;
 use pitwall_core::source::SourceTable;
-use pitwall_core::template::blocks;
 use pitwall_core::testing::{Target, TestSpec};
-use pitwall_core::{FileKind, Language, Node, NodeOutcome, NodeStatus};
+use pitwall_core::{Language, Node, NodeOutcome, NodeStatus};
 use serde_json::{Map, Value, json};
 
 use crate::cli::Selection;
-use crate::project::{NodeDoc, Project, ProjectSource};
+use pitwall_project::{NodeDoc, Project, ProjectSource};
 
 /// The adapter type the manifest names (dbt's is the warehouse's: `snowflake`, ...).
 const ADAPTER_TYPE: &str = "pitwall";
@@ -93,14 +92,12 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         }
     }
     let (parent_map, child_map) = graph_maps(project);
-    let doc_paths = doc_paths(project);
     let docs: Map<String, Value> = project
         .doc_blocks
         .iter()
-        .map(|(n, body)| {
+        .map(|(n, block)| {
             let id = format!("doc.{name}.{n}");
-            // Every block was read from one of these files; "" cannot happen.
-            let path = doc_paths.get(n).copied().unwrap_or_default();
+            let (path, body) = (&block.path, &block.body);
             let doc = json!({
                 "unique_id": id,
                 "resource_type": "doc",
@@ -137,7 +134,8 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         "child_map": child_map,
         "group_map": {},
     });
-    serde_json::to_vec_pretty(&manifest).expect("JSON values serialize")
+    // Compact, as dbt writes it: a large project's manifest is tens of megabytes pretty.
+    serde_json::to_vec(&manifest).expect("JSON values serialize")
 }
 
 fn model_node(project: &Project, node: &Node) -> Value {
@@ -156,7 +154,7 @@ fn model_node(project: &Project, node: &Node) -> Value {
         "resource_type": "model",
         "name": spec.name,
         "package_name": name,
-        "path": spec.original_file_path,
+        "path": project_path(&spec.fqn, &spec.original_file_path),
         "original_file_path": spec.original_file_path,
         "patch_path": doc.and_then(|d| d.patch_path.clone()),
         "fqn": fqn,
@@ -166,8 +164,7 @@ fn model_node(project: &Project, node: &Node) -> Value {
         "relation_name": format!("{}.{}", project.relations.target_schema, spec.name),
         "language": match spec.language { Language::Sql => "sql", Language::Rust => "rust" },
         "raw_code": spec.raw_code,
-        // The code as written is the model's file, except for staging models, which are
-        // entries of one YAML file: theirs is the SQL made from the entry.
+        // The code as written: the model's file (a Rust model's, its Rust source).
         "checksum": checksum(&spec.raw_code),
         "description": doc.map(|d| d.description.clone()).unwrap_or_default(),
         "columns": columns(doc),
@@ -190,7 +187,7 @@ fn model_node(project: &Project, node: &Node) -> Value {
 fn test_node(project: &Project, test: &TestSpec) -> Value {
     let name = &project.config.name;
     let id = NodeId::Test(test.name.clone());
-    let depends: Vec<String> = test.depends_on().iter().map(|t| uid(project, &t.node_id())).collect();
+    let depends: Vec<String> = test.depends_on.iter().map(|t| uid(project, &t.node_id())).collect();
     let mut fqn = vec![name.clone()];
     fqn.extend(test.fqn.iter().cloned());
     let macros: Vec<String> = test.test_name.iter().map(|t| format!("macro.{name}.test_{t}")).collect();
@@ -199,15 +196,16 @@ fn test_node(project: &Project, test: &TestSpec) -> Value {
         "resource_type": "test",
         "name": test.name,
         "package_name": name,
-        "path": test.original_file_path,
+        "path": project_path(&test.fqn[..test.fqn.len().saturating_sub(1)], &test.original_file_path),
         "original_file_path": test.original_file_path,
         "fqn": fqn,
         "database": Value::Null,
         "schema": project.relations.audit_schema(),
         "alias": test.name,
         "language": "sql",
-        "raw_code": test.raw_code(),
-        "checksum": test_checksum(project, test),
+        "raw_code": test.raw_code,
+        // A singular test's is its file's, as in dbt; a generic test's, its raw code's.
+        "checksum": checksum(&test.raw_code),
         "description": "",
         "column_name": test.column,
         "attached_node": test.attached.as_ref().map(|t: &Target| uid(project, &t.node_id())),
@@ -262,30 +260,10 @@ fn checksum(text: &str) -> Value {
     json!({"name": "sha256", "checksum": hex})
 }
 
-/// A singular test's checksum is its file's, as in dbt (its `raw_code` lacks the
-/// `config()` call); a generic test's is its `raw_code`'s, where dbt writes none.
-fn test_checksum(project: &Project, test: &TestSpec) -> Value {
-    let file = project
-        .layers
-        .iter()
-        .flat_map(|layer| layer.files)
-        .find(|f| f.kind == FileKind::SingularTest && f.path == test.original_file_path);
-    match (&test.test_name, file) {
-        (None, Some(file)) => checksum(file.text),
-        _ => checksum(&test.raw_code()),
-    }
-}
-
-/// The file each `{% docs %}` block is in, by block name.
-fn doc_paths(project: &Project) -> BTreeMap<String, &'static str> {
-    let mut paths = BTreeMap::new();
-    for file in project.layers.iter().flat_map(|layer| layer.files).filter(|f| f.kind == FileKind::Docs) {
-        // The project read these already; a file it could not read is not in it.
-        for block in blocks(file.text, "docs").unwrap_or_default() {
-            paths.insert(block.name, file.path);
-        }
-    }
-    paths
+/// dbt's `path`: the file's path under its model or test path (its project folder).
+fn project_path(folder: &[String], original_file_path: &str) -> String {
+    let file = original_file_path.rsplit('/').next().unwrap_or(original_file_path);
+    folder.iter().map(String::as_str).chain([file]).collect::<Vec<_>>().join("/")
 }
 
 /// dbt's `parent_map` and `child_map`, read off the DAG.

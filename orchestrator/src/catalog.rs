@@ -22,7 +22,7 @@ use pitwall_core::dag::NodeId;
 use pitwall_core::warehouse::RelationKind;
 use serde_json::{Map, Value, json};
 
-use crate::project::Project;
+use pitwall_project::Project;
 
 /// `catalog.json`, serialized: the warehouse of `project`'s target, opened to read (a
 /// shared lock, waited for unless `no_wait`) for as long as this takes.
@@ -198,7 +198,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let overrides = Overrides { warehouse: Some(dir.path().to_str().unwrap().to_owned()), ..Default::default() };
-        let project = Project::load(ProjectConfig::load(root, &overrides).unwrap(), LAYERS).await.unwrap();
+        let config = ProjectConfig::load(root, &overrides).unwrap();
+        let project = pitwall_project::load(config, LAYERS, pitwall_project::Bindings::Required).unwrap();
         let (models, raw) = (&project.relations.target_schema, &project.relations.source_schemas["formula1"]);
         let warehouse = Warehouse::open(&project.config.warehouse).unwrap();
         write(&warehouse, raw, "status", "statusid", "status").await;

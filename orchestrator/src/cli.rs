@@ -7,10 +7,11 @@ use pitwall_core::{Location, Report};
 
 use crate::registry::LAYERS;
 
-/// pitwall: the Formula 1 analytics and machine-learning pipeline of the dbt + Snowflake
-/// workshop as one Rust program: raw CSVs -> staging -> intermediate -> marts -> ML
-/// training and prediction, built into an embedded local warehouse with dbt's commands
-/// and habits.
+/// pitwall: dbt's commands and habits as one Rust program, with the Formula 1 analytics
+/// and machine-learning pipeline of the dbt + Snowflake workshop as its starter project
+/// (pitwall init): raw CSVs -> staging -> intermediate -> marts -> ML training and
+/// prediction, built into an embedded local warehouse. The project (models, properties,
+/// doc blocks, tests, macros) is read from disk at every run.
 #[derive(Debug, Parser)]
 #[command(name = "pitwall", version, propagate_version = true)]
 pub struct Cli {
@@ -24,8 +25,9 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct Selection {
     /// Nodes to include: names, folder paths (staging, marts.core), tag:NAME,
-    /// path:DIR, source:NAME, config.materialized:KIND, graph operators (+x, x+, 2+x,
-    /// x+1, @x); space-separated = union, comma = intersection
+    /// path:DIR, source:NAME, config.KEY:VALUE (config.materialized:table,
+    /// config.meta.owner:bi), graph operators (+x, x+, 2+x, x+1, @x); space-separated =
+    /// union, comma = intersection
     #[arg(short, long, num_args = 1.., value_name = "SELECTOR")]
     pub select: Vec<String>,
 
@@ -77,6 +79,14 @@ pub enum LsOutput {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a new project into DIR (which must be empty or new): the workshop's models,
+    /// properties, doc blocks and tests as editable files in dbt's layout, pitwall.toml,
+    /// and the bundled data; then `cd DIR && pitwall build`
+    Init {
+        /// The folder to write the project into
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
     /// Build the selected models into the warehouse (loading the sources they read)
     Run(Selection),
     /// Run the selected data tests against the warehouse

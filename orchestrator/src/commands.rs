@@ -13,9 +13,10 @@ use pitwall_core::{Location, Node, Plan};
 use tokio::io::AsyncWriteExt;
 
 use crate::artifacts;
+use pitwall_project::{Bindings, Project};
+
 use crate::cli::{Cli, Command, IndirectSelection, Invocation, LsOutput, ResourceType, Selection};
 use crate::jobs;
-use crate::project::Project;
 use crate::registry::LAYERS;
 use crate::select::{node_infos, select};
 
@@ -54,11 +55,16 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         }
         Invocation::Command(cli) => cli,
     };
-    // A job's steps load the project themselves, on the job's target.
-    if let Command::Job { command } = &cli.command {
-        return jobs::dispatch(&cli.options, command).await;
+    match &cli.command {
+        // A job's steps load the project themselves, on the job's target.
+        Command::Job { command } => return jobs::dispatch(&cli.options, command).await,
+        Command::Init { dir } => return crate::init::init(dir),
+        _ => {}
     }
-    let project = Project::load(cli.options.config()?, LAYERS).await?;
+    let mut project = pitwall_project::load(cli.options.config()?, LAYERS, Bindings::Required)?;
+    if needs_plans(&cli.command) {
+        project.plan().await?;
+    }
     project.config.target_path.write("manifest.json", artifacts::manifest(&project)).await?;
     let no_wait = cli.options.no_wait;
     match cli.command {
@@ -72,8 +78,21 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         Command::Export { out, selection } => export(&project, &out, &selection, no_wait).await,
         Command::Lineage { column, downstream } => crate::lineage::print(&project, &column, downstream).await,
         Command::Docs { command } => crate::docs::dispatch(&project, &command, no_wait).await,
-        Command::Job { .. } => unreachable!("job commands are dispatched before the project is loaded"),
+        Command::Job { .. } | Command::Init { .. } => {
+            unreachable!("job and init are dispatched before the project is loaded")
+        }
     }
+}
+
+/// Whether a command reads the models' plans (columns, lineage), so the project is planned
+/// first; a run is planned so a model that does not plan, or a test on a missing column,
+/// refuses the project before anything runs. `ls` and `compile` only read the DAG and the
+/// rendered SQL, so a large project lists at once.
+fn needs_plans(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Run(_) | Command::Test(_) | Command::Build(_) | Command::Lineage { .. } | Command::Docs { .. }
+    )
 }
 
 /// The selected models, in topological order.
@@ -122,14 +141,14 @@ async fn run(
         .sources
         .iter()
         .filter(|s| read.contains(s.source.name.as_str()))
-        .map(|s| (&s.source, s.loader))
-        .collect();
+        .map(|s| Ok((&s.source, s.loader.with_context(|| format!("no loader for source {}", s.source.name))?)))
+        .collect::<Result<Vec<_>>>()?;
     let execution = Execution {
         config: &project.config,
         sources,
         plan: Plan::new(&project.dag, models, tests, verb.builds_models()),
         store_failures,
-        reports: project.reports(),
+        reports: LAYERS.iter().flat_map(|l| l.reports.iter()).collect(),
         no_wait,
     };
     let executed = execute(execution).await;
@@ -214,7 +233,8 @@ async fn deliver(
 }
 
 fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
-    let infos = node_infos(project);
+    let infos: std::collections::BTreeMap<NodeId, crate::select::NodeInfo> =
+        node_infos(project).into_iter().map(|i| (i.id.clone(), i)).collect();
     let picked = select(project, selection, IndirectSelection::Empty)?;
     let wanted = |id: &NodeId| {
         let t = match id {
@@ -234,7 +254,7 @@ fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: 
         if !picked.contains(id) || !wanted(id) {
             continue;
         }
-        let info = infos.iter().find(|i| &i.id == id).expect("every DAG node has info");
+        let info = &infos[id];
         let line = match output {
             LsOutput::Name => id.name(),
             LsOutput::Path => info.path.clone(),

@@ -445,6 +445,9 @@ fn step_command(config: &ProjectConfig, options: &GlobalOptions, job: &JobConfig
     if options.no_wait {
         command.arg("--no-wait");
     }
+    if let Some(vars) = &options.vars {
+        command.arg("--vars").arg(vars);
+    }
     command.args(words);
     Ok(command)
 }

@@ -1,11 +1,13 @@
 //! orchestrator: the top of pitwall and the only crate that sees every layer.
 //!
-//! It collects every layer's [`Layer`](pitwall_core::Layer) value from one list
-//! ([`registry::LAYERS`]) into a [`Project`] (models, sources, tests, docs, the DAG),
+//! It reads the project from disk ([`pitwall_project::load`], with the Rust models and
+//! loader of every layer's [`Layer`](pitwall_core::Layer) value from one list,
+//! [`registry::LAYERS`]) into a [`Project`] (models, sources, tests, docs, the DAG),
 //! turns selectors (`+fct_results`, `tag:bi`, `staging,config.materialized:view`) into
 //! node sets, plans runs on the DAG and hands them to `pitwall-cli`'s run loop, writes
 //! dbt's artifacts, owns the `pitwall` command line, and hands a Snowflake target's
-//! results to the Snowflake adapter (`pitwall-snowflake`, feature `snowflake`).
+//! results to the Snowflake adapter (`pitwall-snowflake`, feature `snowflake`), and writes
+//! new projects (`pitwall init`, [`init`]).
 //!
 //! It must never implement a model or parse a CSV (models live in their layer crates,
 //! rows are touched only by `ingestion`), and outside `registry.rs` it names no layer.
@@ -15,12 +17,12 @@ pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod docs;
+pub mod init;
 pub mod jobs;
 pub mod lineage;
-pub mod project;
 pub mod registry;
 pub mod select;
 #[cfg(feature = "snowflake")]
 pub mod snowflake;
 
-pub use project::Project;
+pub use pitwall_project::Project;

@@ -4,10 +4,10 @@
 //! one, is a walk over these direct edges. `pitwall lineage MODEL.COLUMN` prints it, and
 //! the docs site shows it.
 //!
-//! The plans come from planning the whole project without data, as [`Project::load`]
-//! checks test columns: a session with every source table registered empty with its
-//! declared schema, and each SQL model, in DAG order, planned and then registered as an
-//! empty table of its planned schema. A ref in a model's plan is therefore a `TableScan`
+//! The plans are the project's own ([`Project::plan`]): the whole project planned once
+//! without data, a session with every source table registered empty with its declared
+//! schema, and each SQL model, in DAG order, planned and then registered as an empty table
+//! of its planned schema. A ref in a model's plan is therefore a `TableScan`
 //! of that model, never the model's own plan inlined, so each model's lineage is its own
 //! (direct) and the walks compose them.
 //!
@@ -33,20 +33,19 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchema, JoinType, TableReference};
-use datafusion::datasource::MemTable;
+
 use datafusion::logical_expr::utils::grouping_set_to_exprlist;
 use datafusion::logical_expr::{Aggregate, Distinct, Expr, Join, LogicalPlan, Subquery, TableScan};
-use datafusion::prelude::SessionContext;
+
 use pitwall_core::dag::NodeId;
 use pitwall_core::{Language, Node, SourceRef};
 use serde::Serialize;
 
-use crate::project::Project;
+use pitwall_project::Project;
 
 /// Whether a column belongs to a model or to a source table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -134,12 +133,10 @@ impl Lineage {
     /// Plans every SQL model of `project` over empty tables (no data, no warehouse) and
     /// traces each output column to the columns it is computed from.
     pub async fn of(project: &Project) -> Result<Lineage> {
-        let session = pitwall_core::warehouse::project_session(&project.relations)?;
         let mut known = KnownRelations::new(&project.relations.target_schema);
         let mut lineage = Lineage::default();
         for table in project.sources.iter().flat_map(|s| &s.source.tables) {
             let reference = project.relations.source(&table.source, &table.name).expect("a declared source");
-            session.register_table(reference.clone(), Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?))?;
             let name = NodeId::Source(table.reference()).name();
             known.insert(&reference, RelationKind::Source, &name);
             lineage.sources.insert(name, table.columns.iter().map(|c| c.name.clone()).collect());
@@ -148,7 +145,7 @@ impl Lineage {
             known.insert(&project.relations.model(node.name()), RelationKind::Model, node.name());
         }
         for node in &project.nodes {
-            let model = model_lineage(project, &session, &known, node).await?;
+            let model = model_lineage(project, &known, node)?;
             lineage.models.insert(node.name().to_owned(), model);
         }
         Ok(lineage)
@@ -354,14 +351,9 @@ pub async fn print(project: &Project, column: &str, downstream: bool) -> Result<
     Ok(true)
 }
 
-/// The lineage of one model; a SQL model that plans is then registered (empty, with its
-/// planned schema) so the models reading it plan in turn.
-async fn model_lineage(
-    project: &Project,
-    session: &SessionContext,
-    known: &KnownRelations,
-    node: &Node,
-) -> Result<ModelLineage> {
+/// The lineage of one model, read off the plan the project made of it (see
+/// [`Project::plan`]).
+fn model_lineage(project: &Project, known: &KnownRelations, node: &Node) -> Result<ModelLineage> {
     let spec = node.spec();
     let sources = spec.sources.iter().map(|s| NodeId::Source(s.clone()).name());
     let mut model = ModelLineage {
@@ -371,22 +363,17 @@ async fn model_lineage(
         row_inputs: Vec::new(),
         note: None,
     };
-    let Some(sql) = node.model.compiled_sql(&project.relations) else {
+    if node.model.compiled().is_none() {
         model.note =
             Some(format!("computed in Rust ({}); its columns are known once it runs", spec.original_file_path));
         return Ok(model);
-    };
-    // A model that does not plan fails at run time with DataFusion's message; here it only
-    // has no column lineage, and says why.
-    let plan = match session.state().create_logical_plan(&sql?).await {
-        Ok(plan) => plan,
-        Err(e) => {
-            model.note = Some(format!("its SQL does not plan without data: {e}"));
-            return Ok(model);
-        }
+    }
+    let Some(plan) = project.plan_of(node.name()) else {
+        model.note = Some("it reads a model whose columns are only known once that runs".into());
+        return Ok(model);
     };
     let mut tracer = Tracer { known, row_inputs: BTreeSet::new(), approximate: false };
-    let origins = match tracer.origins(&plan, &[]) {
+    let origins = match tracer.origins(plan, &[]) {
         Ok(origins) => origins,
         Err(e) => {
             model.note = Some(format!("its plan could not be traced: {e:#}"));
@@ -404,8 +391,6 @@ async fn model_lineage(
     if tracer.approximate {
         model.note = Some("part of its plan was traced by column names only, so some lineage may be too wide".into());
     }
-    let schema = Arc::new(plan.schema().as_arrow().clone());
-    session.register_table(project.relations.model(node.name()), Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
     Ok(model)
 }
 
@@ -690,14 +675,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::sync::Arc;
 
     use arrow::datatypes::{DataType, Field, Schema};
-    use pitwall_core::ProjectConfig;
-    use pitwall_core::config::Overrides;
+    use datafusion::datasource::MemTable;
+    use datafusion::prelude::SessionContext;
 
     use super::*;
-    use crate::registry::LAYERS;
 
     /// Source tables `s.a(x, y, k)` and `s.b(k, z)` in schema `raw`, and a model `m(k, v)`
     /// in `analytics`.
@@ -810,14 +794,9 @@ mod tests {
         assert_eq!(columns, expect(&[("name", &[]), ("v", &["m.v"])]));
     }
 
-    fn workspace_config() -> ProjectConfig {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        ProjectConfig::load(root, &Overrides::default()).unwrap()
-    }
-
     #[tokio::test]
     async fn every_column_of_every_sql_model_of_the_workspace_is_traced_exactly() {
-        let project = Project::load(workspace_config(), LAYERS).await.unwrap();
+        let project = crate::registry::checkout_project().await;
         let lineage = Lineage::of(&project).await.unwrap();
         assert_eq!(lineage.models.len(), project.nodes.len());
         for (name, model) in &lineage.models {
@@ -847,7 +826,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_column_or_model_is_named_with_near_candidates() {
-        let project = Project::load(workspace_config(), LAYERS).await.unwrap();
+        let project = crate::registry::checkout_project().await;
         let lineage = Lineage::of(&project).await.unwrap();
         let e = lineage.resolve("fct_results.drivr").unwrap_err().to_string();
         assert!(e.starts_with("model 'fct_results' has no column 'drivr' (did you mean driver?); its columns:"), "{e}");

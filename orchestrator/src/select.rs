@@ -1,7 +1,9 @@
 //! Node selection with dbt's syntax: `--select` takes space-separated terms (union),
 //! each a comma-separated list of atoms (intersection); an atom is
 //! `[@][N+]method:value[+M]` where the method is one of none (name or folder path),
-//! `tag:`, `path:`, `source:`, `resource_type:`, `config.materialized:`; `*` globs.
+//! `fqn:`, `tag:`, `path:`, `source:`, `resource_type:`, `config.<key>:` (any config key:
+//! `config.materialized:table`, `config.tags:bi`, `config.meta.owner:bi`,
+//! `config.severity:warn`); `*` globs.
 //! `--exclude` uses the same syntax and is subtracted. Tests of selected models come
 //! along per `--indirect-selection`.
 
@@ -12,7 +14,7 @@ use pitwall_core::Dag;
 use pitwall_core::dag::NodeId;
 
 use crate::cli::{IndirectSelection, Selection};
-use crate::project::Project;
+use pitwall_project::Project;
 
 /// What selectors can match a node on.
 #[derive(Clone, Debug)]
@@ -22,7 +24,8 @@ pub struct NodeInfo {
     pub fqn: Vec<String>,
     pub tags: Vec<String>,
     pub path: String,
-    pub materialized: Option<String>,
+    /// The node's resolved config, as the manifest shows it, for `config.<key>:`.
+    pub config: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +35,8 @@ enum Method {
     Path,
     Source,
     ResourceType,
-    Materialized,
+    /// `config.<key>[.<key>...]`, the path into the config.
+    Config(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,8 +100,8 @@ pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
             id: NodeId::Source(t.reference()),
             fqn: vec![t.source.clone(), t.name.clone()],
             tags: Vec::new(),
-            path: s.source.properties_path.to_owned(),
-            materialized: None,
+            path: s.source.properties_path.clone(),
+            config: serde_json::json!({"enabled": true}),
         }));
     }
     infos.extend(project.nodes.iter().map(|n| NodeInfo {
@@ -105,14 +109,14 @@ pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
         fqn: n.spec().fqn.iter().cloned().chain([n.name().to_owned()]).collect(),
         tags: n.config.tags.clone(),
         path: n.spec().original_file_path.clone(),
-        materialized: Some(n.config.materialized.to_string()),
+        config: serde_json::to_value(&n.config).unwrap_or_default(),
     }));
     infos.extend(project.tests.iter().map(|t| NodeInfo {
         id: NodeId::Test(t.name.clone()),
         fqn: t.fqn.clone(),
         tags: t.config.tags.clone(),
         path: t.original_file_path.clone(),
-        materialized: None,
+        config: serde_json::to_value(&t.config).unwrap_or_default(),
     }));
     infos
 }
@@ -195,11 +199,13 @@ fn parse_atom(atom: &str) -> Result<Atom> {
                 "path" => Method::Path,
                 "source" => Method::Source,
                 "resource_type" => Method::ResourceType,
-                "config.materialized" => Method::Materialized,
                 "fqn" => Method::Default,
-                other => bail!(
-                    "selector '{atom}': unknown method '{other}' (pitwall knows tag, path, source, resource_type, config.materialized, fqn)"
-                ),
+                other => match other.strip_prefix("config.") {
+                    Some(path) if !path.is_empty() => Method::Config(path.split('.').map(str::to_owned).collect()),
+                    _ => bail!(
+                        "selector '{atom}': unknown method '{other}' (pitwall knows tag, path, source, resource_type, config.<key>, fqn)"
+                    ),
+                },
             };
             (method, v)
         }
@@ -208,6 +214,18 @@ fn parse_atom(atom: &str) -> Result<Atom> {
         bail!("selector '{atom}' has no value");
     }
     Ok(Atom { at, parents, children, method, value: value.to_owned() })
+}
+
+/// A config value matches a selector's value: a string (case-insensitively, as dbt
+/// compares `config.severity:warn` with `WARN`) or a scalar by its text; a list when an item
+/// does.
+fn config_matches(pattern: &str, value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => glob(pattern, s) || glob(&pattern.to_lowercase(), &s.to_lowercase()),
+        serde_json::Value::Array(items) => items.iter().any(|i| config_matches(pattern, i)),
+        serde_json::Value::Null | serde_json::Value::Object(_) => false,
+        other => glob(pattern, &other.to_string()),
+    }
 }
 
 fn glob(pattern: &str, text: &str) -> bool {
@@ -224,7 +242,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 impl Atom {
     fn matches(&self, node: &NodeInfo) -> bool {
-        match self.method {
+        match &self.method {
             Method::Default => {
                 let name = node.id.name();
                 if glob(&self.value, &name) {
@@ -247,7 +265,10 @@ impl Atom {
                 _ => false,
             },
             Method::ResourceType => node.id.resource_type() == self.value,
-            Method::Materialized => node.materialized.as_deref() == Some(self.value.as_str()),
+            Method::Config(path) => {
+                let value = path.iter().try_fold(&node.config, |v, key| v.get(key));
+                value.is_some_and(|v| config_matches(&self.value, v))
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use pitwall_core::{Materialization, NodeOutcome, NodeStatus, OutcomeKind};
 use pitwall_snowflake::delivery::{self, Delivered, Outcome, Relation, Shape};
 use pitwall_snowflake::{Auth, ConnectOptions, Secret, Session};
 
-use crate::Project;
+use pitwall_project::Project;
 
 /// Logs in to the target's Snowflake, naming the endpoint on failure (never a secret).
 pub async fn connect(target: &SnowflakeTarget) -> Result<Session> {
@@ -75,9 +75,9 @@ pub fn relations(
         delivery::qualified(database, r.schema().unwrap_or_default(), r.table())
     };
     for node in project.nodes.iter().filter(|n| built(n.name())) {
-        let shape = match (node.config.materialized, node.model.sql_template()) {
-            (Materialization::View, Some(template)) => {
-                match project.relations.compile_with(template, node.name(), snowflake_name) {
+        let shape = match (node.config.materialized, node.model.compiled()) {
+            (Materialization::View, Some(sql)) => {
+                match sql.render_with(&project.relations, node.name(), snowflake_name) {
                     Ok(sql) => Shape::View { sql },
                     Err(_) => Shape::Table,
                 }

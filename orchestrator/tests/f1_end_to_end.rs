@@ -4,7 +4,7 @@
 use crate::support::{self as common, pitwall, real_data, snapshot};
 
 /// Every model whose output must equal the workshop's exactly.
-const EXACT_MODELS: &[&str] = &[
+pub(crate) const EXACT_MODELS: &[&str] = &[
     "stg_f1_circuits",
     "stg_f1_constructors",
     "stg_f1_drivers",

@@ -36,7 +36,11 @@ fn ls_selects_by_name_layer_graph_and_exclusion() {
         assert!(run.ok(), "{}", run.all());
         run.stdout.lines().map(str::to_owned).collect()
     };
-    assert_eq!(names(&["--select", "staging", "--exclude", "stg_f1_lap_times"]).len(), 7);
+    // As in dbt, a folder selects the tests of the properties files in it too: staging's
+    // 13 source tests (models/staging/formula1/f1_sources.yml) come with its 7 models.
+    assert_eq!(names(&["--select", "staging", "--exclude", "stg_f1_lap_times"]).len(), 20);
+    let models = names(&["--select", "staging", "--exclude", "stg_f1_lap_times", "--resource-type", "model"]);
+    assert_eq!(models.len(), 7);
     assert_eq!(
         names(&["--select", "tag:bi"]),
         [

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::support::{copy_source, fixture, load_row, pitwall, real_data, snapshot, workspace};
+use crate::support::{checkout_toml, copy_source, fixture, load_row, pitwall, real_data, snapshot};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Outcome {
@@ -461,7 +461,7 @@ const CASES: &[Case] = &[
         args: RUN,
         outcome: Outcome::Fatal,
         says: &[
-            "pitwall.toml:17: [sources.formula1] on_error = 'skip' is not valid (accepted: continue, skip_file, skip_file_<n>, skip_file_<n>%, abort_statement)",
+            "pitwall.toml:{option}: [sources.formula1] on_error = 'skip' is not valid (accepted: continue, skip_file, skip_file_<n>, skip_file_<n>%, abort_statement)",
         ],
     },
     Case {
@@ -470,7 +470,7 @@ const CASES: &[Case] = &[
         config: Some(|t| source_option(t, "on_error = \"skip_file_0\"")),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["pitwall.toml:17: [sources.formula1] on_error = 'skip_file_0' is not valid"],
+        says: &["pitwall.toml:{option}: [sources.formula1] on_error = 'skip_file_0' is not valid"],
     },
     Case {
         name: "non_string_on_error_is_a_toml_error",
@@ -478,7 +478,7 @@ const CASES: &[Case] = &[
         config: Some(|t| source_option(t, "on_error = 3")),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["pitwall.toml", "line 17"],
+        says: &["pitwall.toml", "line {option}"],
     },
     Case {
         name: "bad_match_by_column_name_names_accepted_values",
@@ -487,7 +487,7 @@ const CASES: &[Case] = &[
         args: RUN,
         outcome: Outcome::Fatal,
         says: &[
-            "pitwall.toml:17: [sources.formula1] match_by_column_name = 'yes' is not valid (accepted: none, case_insensitive)",
+            "pitwall.toml:{option}: [sources.formula1] match_by_column_name = 'yes' is not valid (accepted: none, case_insensitive)",
         ],
     },
     Case {
@@ -496,7 +496,7 @@ const CASES: &[Case] = &[
         config: Some(|t| source_option(t, "on_eror = \"continue\"")),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["line 17", "on_eror"],
+        says: &["line {option}", "on_eror"],
     },
     Case {
         name: "bad_toml_is_named",
@@ -504,7 +504,7 @@ const CASES: &[Case] = &[
         config: Some(|t| t.replacen("schema = \"analytics\"", "schema = \"analytics", 1)),
         args: RUN,
         outcome: Outcome::Fatal,
-        says: &["pitwall.toml", "line 26"],
+        says: &["pitwall.toml", "line {schema}"],
     },
     Case {
         name: "empty_source_folder_is_fatal",
@@ -520,6 +520,14 @@ const CASES: &[Case] = &[
         says: &["csv: source file for table formula1.", "not found (nor "],
     },
 ];
+
+/// `says` with `{option}` the line `source_option` puts its option on and `{schema}` the
+/// line of the first `schema = "analytics"`, in the project file `toml`.
+fn lines_in(says: &str, toml: &str) -> String {
+    let line_of = |text: &str| toml.lines().position(|l| l.starts_with(text)).expect("the line is in pitwall.toml") + 1;
+    let option = line_of("schema = \"raw\"") + 1;
+    says.replace("{option}", &option.to_string()).replace("{schema}", &line_of("schema = \"analytics\"").to_string())
+}
 
 fn restore(files: &[(PathBuf, Vec<u8>)], dir: &Path) {
     for (path, bytes) in files {
@@ -540,8 +548,8 @@ fn run(case: &Case, base: &[(PathBuf, Vec<u8>)]) -> Vec<String> {
     let project = tempfile::tempdir().unwrap();
     let mut args: Vec<&str> = case.args.to_vec();
     let project_dir = project.path().to_str().unwrap();
+    let toml = checkout_toml();
     if let Some(config) = case.config {
-        let toml = std::fs::read_to_string(workspace().join("pitwall.toml")).unwrap();
         std::fs::write(project.path().join("pitwall.toml"), config(&toml)).unwrap();
         args.extend(["--project-dir", project_dir]);
     }
@@ -559,7 +567,8 @@ fn run(case: &Case, base: &[(PathBuf, Vec<u8>)]) -> Vec<String> {
         problems.push(format!("expected {:?}, got {got:?} (exit {:?})", case.outcome, run.output.status.code()));
     }
     for says in case.says {
-        if !all.contains(says) {
+        let says = lines_in(says, &toml);
+        if !all.contains(&says) {
             problems.push(format!("does not say '{says}'"));
         }
     }

@@ -252,7 +252,7 @@ fn a_secret_key_from_the_project_file_is_used_and_never_shown() {
     let (s3, bucket) = (&server.s3, server.bucket());
     s3.put_real_data(bucket, "f1/");
     let project = tempfile::tempdir().unwrap();
-    let mut config = std::fs::read_to_string(workspace().join("pitwall.toml")).unwrap();
+    let mut config = crate::support::checkout_toml();
     config.push_str(&format!(
         "\n[targets.s3test]\nschema = \"analytics\"\nsource = \"s3://{bucket}/f1/\"\n\
          warehouse = \"s3://{bucket}/wh/\"\nmodel-stage = \"s3://{bucket}/stage/\"\n\

@@ -25,6 +25,8 @@ mod jobs;
 mod lineage;
 /// The ml layer on the real data: predictions and the model stage.
 mod ml_end_to_end;
+/// The project on disk: `pitwall init`, user models, macros, vars, edits, refused projects.
+mod project;
 /// The loader against a corpus of damaged inputs and bad configs (issue 9).
 mod reliability;
 /// Sources, warehouse and model stage on S3 (a local moto server): parity with a local

@@ -6,11 +6,15 @@
 //! (`measure`: wall time and peak RSS of the child process), and report medians, peaks
 //! and ratios (`report`). The peer (`peer`, `xtask/peer/`) runs pitwall's own compiled SQL
 //! of every non-ML model, each as a table, in DuckDB.
+//!
+//! `--project-models N` runs the other benchmark instead (`project`): how fast pitwall
+//! reads a generated project of N models, against dbt-core.
 
 mod args;
 mod generate;
 mod measure;
 mod peer;
+mod project;
 mod report;
 
 use std::collections::BTreeMap;
@@ -194,14 +198,45 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
     peer::output(Command::new("git").current_dir(root).args(args)).ok().map(|s| s.trim().to_owned())
 }
 
+/// The commit a binary built here was built from (with a note of local changes).
+fn built_commit(root: &Path) -> Option<String> {
+    let commit = git(root, &["rev-parse", "--short", "HEAD"])?;
+    let dirty = git(root, &["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+    Some(if dirty { format!("{commit} with local changes") } else { commit })
+}
+
+/// The pitwall to time: `bin`, or else a release build of the workspace at `root`, with
+/// the build's time in seconds. The path is absolute, as runs start in other folders.
+fn pitwall_binary(bin: Option<PathBuf>, root: &Path) -> Result<(PathBuf, Option<f64>)> {
+    let mut build_seconds = None;
+    let pitwall = match bin {
+        Some(bin) => bin,
+        None => {
+            println!("building release (cargo build --release --workspace) ...");
+            let started = Instant::now();
+            let pitwall = crate::build_release(root)?;
+            build_seconds = Some(started.elapsed().as_secs_f64());
+            println!("built {} in {:.1} s", pitwall.display(), started.elapsed().as_secs_f64());
+            pitwall
+        }
+    };
+    let pitwall = fs::canonicalize(&pitwall).with_context(|| format!("no pitwall at {}", pitwall.display()))?;
+    Ok((pitwall, build_seconds))
+}
+
 pub(crate) fn main(args: Vec<String>, usage: &str) -> Result<()> {
-    let args = match args::parse(args)? {
+    match args::parse(args)? {
         Parsed::Help => {
             println!("{usage}");
-            return Ok(());
+            Ok(())
         }
-        Parsed::Bench(args) => args,
-    };
+        Parsed::Bench(args) => scales(args),
+        Parsed::Project(args) => project::run(args),
+    }
+}
+
+/// The data-scale benchmark: pitwall's build against the DuckDB peer at each scale.
+fn scales(args: BenchArgs) -> Result<()> {
     let BenchArgs { scales, runs, warmup, bin, source, project_dir, pitwall_args } = args;
     let root = crate::workspace_root();
     let target = target_dir(&root)?;
@@ -212,19 +247,7 @@ pub(crate) fn main(args: Vec<String>, usage: &str) -> Result<()> {
     let project = project_dir.unwrap_or_else(|| root.clone());
     let project = fs::canonicalize(&project).with_context(|| format!("no project folder {}", project.display()))?;
 
-    let mut build_seconds = None;
-    let pitwall = match bin {
-        Some(bin) => bin,
-        None => {
-            println!("building release (cargo build --release --workspace) ...");
-            let started = Instant::now();
-            let pitwall = crate::build_release(&root)?;
-            build_seconds = Some(started.elapsed().as_secs_f64());
-            println!("built {} in {:.1} s", pitwall.display(), started.elapsed().as_secs_f64());
-            pitwall
-        }
-    };
-    let pitwall = fs::canonicalize(&pitwall).with_context(|| format!("no pitwall at {}", pitwall.display()))?;
+    let (pitwall, build_seconds) = pitwall_binary(bin, &root)?;
     let pitwall_version = peer::output(Command::new(&pitwall).arg("--version"))?.trim().to_owned();
 
     let peer_dir = root.join("xtask").join("peer");
@@ -327,11 +350,7 @@ pub(crate) fn main(args: Vec<String>, usage: &str) -> Result<()> {
     machine["loadavg_before"] = json!(load_before);
     let nproc = machine["nproc"].as_u64().unwrap_or(0);
     // The commit only of a binary built here: a given one may come from anywhere.
-    let commit = build_seconds.and_then(|_| {
-        let commit = git(&root, &["rev-parse", "--short", "HEAD"])?;
-        let dirty = git(&root, &["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
-        Some(if dirty { format!("{commit} with local changes") } else { commit })
-    });
+    let commit = build_seconds.and_then(|_| built_commit(&root));
     let extra = if pitwall_args.is_empty() { String::new() } else { format!(" {}", pitwall_args.join(" ")) };
     let binary = match &commit {
         Some(commit) => format!("release build of {commit}"),

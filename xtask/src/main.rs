@@ -1,6 +1,6 @@
 //! Project chores: `cargo xtask build-all` (release build, then `pitwall build` on the
 //! configured source) and `cargo xtask bench` (pitwall against a DuckDB peer on scaled-up
-//! data).
+//! data, or with `--project-models N` against dbt-core parsing a generated project).
 
 mod bench;
 
@@ -17,6 +17,10 @@ tasks:
   bench [OPTIONS] [-- PITWALL ARGS...]
                                 time pitwall's release build against DuckDB on
                                 the data scaled up; results in target/bench/
+  bench --project-models N [--runs R] [--warmup W] [--bin PATH]
+                                time how fast pitwall reads a generated project
+                                of N models against dbt-core; results in
+                                target/bench/project-<N>.json and .md
 
 bench options:
   --scale 1,10,100    data scales (default 1,10,100): x<n> is the source plus n-1
@@ -34,12 +38,24 @@ bench options:
                       workspace root)
   --pitwall-arg ARG   an extra argument of each `pitwall build` (repeatable, as
                       --pitwall-arg=--engine=ballista); so are those after `--`
+  --project-models N  instead of the above, the parse benchmark (1 to 100000
+                      models): a dbt-style project generated into
+                      target/bench/project/n<N>/ (models/f000/m00000.sql ..., in
+                      folders of 100, each joining earlier models, a properties
+                      file per folder, a not_null test per model), read by both;
+                      `pitwall ls` timed against `dbt parse` and `pitwall compile`
+                      against `dbt compile`, dbt with --no-partial-parse; takes
+                      only --runs, --warmup (the first untimed run of each is
+                      checked, so at least 1) and --bin
 
 The peer (xtask/peer/) is DuckDB from PyPI, installed into target/venv-bench: the
 relational part only (the CSVs loaded, every staging, intermediate and marts model
 as a table with pitwall's compiled SQL, every table written to Parquet; no ML, no
-tests), timed as one Python process. The loader's own throughput (MB/s) is a
-criterion benchmark, run separately: cargo bench -p ingestion";
+tests), timed as one Python process. The parse benchmark's peer is dbt-core with
+dbt-duckdb from PyPI (xtask/peer/dbt-parse-requirements.txt), installed into
+target/venv-dbt-parse; dbt runs offline, its usage statistics off. The loader's
+own throughput (MB/s) is a criterion benchmark, run separately: cargo bench -p
+ingestion";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);

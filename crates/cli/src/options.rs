@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use pitwall_core::config::Overrides;
-use pitwall_core::{Dag, Layer, Node, Plan, ProjectConfig};
+use pitwall_core::{Layer, Node, Plan, ProjectConfig, Source, SourceLoader};
+use pitwall_project::Bindings;
 
 use crate::execute::{Execution, execute};
 
@@ -65,6 +66,11 @@ pub struct GlobalOptions {
           value_parser = crate::resources::parse_memory_limit)]
     pub memory_limit: Option<crate::resources::MemoryLimit>,
 
+    /// Values for var('name') in models and tests, as a YAML mapping (dbt's --vars:
+    /// '{season: 2020, min_laps: 10}'); they beat [vars] of pitwall.toml key by key
+    #[arg(long, global = true, value_name = "YAML")]
+    pub vars: Option<String>,
+
     /// Folder for spill files (created if missing; each run uses, then removes, a
     /// datafusion-* folder in it) [default: the OS temp folder, $TMPDIR or /tmp]
     #[arg(long, global = true, env = "PITWALL_SPILL_DIR", value_name = "DIR")]
@@ -85,6 +91,7 @@ impl GlobalOptions {
             warehouse: self.warehouse.clone(),
             model_stage: self.model_stage.clone(),
             engine: self.engine.clone(),
+            vars: self.vars.clone(),
         };
         let mut config = ProjectConfig::load(&root, &overrides)?;
         config.resources = crate::resources::resources(self.memory_limit, self.spill_dir.as_deref())?;
@@ -163,22 +170,18 @@ pub fn layer_main(layer: &'static Layer) -> ExitCode {
 
 async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<bool> {
     let config = options.config()?;
-    let mut nodes = Vec::new();
-    for model in (layer.models)()? {
-        let node = Node::new(model, &config)?;
-        if node.config.enabled {
-            nodes.push(node);
-        }
-    }
-    let dag = Dag::with_upstream(nodes.iter().map(Node::spec))?;
-    let source =
-        layer.source.as_ref().map(|loader| Ok::<_, anyhow::Error>(((loader.declare)()?, loader))).transpose()?;
-    println!("{}", crate::execute::header(&config));
-    println!("Running the {} layer alone: {} models against {}", layer.name, nodes.len(), config.warehouse);
+    // Read from disk like any run; models bound to Rust models of other layers are left
+    // out, as this binary runs only its own layer's.
+    let project = pitwall_project::load(config, &[layer], Bindings::Available)?;
+    let nodes: Vec<Node> = project.nodes.iter().filter(|n| n.spec().layer() == layer.name).cloned().collect();
+    let sources: Vec<(&Source, &SourceLoader)> =
+        project.sources.iter().filter_map(|s| Some((&s.source, s.loader?))).collect();
+    println!("{}", crate::execute::header(&project.config));
+    println!("Running the {} layer alone: {} models against {}", layer.name, nodes.len(), project.config.warehouse);
     let execution = Execution {
-        config: &config,
-        sources: source.iter().map(|(s, l)| (s, *l)).collect(),
-        plan: Plan::new(&dag, nodes, Vec::new(), false),
+        config: &project.config,
+        sources,
+        plan: Plan::new(&project.dag, nodes, Vec::new(), false),
         store_failures: false,
         reports: layer.reports.iter().collect(),
         no_wait: options.no_wait,

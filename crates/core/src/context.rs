@@ -1,80 +1,15 @@
 //! [`ModelContext`]: what a model body sees — its declared refs and sources, resolved to
 //! relations of the current session, and nothing else.
 
-use std::collections::BTreeMap;
-
-use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::location::Location;
-use crate::model::ModelSpec;
-use crate::template::{Segment, Template};
-
-/// How refs and sources map to warehouse relations (schema-qualified names).
-#[derive(Clone, Debug, Default)]
-pub struct Relations {
-    /// The schema models are built into.
-    pub target_schema: String,
-    /// Source name -> the schema its raw tables live in.
-    pub source_schemas: BTreeMap<String, String>,
-}
-
-impl Relations {
-    /// Where `--store-failures` keeps failing rows (dbt's `<schema>_dbt_test__audit`).
-    pub fn audit_schema(&self) -> String {
-        format!("{}_dbt_test__audit", self.target_schema)
-    }
-
-    pub fn model(&self, name: &str) -> TableReference {
-        TableReference::partial(self.target_schema.as_str(), name)
-    }
-
-    pub fn source(&self, source: &str, table: &str) -> Option<TableReference> {
-        self.source_schemas.get(source).map(|schema| TableReference::partial(schema.as_str(), table))
-    }
-
-    /// Compiles a template: refs and sources become quoted, schema-qualified names.
-    pub fn compile(&self, template: &Template, model: &str) -> Result<String> {
-        self.compile_with(template, model, quoted)
-    }
-
-    /// Compiles a template with refs and sources named by `name` (another warehouse's
-    /// spelling of the same relations).
-    pub fn compile_with(
-        &self,
-        template: &Template,
-        model: &str,
-        name: impl Fn(&TableReference) -> String,
-    ) -> Result<String> {
-        template.render(|segment| match segment {
-            Segment::Ref(referenced) => Ok(name(&self.model(referenced))),
-            Segment::Source(source, table) => self.source(source, table).map(|r| name(&r)).ok_or_else(|| {
-                Error::UnknownSource { model: model.to_owned(), source_name: source.clone(), table: table.clone() }
-            }),
-            Segment::Doc(name) => Err(Error::model(model, format!("doc('{name}') is only allowed in descriptions"))),
-            Segment::Config(_) => Ok(String::new()),
-            Segment::Var(name) => Err(Error::model(model, format!("unknown variable {{{{ {name} }}}}"))),
-            Segment::Text(t) => Ok(t.clone()),
-        })
-    }
-}
-
-/// `schema.table`, for messages.
-pub fn display(r: &TableReference) -> String {
-    r.to_string()
-}
-
-/// `"schema"."table"`, for SQL.
-pub fn quoted(r: &TableReference) -> String {
-    match r {
-        TableReference::Bare { table } => format!("\"{table}\""),
-        TableReference::Partial { schema, table } => format!("\"{schema}\".\"{table}\""),
-        TableReference::Full { catalog, schema, table } => format!("\"{catalog}\".\"{schema}\".\"{table}\""),
-    }
-}
+use crate::relations::Relations;
+use crate::spec::ModelSpec;
+use crate::sql::CompiledSql;
 
 /// The context a model body runs in.
 pub struct ModelContext {
@@ -152,7 +87,8 @@ impl ModelContext {
         Ok(self.session.table(relation).await?)
     }
 
-    pub fn compile(&self, template: &Template) -> Result<String> {
-        self.relations.compile(template, &self.spec.name)
+    /// Compiled SQL with this context's relations.
+    pub fn render(&self, sql: &CompiledSql) -> Result<String> {
+        sql.render(&self.relations, &self.spec.name)
     }
 }

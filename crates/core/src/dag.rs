@@ -7,7 +7,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, Result};
-use crate::model::{ModelSpec, SourceRef};
+use crate::spec::{ModelSpec, SourceRef};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeId {
@@ -90,7 +90,9 @@ impl Dag {
                     .index
                     .get(&NodeId::Model(r.clone()))
                     .ok_or_else(|| Error::UnknownRef { model: spec.name.clone(), target: r.clone() })?;
-                dag.graph.update_edge(from, to, ());
+                // A spec's refs and sources are each listed once, so every edge is new:
+                // `add_edge` rather than petgraph's `update_edge`, which scans for it.
+                dag.graph.add_edge(from, to, ());
             }
             for s in &spec.sources {
                 let from = *dag.index.get(&NodeId::Source(s.clone())).ok_or_else(|| Error::UnknownSource {
@@ -98,7 +100,7 @@ impl Dag {
                     source_name: s.source.clone(),
                     table: s.table.clone(),
                 })?;
-                dag.graph.update_edge(from, to, ());
+                dag.graph.add_edge(from, to, ());
             }
         }
         dag.check_acyclic()?;
@@ -239,7 +241,7 @@ impl Dag {
 mod tests {
     use super::*;
     use crate::config::ConfigPatch;
-    use crate::model::Language;
+    use crate::spec::Language;
 
     fn spec(name: &str, refs: &[&str], sources: &[(&str, &str)]) -> ModelSpec {
         ModelSpec {

@@ -1,26 +1,24 @@
-//! [`Layer`]: everything one layer crate contributes to a project, as one value. The
-//! orchestrator iterates a list of these and a layer binary runs one, so neither names a
-//! layer in code, and a new layer is a new value rather than edits in several places.
-
-use std::sync::Arc;
+//! [`Layer`]: everything one layer crate compiles into pitwall, as one value: its Rust
+//! models, a source loader, reports. Its SQL, properties, docs and tests are files of the
+//! project, read at run time, not part of this value. The orchestrator iterates a list of
+//! these and a layer binary runs one, so neither names a layer in code.
 
 use futures::future::BoxFuture;
 
 use crate::config::{ProjectConfig, SourceLocation};
 use crate::error::Result;
-use crate::model::{Model, ProjectFile};
+use crate::model::CompiledModel;
 use crate::source::{RawSink, Source};
 
 pub struct Layer {
-    /// The layer's name: its crate, its binary and the first folder of its models.
+    /// The layer's name: its crate, its binary and the project folder its models are in.
     pub name: &'static str,
     /// One line on what the layer holds, for its binary's `--help`.
     pub about: &'static str,
-    pub models: fn() -> Result<Vec<Arc<dyn Model>>>,
-    /// Declarative files beside the models: properties, doc blocks, data tests.
-    pub files: &'static [ProjectFile],
-    /// A source the layer declares and loads (the raw layer).
-    pub source: Option<SourceLoader>,
+    /// The Rust models it compiles in, which a project binds by name.
+    pub compiled_models: &'static [CompiledModel],
+    /// Loads declared sources into the warehouse (the raw layer's loader).
+    pub loader: Option<SourceLoader>,
     /// Reports the layer can render (`pitwall <layer> <report>`).
     pub reports: &'static [Report],
 }
@@ -31,11 +29,10 @@ impl Layer {
     }
 }
 
-/// Loads a source's tables from its location into a [`RawSink`] the caller gives. The
-/// loader decides nothing about where tables are stored or when they become visible: the
-/// caller commits them once the load has succeeded, or discards them.
+/// Loads a declared source's tables from its location into a [`RawSink`] the caller
+/// gives. The loader decides nothing about where tables are stored or when they become
+/// visible: the caller commits them once the load has succeeded, or discards them.
 pub struct SourceLoader {
-    pub declare: fn() -> Result<Source>,
     pub load: LoadFn,
 }
 

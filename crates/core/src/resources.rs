@@ -57,7 +57,7 @@ mod tests {
     use datafusion::prelude::SessionContext;
 
     use super::*;
-    use crate::context::Relations;
+    use crate::relations::Relations;
     use crate::warehouse::project_session_with;
 
     const LIMIT: usize = 4 * 1024 * 1024;

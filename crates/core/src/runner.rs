@@ -14,11 +14,12 @@ use datafusion::prelude::SessionContext;
 use tokio::task::JoinSet;
 
 use crate::config::Materialization;
-use crate::context::{ModelContext, Relations, display};
+use crate::context::ModelContext;
 use crate::dag::{Dag, NodeId};
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::model::Node;
+use crate::relations::{Relations, display};
 use crate::testing::{Severity, Target, TestSpec};
 use crate::warehouse::Warehouse;
 
@@ -358,7 +359,7 @@ impl Runner {
     }
 
     async fn test(&self, test: &TestSpec) -> Result<NodeStatus> {
-        for target in test.depends_on() {
+        for target in test.depends_on.clone() {
             self.check_exists(&test.name, &target)?;
         }
         let sql = test.compile(&self.relations)?;

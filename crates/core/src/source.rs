@@ -12,9 +12,8 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
 
-use crate::error::{Error, Result};
-use crate::model::SourceRef;
-use crate::properties::PropertiesFile;
+use crate::error::Result;
+use crate::spec::SourceRef;
 
 /// A raw column's type, named as in the warehouse DDL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +29,8 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    fn parse(sql: &str) -> Option<ColumnType> {
+    /// The type a declared `data_type` names, if pitwall can load it.
+    pub fn parse(sql: &str) -> Option<ColumnType> {
         let upper = sql.trim().to_ascii_uppercase();
         let base = upper.split('(').next().unwrap_or("").trim();
         match base {
@@ -96,42 +96,10 @@ pub struct Source {
     pub description: String,
     pub tables: Vec<SourceTable>,
     /// The properties file the source is declared in, for its tests and docs.
-    pub properties_path: &'static str,
+    pub properties_path: String,
 }
 
 impl Source {
-    /// The one source declared in a properties file; every column needs a `data_type`.
-    pub fn from_properties(path: &'static str, text: &str) -> Result<Source> {
-        let properties = PropertiesFile::parse(path, text)?;
-        let [source] = properties.sources.as_slice() else {
-            return Err(Error::config(path, "expected exactly one source"));
-        };
-        let column = |table: &str, c: &crate::properties::ColumnProperties| {
-            let data_type = c
-                .data_type
-                .clone()
-                .ok_or_else(|| Error::config(path, format!("column {table}.{} has no data_type", c.name)))?;
-            let column_type = ColumnType::parse(&data_type).ok_or_else(|| {
-                Error::config(path, format!("column {table}.{}: unsupported data_type '{data_type}'", c.name))
-            })?;
-            Ok(SourceColumn { name: c.name.clone(), column_type, data_type, description: c.description.clone() })
-        };
-        let tables = source
-            .tables
-            .iter()
-            .map(|t| {
-                Ok(SourceTable {
-                    source: source.name.clone(),
-                    name: t.name.clone(),
-                    description: t.description.clone(),
-                    file: format!("{}.csv", t.identifier.as_deref().unwrap_or(&t.name)),
-                    columns: t.columns.iter().map(|c| column(&t.name, c)).collect::<Result<_>>()?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Source { name: source.name.clone(), description: source.description.clone(), tables, properties_path: path })
-    }
-
     pub fn references(&self) -> Vec<SourceRef> {
         self.tables.iter().map(SourceTable::reference).collect()
     }
@@ -182,27 +150,6 @@ impl RawSink for MemorySink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const PROPS: &str = "version: 2
-sources:
-  - name: f
-    tables:
-      - name: t
-        columns:
-          - {name: id, data_type: 'NUMBER(38,0)'}
-          - {name: day, data_type: DATE}
-";
-
-    #[test]
-    fn declared_columns_get_arrow_types() {
-        let source = Source::from_properties("s.yml", PROPS).unwrap();
-        assert_eq!(source.tables[0].file, "t.csv");
-        let schema = source.tables[0].schema();
-        assert_eq!(schema.field(0).data_type(), &DataType::Int64);
-        assert_eq!(schema.field(1).data_type(), &DataType::Date32);
-        let missing = PROPS.replace(", data_type: DATE", "");
-        assert!(Source::from_properties("s.yml", &missing).unwrap_err().to_string().contains("t.day has no data_type"));
-    }
 
     #[test]
     fn number_with_scale_is_not_an_integer() {

@@ -46,9 +46,9 @@ use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::context::Relations;
 use crate::error::{Error, Result};
 use crate::location::{Location, Store};
+use crate::relations::Relations;
 use crate::resources::Resources;
 use crate::source::RawSink;
 

@@ -18,7 +18,11 @@ fn data_dir() -> PathBuf {
 
 /// The formula1 source reduced to one table.
 fn source_of(table: &str) -> Source {
-    let mut source = ingestion::formula1().expect("the formula1 source declaration");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = pitwall_core::ProjectConfig::load(&root, &Default::default()).expect("the checkout's pitwall.toml");
+    let project =
+        pitwall_project::load(config, &[], pitwall_project::Bindings::Available).expect("the checkout's project");
+    let mut source = project.sources.into_iter().next().expect("the formula1 source").source;
     source.tables.retain(|t| t.name == table);
     assert_eq!(source.tables.len(), 1, "formula1 declares {table}");
     source

@@ -982,8 +982,12 @@ mod tests {
     async fn a_directory_where_a_file_should_be_is_named_as_such() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("t.csv")).unwrap();
-        let source =
-            Source { name: "f".into(), description: String::new(), tables: vec![table()], properties_path: "" };
+        let source = Source {
+            name: "f".into(),
+            description: String::new(),
+            tables: vec![table()],
+            properties_path: String::new(),
+        };
         let sink = pitwall_core::MemorySink::default();
         let err = load_source(&source, &Location::local(dir.path()), &sink).await.unwrap_err().to_string();
         assert!(err.ends_with("t.csv: source file for table f.t is a directory, not a file"), "{err}");
@@ -1041,8 +1045,12 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, b"id,name,day,points\n7,g,2020-01-01,7\n").unwrap();
         std::fs::write(dir.path().join("u.csv.gz"), gz.finish().unwrap()).unwrap();
-        let source =
-            Source { name: "f".into(), description: String::new(), tables: vec![table(), other], properties_path: "" };
+        let source = Source {
+            name: "f".into(),
+            description: String::new(),
+            tables: vec![table(), other],
+            properties_path: String::new(),
+        };
         let location = Location::local(dir.path());
         let sink = pitwall_core::MemorySink::default();
         let report = load_source(&source, &location, &sink).await.unwrap();

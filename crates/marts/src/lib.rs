@@ -2,54 +2,23 @@
 //! is SQL in `models/core/`; `aggregates` (fastest_pit_stops_by_constructor,
 //! lap_times_moving_avg) answer the workshop's two questions in SQL in
 //! `models/aggregates/`, reproducing pandas' numbers exactly (see each file's header).
-//! Their descriptions and tests are data beside them (`*.yml`, `data_tests/`).
+//! Their descriptions and tests are data beside them (`*.yml`, `data_tests/`), all read
+//! from disk at every run.
 //!
-//! This crate must never read a source directly or write to the warehouse itself: it
-//! declares models; the runner materializes them.
+//! This crate must never read a source directly or write to the warehouse itself: its
+//! models are files; the runner materializes them.
 
-use std::sync::Arc;
+use pitwall_core::Layer;
 
-use pitwall_core::{FileKind, Layer, Model, ProjectFile, Result, embed, sql_models};
-
-pub const CORE_FQN: &[&str] = &["marts", "core"];
-
-const CORE_FILES: &[(&str, &str)] =
-    &[embed!("models/core/fct_results.sql"), embed!("models/core/pit_stops_joined.sql")];
-
-pub const AGGREGATES_FQN: &[&str] = &["marts", "aggregates"];
-
-const AGGREGATES_FILES: &[(&str, &str)] = &[
-    embed!("models/aggregates/fastest_pit_stops_by_constructor.sql"),
-    embed!("models/aggregates/lap_times_moving_avg.sql"),
-];
-
-/// The marts layer, with its properties (descriptions, tests), the singular test and the
-/// reusable generic test.
+/// The marts layer (its models, properties and tests are files).
 pub static LAYER: Layer = Layer {
     name: "marts",
     about: "The marts layer: fct_results and pit_stops_joined (core), and the two aggregates answering \
             the workshop's questions",
-    models,
-    files: &[
-        ProjectFile::new(FileKind::Properties, embed!("models/core/core.yml"), CORE_FQN),
-        ProjectFile::new(FileKind::Properties, embed!("models/aggregates/aggregates.yml"), AGGREGATES_FQN),
-        ProjectFile::new(
-            FileKind::SingularTest,
-            embed!("data_tests/lap_times_moving_avg_assert_positive_or_null.sql"),
-            AGGREGATES_FQN,
-        ),
-        ProjectFile::new(FileKind::GenericTest, embed!("data_tests/generic/all_values_gte_zero.sql"), AGGREGATES_FQN),
-    ],
-    source: None,
+    compiled_models: &[],
+    loader: None,
     reports: &[],
 };
-
-/// The marts models.
-pub fn models() -> Result<Vec<Arc<dyn Model>>> {
-    let mut models = sql_models(CORE_FQN, CORE_FILES)?;
-    models.extend(sql_models(AGGREGATES_FQN, AGGREGATES_FILES)?);
-    Ok(models)
-}
 
 #[cfg(test)]
 mod tests {
@@ -58,9 +27,11 @@ mod tests {
 
     use arrow::array::{Array, AsArray, RecordBatch};
     use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+    use pitwall_core::config::Overrides;
     use pitwall_core::datafusion::common::TableReference;
     use pitwall_core::datafusion::prelude::CsvReadOptions;
-    use pitwall_core::{ModelContext, Relations};
+    use pitwall_core::{ModelContext, ProjectConfig, Relations};
+    use pitwall_project::Bindings;
 
     fn fixture(name: &str) -> String {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/aggregates");
@@ -78,9 +49,13 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let model = super::models().unwrap().into_iter().find(|m| m.spec().name == model).unwrap();
-        let ctx = ModelContext::new(session, relations, model.spec().clone());
-        let batches = model.build(&ctx).await.unwrap().collect().await.unwrap();
+        // The model as the checkout's project file reads it from this crate's folder.
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let config = ProjectConfig::load(&root, &Overrides::default()).unwrap();
+        let project = pitwall_project::load(config, &[], Bindings::Available).unwrap();
+        let node = project.node(model).unwrap();
+        let ctx = ModelContext::new(session, relations, node.spec().clone());
+        let batches = node.model.build(&ctx).await.unwrap().collect().await.unwrap();
         arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
     }
 

@@ -14,20 +14,21 @@
 //!   `predict_position` (tag `predict`) applies the stored model to the 2020 hold-out.
 //!   [`metrics_report`] renders the stored metrics.
 //!
+//! The prep models and the properties binding the two Rust models (`rust_model`) are
+//! files in `models/`, read from disk at every run; this crate compiles in the two Rust
+//! models ([`COMPILED_MODELS`]) and the report.
+//!
 //! Setting: `[models.ml.train_predict.meta] standardize = true` in `pitwall.toml` (or the
-//! model's own `meta`) standardises features before fitting; the default trains on the
-//! raw features, as the workshop does.
+//! model's own `meta` in its properties entry) standardises features before fitting; the
+//! default trains on the raw features, as the workshop does.
 //!
 //! This crate must never read a source or a staging/intermediate model (it refs marts'
 //! `fct_results` and its own models), write to the warehouse itself (the runner
 //! materializes what its models return), or loop over rows in Rust: relational steps are
 //! DataFusion plans, and the numeric steps move whole columns into ndarray at once.
 
-use std::sync::Arc;
-
 use futures::future::BoxFuture;
-use pitwall_core::config::ConfigPatch;
-use pitwall_core::{Error, Layer, Location, Model, ProjectConfig, Report, Result, embed, sql_model};
+use pitwall_core::{CompiledModel, Error, Layer, Location, ProjectConfig, Report, Result};
 
 pub mod classifier;
 pub mod features;
@@ -38,16 +39,12 @@ pub mod train_predict;
 
 pub use train_predict::{PREDICT_POSITION, PredictPosition, TRAIN_TEST_POSITION, TrainTestPosition, Trained};
 
-pub const PREP_FQN: &[&str] = &["ml", "prep"];
-pub use train_predict::TRAIN_PREDICT_FQN;
-
-/// The ml layer: prep, training and prediction, and the trained model's report.
+/// The ml layer: its two Rust models and the trained model's report.
 pub static LAYER: Layer = Layer {
     name: "ml",
     about: "The ml layer: prep tables, training (train_test_position) and prediction (predict_position)",
-    models,
-    files: &[],
-    source: None,
+    compiled_models: COMPILED_MODELS,
+    loader: None,
     reports: &[Report {
         name: "report",
         about: "The stored model's metrics (balanced accuracy, per-class precision/recall/F1, confusion \
@@ -57,25 +54,8 @@ pub static LAYER: Layer = Layer {
     }],
 };
 
-/// `((path, SQL), tags)` of each prep model.
-const PREP_FILES: &[((&str, &str), &[&str])] = &[
-    (embed!("models/prep/ml_data_prep.sql"), &[]),
-    (embed!("models/prep/covariate_encoding.sql"), &[]),
-    (embed!("models/prep/train_test_dataset.sql"), &["train"]),
-    (embed!("models/prep/hold_out_dataset_for_prediction.sql"), &["predict"]),
-];
-
-/// The ml models: four SQL prep models, then training and prediction.
-pub fn models() -> Result<Vec<Arc<dyn Model>>> {
-    let mut models = Vec::new();
-    for (file, tags) in PREP_FILES {
-        let config = ConfigPatch { tags: tags.iter().map(|t| t.to_string()).collect(), ..Default::default() };
-        models.push(sql_model(PREP_FQN, *file, config)?);
-    }
-    models.push(Arc::new(TrainTestPosition::new()));
-    models.push(Arc::new(PredictPosition::new()));
-    Ok(models)
-}
+/// The Rust models a project binds by name (`config: {rust_model: train_test_position}`).
+pub const COMPILED_MODELS: &[CompiledModel] = &[train_predict::TRAIN, train_predict::PREDICT];
 
 fn render_metrics(config: &ProjectConfig) -> BoxFuture<'_, Result<String>> {
     Box::pin(metrics_report(&config.model_stage))

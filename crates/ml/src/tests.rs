@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{CsvReadOptions, SessionContext};
-use pitwall_core::{Location, ModelConfig, ModelContext, Relations, Warehouse};
+use pitwall_core::{Location, ModelContext, Relations, Warehouse};
 
 use crate::classifier::{FEATURES, ModelArtifact};
 use crate::stage;
@@ -117,9 +117,9 @@ impl Bench {
     }
 
     fn context(&self, model: &str, meta: &[(&str, serde_json::Value)]) -> (Arc<dyn pitwall_core::Model>, ModelContext) {
-        let model = crate::models().unwrap().into_iter().find(|m| m.spec().name == model).unwrap();
-        let mut config = ModelConfig::default();
-        config.apply(&model.spec().own_config);
+        let node = checkout_project().node(model).unwrap().clone();
+        let model = node.model;
+        let mut config = node.config;
         config.meta = meta.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let ctx = ModelContext::new(self.session.clone(), relations(), model.spec().clone())
             .with_config(config)
@@ -322,10 +322,18 @@ async fn prediction_needs_a_trained_model_then_labels_every_hold_out_row() {
     assert_eq!(artifact.predict(x.view()).to_vec(), predicted.into_iter().map(Option::unwrap).collect::<Vec<_>>());
 }
 
+/// The checkout's project, with this crate's Rust models bound.
+fn checkout_project() -> pitwall_project::Project {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = pitwall_core::ProjectConfig::load(&root, &Default::default()).unwrap();
+    pitwall_project::load(config, &[&crate::LAYER], pitwall_project::Bindings::Available).unwrap()
+}
+
 #[test]
 fn models_declare_their_folders_tags_and_refs() {
-    let models = crate::models().unwrap();
-    let find = |name: &str| models.iter().find(|m| m.spec().name == name).unwrap().spec().clone();
+    let project = checkout_project();
+    let models: Vec<_> = project.nodes.iter().filter(|n| n.spec().layer() == "ml").collect();
+    let find = |name: &str| models.iter().find(|m| m.name() == name).unwrap();
     for (name, fqn, tags, refs) in [
         ("ml_data_prep", "prep", vec![], vec!["fct_results"]),
         ("covariate_encoding", "prep", vec![], vec!["ml_data_prep"]),
@@ -344,9 +352,10 @@ fn models_declare_their_folders_tags_and_refs() {
             vec!["hold_out_dataset_for_prediction", "train_test_position"],
         ),
     ] {
-        let spec = find(name);
+        let node = find(name);
+        let spec = node.spec();
         assert_eq!(spec.fqn, vec!["ml", fqn], "{name}");
-        assert_eq!(spec.own_config.tags, tags, "{name}");
+        assert_eq!(node.config.tags, tags, "{name}");
         assert_eq!(spec.refs, refs, "{name}");
         assert!(spec.sources.is_empty(), "{name}");
         assert!(

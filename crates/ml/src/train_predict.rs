@@ -26,8 +26,7 @@ use datafusion::functions_aggregate::expr_fn::min;
 use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::{cast, ident};
 use ndarray::Axis;
-use pitwall_core::config::ConfigPatch;
-use pitwall_core::{Error, Language, Model, ModelContext, ModelSpec, Result};
+use pitwall_core::{CompiledModel, Error, Model, ModelContext, ModelSpec, Result};
 
 use crate::classifier::{self, FEATURES, ModelArtifact, SplitRecord, TARGET, TrainSettings};
 use crate::features;
@@ -35,7 +34,6 @@ use crate::metrics::SplitMetrics;
 use crate::split;
 use crate::stage::{self, Metrics};
 
-pub const TRAIN_PREDICT_FQN: &[&str] = &["ml", "train_predict"];
 pub const TRAIN_TEST_DATASET: &str = "train_test_dataset";
 pub const HOLD_OUT_DATASET: &str = "hold_out_dataset_for_prediction";
 pub const TRAIN_TEST_POSITION: &str = "train_test_position";
@@ -46,18 +44,25 @@ pub const ROW_KEY: &str = "result_id";
 const SOURCE_FILE: &str = "crates/ml/src/train_predict.rs";
 const SOURCE: &str = include_str!("train_predict.rs");
 
-fn spec(name: &str, refs: &[&str], tag: &str) -> ModelSpec {
-    ModelSpec {
-        name: name.to_owned(),
-        fqn: TRAIN_PREDICT_FQN.iter().map(|s| s.to_string()).collect(),
-        refs: refs.iter().map(|s| s.to_string()).collect(),
-        sources: Vec::new(),
-        own_config: ConfigPatch { tags: vec![tag.to_owned()], ..Default::default() },
-        language: Language::Rust,
-        raw_code: SOURCE.to_owned(),
-        original_file_path: SOURCE_FILE.to_owned(),
-    }
-}
+/// `train_test_position`, as a project binds it. The hold-out is read only to score the
+/// fitted model on 2020; it never trains it.
+pub const TRAIN: CompiledModel = CompiledModel {
+    name: TRAIN_TEST_POSITION,
+    refs: &[TRAIN_TEST_DATASET, HOLD_OUT_DATASET],
+    code: SOURCE,
+    code_path: SOURCE_FILE,
+    make: |spec| Arc::new(TrainTestPosition { spec }),
+};
+
+/// `predict_position`, as a project binds it. `train_test_position` is not read: the ref
+/// makes the DAG train before predicting.
+pub const PREDICT: CompiledModel = CompiledModel {
+    name: PREDICT_POSITION,
+    refs: &[HOLD_OUT_DATASET, TRAIN_TEST_POSITION],
+    code: SOURCE,
+    code_path: SOURCE_FILE,
+    make: |spec| Arc::new(PredictPosition { spec }),
+};
 
 /// A trained model with everything learnt about it.
 pub struct Trained {
@@ -128,19 +133,6 @@ pub struct TrainTestPosition {
     spec: ModelSpec,
 }
 
-impl TrainTestPosition {
-    pub fn new() -> Self {
-        // The hold-out is read only to score the fitted model on 2020; it never trains it.
-        TrainTestPosition { spec: spec(TRAIN_TEST_POSITION, &[TRAIN_TEST_DATASET, HOLD_OUT_DATASET], "train") }
-    }
-}
-
-impl Default for TrainTestPosition {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 #[async_trait]
 impl Model for TrainTestPosition {
     fn spec(&self) -> &ModelSpec {
@@ -185,19 +177,6 @@ impl Model for TrainTestPosition {
 
 pub struct PredictPosition {
     spec: ModelSpec,
-}
-
-impl PredictPosition {
-    pub fn new() -> Self {
-        // train_test_position is not read: the ref makes the DAG train before predicting.
-        PredictPosition { spec: spec(PREDICT_POSITION, &[HOLD_OUT_DATASET, TRAIN_TEST_POSITION], "predict") }
-    }
-}
-
-impl Default for PredictPosition {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 #[async_trait]

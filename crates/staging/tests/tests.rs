@@ -28,11 +28,13 @@ fn staging_alone_needs_raw_tables_and_then_builds_only_staging() {
     // Store the fixture source's raw tables, as `pitwall build` would.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let source = ingestion::formula1().unwrap();
+        let config = pitwall_core::ProjectConfig::load(&workspace(), &Default::default()).unwrap();
+        let project = pitwall_project::load(config, &[], pitwall_project::Bindings::Available).unwrap();
+        let source = &project.sources[0].source;
         let fixtures = pitwall_core::Location::local(workspace().join("fixtures/f1_tiny"));
         let store = pitwall_core::Warehouse::open(&pitwall_core::Location::local(&warehouse)).unwrap();
         let stage = pitwall_core::warehouse::RawStage::new(std::sync::Arc::new(store), "raw");
-        ingestion::load_source(&source, &fixtures, &stage).await.unwrap();
+        ingestion::load_source(source, &fixtures, &stage).await.unwrap();
         assert_eq!(stage.commit().await.unwrap().len(), 8);
     });
 

@@ -16,7 +16,7 @@ use datafusion::prelude::{SessionContext, ident};
 use serde::Serialize;
 
 use super::plots;
-use crate::project::Project;
+use pitwall_project::Project;
 
 const PIT_STOPS: &str = "fastest_pit_stops_by_constructor";
 const LAP_TIMES: &str = "lap_times_moving_avg";

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use pitwall_core::dag::NodeId;
 
 use super::markdown::escape;
-use crate::project::Project;
+use pitwall_project::Project;
 
 /// The fill of every source node: sources have no folder config to take a colour from.
 pub const SOURCE_COLOR: &str = "#3a7d44";
@@ -229,17 +229,10 @@ pub fn svg(graph: &Graph) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use pitwall_core::ProjectConfig;
-    use pitwall_core::config::Overrides;
-
     use super::*;
-    use crate::registry::LAYERS;
 
     async fn workspace_project() -> Project {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        Project::load(ProjectConfig::load(root, &Overrides::default()).unwrap(), LAYERS).await.unwrap()
+        crate::registry::checkout_project().await
     }
 
     #[test]

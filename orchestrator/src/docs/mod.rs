@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::cli::DocsCommand;
 use crate::lineage::Lineage;
-use crate::project::Project;
+use pitwall_project::Project;
 
 pub async fn dispatch(project: &Project, command: &DocsCommand, no_wait: bool) -> Result<bool> {
     match command {

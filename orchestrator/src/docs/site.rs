@@ -16,8 +16,8 @@ use super::charts::Charts;
 use super::graph::{self, node_color};
 use super::markdown::{escape, to_html};
 use crate::lineage::Lineage;
-use crate::project::{ColumnDoc, Project};
 use crate::select::{NodeInfo, node_infos};
+use pitwall_project::{ColumnDoc, Project};
 
 const TEMPLATE: &str = include_str!("index.html");
 const STYLE: &str = include_str!("style.css");
@@ -138,7 +138,7 @@ fn common(project: &Project, id: &NodeId, info: &NodeInfo) -> Map<String, Value>
         "fqn": info.fqn,
         "tags": info.tags,
         "path": info.path,
-        "materialized": info.materialized,
+        "materialized": info.config.get("materialized"),
         "color": node_color(project, id),
         "parents": project.dag.parents(id).into_iter().map(uid).collect::<Vec<_>>(),
         "children": project.dag.children(id).into_iter().map(uid).collect::<Vec<_>>(),
@@ -200,7 +200,7 @@ fn test(project: &Project, test: &TestSpec) -> Value {
         "attached_node": test.attached.as_ref().map(|t| t.node_id().unique_id(&project.config.name)),
         "severity": test.config.severity,
         "kwargs": test.kwargs,
-        "raw_code": test.raw_code(),
+        "raw_code": test.raw_code,
         "compiled_code": test.compile(&project.relations).unwrap_or_else(|e| format!("-- {e}")),
         "language": "sql",
     })

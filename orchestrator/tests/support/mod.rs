@@ -13,6 +13,14 @@ pub(crate) fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The checkout's pitwall.toml, its project paths made absolute, so that a copy of it in a
+/// temporary project folder still reads the checkout's models, tests and macros.
+pub(crate) fn checkout_toml() -> String {
+    let text = std::fs::read_to_string(workspace().join("pitwall.toml")).unwrap();
+    assert!(text.contains("\"crates/"), "the checkout's project paths moved: update {}", file!());
+    text.replace("\"crates/", &format!("\"{}/crates/", workspace().display()))
+}
+
 /// The real input, as the project bundles it (gzip CSVs).
 pub(crate) fn real_data() -> PathBuf {
     workspace().join("data/f1")

@@ -40,7 +40,7 @@ pub(crate) fn own_server() -> Server {
 pub(crate) fn project(endpoint: &str, database: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let (host, port) = endpoint.strip_prefix("http://").and_then(|a| a.split_once(':')).expect("http://HOST:PORT");
-    let text = std::fs::read_to_string(workspace().join("pitwall.toml")).unwrap();
+    let text = crate::support::checkout_toml();
     let source = real_data();
     assert!(text.contains("location = \"data/f1\""), "the repo's source moved: update {}", file!());
     let text = text.replacen("location = \"data/f1\"", &format!("location = \"{}\"", source.display()), 1)

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
+use super::project::MAX_MODELS;
+
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BenchArgs {
     pub(crate) scales: Vec<u32>,
@@ -33,10 +35,22 @@ impl Default for BenchArgs {
     }
 }
 
-/// What the command line asks for: a benchmark, or its help.
+/// The options of `bench --project-models N`, the parse-speed benchmark.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ProjectArgs {
+    /// SQL models in the generated project.
+    pub(crate) models: u32,
+    pub(crate) runs: u32,
+    pub(crate) warmup: u32,
+    pub(crate) bin: Option<PathBuf>,
+}
+
+/// What the command line asks for: the data-scale benchmark, the parse-speed one, or
+/// the help.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Parsed {
     Bench(BenchArgs),
+    Project(ProjectArgs),
     Help,
 }
 
@@ -58,14 +72,29 @@ fn count(option: &str, text: &str) -> Result<u32> {
     text.parse().with_context(|| format!("{option}: '{text}' is not a whole number"))
 }
 
+fn project_models(text: &str) -> Result<u32> {
+    let models = count("--project-models", text)?;
+    if !(1..=MAX_MODELS).contains(&models) {
+        bail!("--project-models: from 1 to {MAX_MODELS} models");
+    }
+    Ok(models)
+}
+
 /// Parses the arguments after `bench`. Options take their value as the next argument or
-/// after `=`; everything after `--` goes to pitwall.
+/// after `=`; everything after `--` goes to pitwall. `--project-models` picks the
+/// parse-speed benchmark, which takes only `--runs`, `--warmup` and `--bin`.
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed> {
     let mut parsed = BenchArgs::default();
+    let mut models = None;
+    // The first option given that only the data-scale benchmark takes.
+    let mut data_only = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         if arg == "--" {
             parsed.pitwall_args.extend(args.by_ref());
+            if !parsed.pitwall_args.is_empty() {
+                data_only.get_or_insert_with(|| "--".to_owned());
+            }
             break;
         }
         if arg == "-h" || arg == "--help" {
@@ -81,7 +110,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed> {
                 None => args.next().with_context(|| format!("{option} needs a value")),
             }
         };
+        if ["--scale", "--source", "--project-dir", "--pitwall-arg"].contains(&option.as_str()) {
+            data_only.get_or_insert_with(|| option.clone());
+        }
         match option.as_str() {
+            "--project-models" => models = Some(project_models(&value()?)?),
             "--scale" => parsed.scales = scales(&value()?)?,
             "--runs" => {
                 parsed.runs = count("--runs", &value()?)?;
@@ -97,7 +130,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed> {
             _ => bail!("bench: unknown option '{arg}'"),
         }
     }
-    Ok(Parsed::Bench(parsed))
+    let Some(models) = models else { return Ok(Parsed::Bench(parsed)) };
+    if let Some(option) = data_only {
+        bail!("--project-models: {option} is for the data-scale benchmark, which --project-models does not run");
+    }
+    let BenchArgs { runs, warmup, bin, .. } = parsed;
+    Ok(Parsed::Project(ProjectArgs { models, runs, warmup, bin }))
 }
 
 #[cfg(test)]
@@ -107,7 +145,14 @@ mod tests {
     fn bench(args: &[&str]) -> Result<BenchArgs> {
         match parse(args.iter().map(|a| a.to_string()))? {
             Parsed::Bench(bench) => Ok(bench),
-            Parsed::Help => bail!("help"),
+            other => bail!("not the data-scale benchmark: {other:?}"),
+        }
+    }
+
+    fn project(args: &[&str]) -> Result<ProjectArgs> {
+        match parse(args.iter().map(|a| a.to_string()))? {
+            Parsed::Project(project) => Ok(project),
+            other => bail!("not the parse-speed benchmark: {other:?}"),
         }
     }
 
@@ -151,6 +196,41 @@ mod tests {
         assert_eq!(error(&["--runs", "0"]), "--runs: at least 1");
         assert_eq!(error(&["--runs"]), "--runs needs a value");
         assert_eq!(error(&["--fast"]), "bench: unknown option '--fast'");
+    }
+
+    #[test]
+    fn project_models_picks_the_parse_benchmark_with_runs_warmup_and_bin() {
+        assert_eq!(
+            project(&["--project-models", "250"]).unwrap(),
+            ProjectArgs { models: 250, runs: 3, warmup: 1, bin: None }
+        );
+        let parsed = project(&["--runs=5", "--project-models=1000", "--bin", "/x/pitwall", "--warmup=2"]).unwrap();
+        assert_eq!(parsed, ProjectArgs { models: 1000, runs: 5, warmup: 2, bin: Some(PathBuf::from("/x/pitwall")) });
+    }
+
+    #[test]
+    fn project_models_is_from_1_to_the_most_the_generator_names() {
+        assert_eq!(project(&["--project-models", "1"]).unwrap().models, 1);
+        assert_eq!(project(&["--project-models", &MAX_MODELS.to_string()]).unwrap().models, MAX_MODELS);
+        let error = |args: &[&str]| project(args).unwrap_err().to_string();
+        assert_eq!(error(&["--project-models", "0"]), "--project-models: from 1 to 100000 models");
+        assert_eq!(error(&["--project-models", "100001"]), "--project-models: from 1 to 100000 models");
+        assert_eq!(error(&["--project-models", "-3"]), "--project-models: '-3' is not a whole number");
+        assert_eq!(error(&["--project-models"]), "--project-models needs a value");
+    }
+
+    #[test]
+    fn project_models_refuses_the_options_of_the_data_scale_benchmark() {
+        let error = |args: &[&str]| project(args).unwrap_err().to_string();
+        let refused = |option: &str| {
+            format!("--project-models: {option} is for the data-scale benchmark, which --project-models does not run")
+        };
+        assert_eq!(error(&["--project-models", "9", "--scale", "1"]), refused("--scale"));
+        assert_eq!(error(&["--source=d", "--project-models", "9"]), refused("--source"));
+        assert_eq!(error(&["--project-models", "9", "--project-dir", "p"]), refused("--project-dir"));
+        assert_eq!(error(&["--project-models", "9", "--pitwall-arg=-x"]), refused("--pitwall-arg"));
+        assert_eq!(error(&["--project-models", "9", "--", "-x"]), refused("--"));
+        assert_eq!(project(&["--project-models", "9", "--"]).unwrap().models, 9, "an empty -- passes nothing");
     }
 
     #[test]

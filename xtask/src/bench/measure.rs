@@ -24,8 +24,20 @@ impl Sample {
 /// Runs `command` with its stdout and stderr into `log`, and measures it. A failure (a
 /// non-zero exit or a signal) is an error quoting the command and the end of its log.
 pub(crate) fn measure(command: &mut Command, log: &Path) -> Result<Sample> {
+    measure_into(command, log, true)
+}
+
+/// Like `measure`, with the child's stdout discarded and only its stderr in `log`: for a
+/// command whose output is its result (a listing, compiled SQL), which the harness checks
+/// once untimed rather than writing it to a file on every timed run.
+pub(crate) fn measure_quiet(command: &mut Command, log: &Path) -> Result<Sample> {
+    measure_into(command, log, false)
+}
+
+fn measure_into(command: &mut Command, log: &Path, keep_stdout: bool) -> Result<Sample> {
     let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    command.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
+    let stdout = if keep_stdout { Stdio::from(file.try_clone()?) } else { Stdio::null() };
+    command.stdin(Stdio::null()).stdout(stdout).stderr(file);
     let started = Instant::now();
     let child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
     let (status, peak_rss_kib) = wait(child)?;
@@ -93,6 +105,14 @@ mod tests {
         assert!(sample.seconds >= 0.2, "{sample:?}");
         assert!(sample.peak_rss_kib > 0, "{sample:?}");
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "hello\n");
+        std::fs::remove_file(log).unwrap();
+    }
+
+    #[test]
+    fn a_quiet_measure_keeps_stderr_only() {
+        let log = std::env::temp_dir().join(format!("xtask-measure-quiet-{}.log", std::process::id()));
+        measure_quiet(Command::new("sh").args(["-c", "echo result; echo note >&2"]), &log).unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "note\n");
         std::fs::remove_file(log).unwrap();
     }
 

@@ -28,33 +28,78 @@ pub(crate) fn output(command: &mut Command) -> Result<String> {
 /// The venv's python with the pinned duckdb (`xtask/peer/requirements.txt`), created or
 /// updated when it is missing or at another version. Returns python and duckdb's version.
 pub(crate) fn install(peer_dir: &Path, venv: &Path) -> Result<(PathBuf, String)> {
-    let requirements = peer_dir.join("requirements.txt");
-    let pinned = fs::read_to_string(&requirements)
-        .with_context(|| format!("cannot read {}", requirements.display()))?
+    let (python, mut pinned) = install_pinned(&peer_dir.join("requirements.txt"), venv, &[], &["duckdb"])?;
+    Ok((python, pinned.remove("duckdb").unwrap_or_default()))
+}
+
+/// The `name==version` pins of a requirements file, by name; other lines (comments,
+/// blank lines, ranges) are skipped.
+pub(crate) fn pins(requirements: &str) -> BTreeMap<String, String> {
+    requirements
         .lines()
-        .find_map(|line| line.trim().strip_prefix("duckdb==").map(str::to_owned))
-        .with_context(|| format!("{} pins no duckdb==VERSION", requirements.display()))?;
+        .filter_map(|line| {
+            let (name, version) = line.split('#').next()?.trim().split_once("==")?;
+            Some((name.trim().to_owned(), version.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Prints, as a JSON object, the installed version of each package named in argv (null
+/// for a missing one).
+const INSTALLED_VERSIONS: &str = "import importlib.metadata as m, json, sys
+def version(name):
+    try:
+        return m.version(name)
+    except m.PackageNotFoundError:
+        return None
+print(json.dumps({name: version(name) for name in sys.argv[1:]}))";
+
+/// The first pin of `pinned` that `python` does not have at its version, as text.
+fn mismatch(python: &Path, pinned: &BTreeMap<String, String>) -> Result<Option<String>> {
+    let printed = output(Command::new(python).args(["-c", INSTALLED_VERSIONS]).args(pinned.keys()))?;
+    let installed: BTreeMap<String, Option<String>> = serde_json::from_str(&printed)
+        .with_context(|| format!("{} printed no versions: {printed}", python.display()))?;
+    Ok(pinned.iter().find_map(|(name, version)| match installed.get(name).cloned().flatten() {
+        Some(found) if &found == version => None,
+        Some(found) => Some(format!("{name} {found}, not {version}")),
+        None => Some(format!("no {name} (pinned {version})")),
+    }))
+}
+
+/// The venv's python with every package pinned (`name==version`) in `requirements`,
+/// the venv created or updated when one is missing or at another version; `pip_args` go
+/// to `pip install` (the dbt peer's `--no-deps`). `required` names the packages that the
+/// file must pin. Returns python and the pins.
+pub(crate) fn install_pinned(
+    requirements: &Path,
+    venv: &Path,
+    pip_args: &[&str],
+    required: &[&str],
+) -> Result<(PathBuf, BTreeMap<String, String>)> {
+    let text = fs::read_to_string(requirements).with_context(|| format!("cannot read {}", requirements.display()))?;
+    let pinned = pins(&text);
+    if let Some(missing) = required.iter().find(|name| !pinned.contains_key(**name)) {
+        bail!("{} pins no {missing}==VERSION", requirements.display());
+    }
     let python = venv.join("bin").join("python");
-    let installed = || {
-        output(Command::new(&python).args(["-c", "import importlib.metadata as m; print(m.version('duckdb'))"]))
-            .map(|version| version.trim().to_owned())
-    };
-    if installed().ok().as_deref() == Some(pinned.as_str()) {
+    // A venv that cannot answer (its python gone with a system upgrade) is installed again.
+    if python.is_file() && matches!(mismatch(&python, &pinned), Ok(None)) {
         return Ok((python, pinned));
     }
     if !python.is_file() {
         println!("creating {} ...", venv.display());
         output(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
     }
-    println!("installing duckdb=={pinned} into {} ...", venv.display());
+    println!("installing {} into {} ...", requirements.display(), venv.display());
     output(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(&requirements),
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(pip_args)
+            .arg("-r")
+            .arg(requirements),
     )?;
-    let version = installed()?;
-    if version != pinned {
-        bail!("{} has duckdb {version} after installing {pinned}", venv.display());
+    if let Some(problem) = mismatch(&python, &pinned)? {
+        bail!("{} has {problem} after installing {}", venv.display(), requirements.display());
     }
     Ok((python, pinned))
 }
@@ -241,6 +286,19 @@ mod tests {
         assert_eq!(counts, BTreeMap::from([("raw.races".into(), 1079), ("analytics.a".into(), 7)]));
         let query = count_query(&[&relation("raw", "races")]);
         assert_eq!(query, "select 'raw.races' as relation, count(*) as n from \"raw\".\"races\"");
+    }
+
+    #[test]
+    fn pins_are_the_exact_name_version_lines() {
+        let text = "# a comment\n\nduckdb==1.5.6\ndbt-core == 1.12.6  # why\nrequests>=2\nJinja2==3.1.6\n";
+        assert_eq!(
+            pins(text),
+            BTreeMap::from([
+                ("duckdb".into(), "1.5.6".into()),
+                ("dbt-core".into(), "1.12.6".into()),
+                ("Jinja2".into(), "3.1.6".into())
+            ])
+        );
     }
 
     #[test]

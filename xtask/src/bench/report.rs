@@ -21,7 +21,7 @@ impl Tool {
         Tool { samples, median_seconds, max_peak_rss_kib }
     }
 
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "median_seconds": self.median_seconds,
             "max_peak_rss_kib": self.max_peak_rss_kib,
@@ -130,10 +130,19 @@ fn rows(results: &[ScaleResult]) -> Vec<[String; 8]> {
 
 /// The results as an aligned plain-text table.
 pub(crate) fn text_table(results: &[ScaleResult]) -> String {
-    let rows = rows(results);
-    let widths: Vec<usize> = (0..COLUMNS.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([COLUMNS[i].len()]).max().unwrap_or(0))
-        .collect();
+    aligned(&COLUMNS, &rows(results))
+}
+
+/// The results as a Markdown table, `caption` above it.
+pub(crate) fn markdown(results: &[ScaleResult], caption: &str) -> String {
+    format!("{caption}\n\n{}", markdown_table(&COLUMNS, &rows(results)))
+}
+
+/// `rows` under `columns` as plain text, each column as wide as its widest cell: the
+/// first (a row's label) left-aligned, the others (numbers) right-aligned.
+pub(crate) fn aligned<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> =
+        (0..N).map(|i| rows.iter().map(|r| r[i].len()).chain([columns[i].len()]).max().unwrap_or(0)).collect();
     let line = |cells: &[String]| {
         let padded: Vec<String> = cells
             .iter()
@@ -143,19 +152,19 @@ pub(crate) fn text_table(results: &[ScaleResult]) -> String {
             .collect();
         padded.join("  ").trim_end().to_owned()
     };
-    let mut text = line(&COLUMNS.map(str::to_owned));
-    for row in &rows {
+    let mut text = line(&columns.map(str::to_owned));
+    for row in rows {
         text.push('\n');
         text.push_str(&line(row));
     }
     text
 }
 
-/// The results as a Markdown table, `caption` above it.
-pub(crate) fn markdown(results: &[ScaleResult], caption: &str) -> String {
-    let mut text = format!("{caption}\n\n| {} |\n|", COLUMNS.join(" | "));
-    text.push_str(&COLUMNS.iter().enumerate().map(|(i, _)| if i == 0 { "---|" } else { "---:|" }).collect::<String>());
-    for row in rows(results) {
+/// `rows` under `columns` as a Markdown table, the first column left-aligned.
+pub(crate) fn markdown_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut text = format!("| {} |\n|", columns.join(" | "));
+    text.push_str(&(0..N).map(|i| if i == 0 { "---|" } else { "---:|" }).collect::<String>());
+    for row in rows {
         text.push_str(&format!("\n| {} |", row.join(" | ")));
     }
     text.push('\n');

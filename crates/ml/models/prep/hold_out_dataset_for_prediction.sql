@@ -1,3 +1,4 @@
+{{ config(tags=['predict']) }}
 -- The 2020 rows held out to predict on, as a deployment would (tag: predict).
 select *
 from {{ ref('covariate_encoding') }}

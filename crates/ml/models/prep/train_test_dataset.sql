@@ -1,3 +1,4 @@
+{{ config(tags=['train']) }}
 -- The 2010-2019 rows the model is trained and tested on (tag: train).
 select *
 from {{ ref('covariate_encoding') }}

@@ -4,7 +4,9 @@
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use pitwall_core::config::ConfigPatch;
+
+use crate::diagnostics::Diagnostic;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +56,10 @@ pub struct ModelProperties {
     pub columns: Vec<ColumnProperties>,
     #[serde(default, alias = "data_tests")]
     pub tests: Vec<serde_norway::Value>,
+    /// The model's config at the properties level: beats folder configs, loses to the
+    /// model file's own `config()`.
+    #[serde(default)]
+    pub config: ConfigPatch,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -69,14 +75,19 @@ pub struct ColumnProperties {
 }
 
 impl PropertiesFile {
-    /// Parses a properties file; `path` names it in errors, which carry the line.
-    pub fn parse(path: &str, text: &str) -> Result<PropertiesFile> {
-        let file: PropertiesFile = serde_norway::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
-            Error::config(format!("{path}{at}"), e.to_string())
+    /// Parses a properties file; `path` names it in errors, with line and column.
+    pub fn parse(path: &str, text: &str) -> Result<PropertiesFile, Diagnostic> {
+        let file: PropertiesFile = serde_norway::from_str(text).map_err(|e| match e.location() {
+            Some(l) => {
+                // serde_norway ends its message with the position, which the location says.
+                let message = e.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                Diagnostic::at(path, l.line(), Some(l.column()), message)
+            }
+            None => Diagnostic::new(path, e.to_string()),
         })?;
         if file.version != 2 {
-            return Err(Error::config(path, format!("version must be 2, not {}", file.version)));
+            return Err(Diagnostic::new(path, format!("version must be 2, not {}", file.version)));
         }
         Ok(file)
     }
@@ -91,6 +102,9 @@ mod tests {
         let text = "version: 2\nmodels:\n  - name: a\n    descripton: typo\n";
         let err = PropertiesFile::parse("models/x.yml", text).unwrap_err().to_string();
         assert!(err.starts_with("models/x.yml:4:"), "{err}");
-        assert!(err.contains("descripton"), "{err}");
+        assert!(err.contains("descripton") && !err.contains(" at line "), "{err}");
+        let config = "version: 2\nmodels:\n  - name: a\n    config:\n      materialised: table\n";
+        let err = PropertiesFile::parse("p.yml", config).unwrap_err().to_string();
+        assert!(err.starts_with("p.yml:5:") && err.contains("materialised"), "{err}");
     }
 }

@@ -1,0 +1,10 @@
+select
+    driverid as driver_id,
+    driverref as driver_ref,
+    "number" as driver_number,
+    code as driver_code,
+    forename,
+    surname,
+    dob as date_of_birth,
+    nationality as driver_nationality
+from {{ source('formula1', 'drivers') }}

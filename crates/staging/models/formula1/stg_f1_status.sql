@@ -1,0 +1,4 @@
+select
+    statusid as status_id,
+    status
+from {{ source('formula1', 'status') }}
