@@ -82,7 +82,7 @@ mod tests {
         assert!(under(&config.paths.tests, "/data_tests") && under(&config.paths.macros, "/macros"));
         let starter = files().iter().find(|(p, _)| *p == "pitwall.toml").unwrap().1;
         let starter = std::str::from_utf8(starter).unwrap();
-        assert!(!starter.contains("model-paths") && starter.contains("location = \"data/f1\""));
+        assert!(!starter.contains("model-paths =") && starter.contains("location = \"data/f1\""));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{Run, fixture, pitwall_command, workspace};
+use crate::support::{Run, fixture, pitwall_command};
 
 /// The repo's production job builds everything, but f1_tiny has no 2010-2019 results to
 /// train on, so here it leaves training out (as data_tests.rs does).

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::support::s3::{S3, pitwall_env, unique_bucket_name};
-use crate::support::{Run, files, pitwall, real_data, snapshot, workspace};
+use crate::support::{Run, files, pitwall, real_data, snapshot};
 
 /// An export: every file under `--out` with its bytes, sorted by name.
 type Export = Vec<(PathBuf, Vec<u8>)>;

@@ -463,10 +463,8 @@ fn describe(e: &Error) -> String {
     };
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        if let Some(inner) = cause.downcast_ref::<Error>() {
-            if let Some(d) = inner.detail() {
-                text = format!("{text}: {d}");
-            }
+        if let Some(d) = cause.downcast_ref::<Error>().and_then(Error::detail) {
+            text = format!("{text}: {d}");
         }
         source = cause.source();
     }

@@ -11,7 +11,7 @@
 //! 3. **resolve** ([`resolve`]): properties parsed ([`properties`]), sources declared, SQL
 //!    parsed, Rust models bound by name (`rust_model`), configs resolved (the model file's
 //!    `config()` over its properties entry over `[models.*]` folder configs), the DAG
-//!    built, tests collected ([`tests`]) and attached, descriptions and doc blocks
+//!    built, tests collected ([`data_tests`]) and attached, descriptions and doc blocks
 //!    ([`docs`]) read;
 //! 4. **plan** ([`plan`]): each SQL model planned once over its inputs' schemas, without
 //!    data; lineage, the catalog, the docs and test-column checks read these plans.
@@ -22,6 +22,7 @@
 //! This crate must never run a model, open the warehouse or decide what a command
 //! selects: it describes the project; `pitwall-cli` and the orchestrator act on it.
 
+pub mod data_tests;
 pub mod diagnostics;
 pub mod docs;
 pub mod files;
@@ -30,7 +31,6 @@ pub mod plan;
 pub mod project;
 pub mod properties;
 pub mod resolve;
-pub mod tests;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use docs::DocBlock;

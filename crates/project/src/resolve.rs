@@ -16,13 +16,13 @@ use pitwall_core::source::{ColumnType, SourceColumn, SourceTable};
 use pitwall_core::testing::{Target, TestSpec};
 use pitwall_core::{CompiledModel, Dag, Error, Language, Layer, ModelSpec, Node, ProjectConfig, Source, SqlModel};
 
+use crate::data_tests::{TestCollector, singular_test};
 use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::docs::{DocBlock, doc_blocks};
 use crate::files::{Discovered, ProjectFile, discover};
 use crate::jinja::{Jinja, Known, find_call};
 use crate::project::{ColumnDoc, NodeDoc, Project, ProjectSource};
 use crate::properties::{ModelProperties, PropertiesFile};
-use crate::tests::{TestCollector, singular_test};
 
 /// dbt's built-in generic tests, written as `{% test %}` blocks.
 const BUILTIN_TESTS: &str = include_str!("builtin_tests.sql");
@@ -262,8 +262,8 @@ struct SqlModels {
     disabled: BTreeSet<String>,
 }
 
-/// Every SQL model file rendered, configured and parsed; a model named twice (in two
-/// folders) is a problem naming both files.
+/// Every SQL model file rendered, configured and parsed, on every core; a model named
+/// twice (in two folders) is a problem naming both files.
 fn sql_models(
     config: &ProjectConfig,
     files: &[ProjectFile],
@@ -273,13 +273,19 @@ fn sql_models(
 ) -> SqlModels {
     let mut out = SqlModels::default();
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut unique = Vec::with_capacity(files.len());
     for file in files {
-        if let Some(first) = seen.insert(file.stem(), &file.path) {
-            let message = format!("a second model is named '{}' (the first is {first})", file.stem());
-            diags.push(Diagnostic::at(&file.path, 1, None, message));
-            continue;
+        match seen.insert(file.stem(), &file.path) {
+            Some(first) => {
+                let message = format!("a second model is named '{}' (the first is {first})", file.stem());
+                diags.push(Diagnostic::at(&file.path, 1, None, message));
+            }
+            None => unique.push(file),
         }
-        match sql_model(config, file, patches.get(file.stem()).copied(), jinja) {
+    }
+    let results = par_map(&unique, |file| sql_model(config, file, patches.get(file.stem()).copied(), jinja));
+    for (file, result) in unique.iter().zip(results) {
+        match result {
             Ok(Some((node, statement))) => {
                 out.statements.insert(node.name().to_owned(), statement);
                 out.nodes.push(node);
@@ -291,6 +297,21 @@ fn sql_models(
         }
     }
     out
+}
+
+/// `f` of every item, in order, the items shared out over the machine's cores: rendering
+/// and parsing a model depends on no other, and a large project has thousands.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
 }
 
 /// One SQL model: rendered, its config resolved, its SQL parsed; `None` when disabled.
@@ -484,7 +505,15 @@ fn collect_tests(
                 diags.push(Diagnostic::at(&file.path, entry_line(&file.text, &entry.name), None, message));
             }
         }
-        tests.extend(collector.properties(file, props, diags));
+    }
+    // Each file's tests render on their own: shared out over the cores, kept in order.
+    let per_file = par_map(properties, |(file, props)| {
+        let mut found = Diagnostics::default();
+        (collector.properties(file, props, &mut found), found)
+    });
+    for (found, problems) in per_file {
+        tests.extend(found);
+        diags.0.extend(problems.0);
     }
     for file in &files.singular_tests {
         match singular_test(jinja, file) {
@@ -582,6 +611,61 @@ fn describe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Loads a project of `files` (path, text) written to a temporary folder.
+    fn load_files(files: &[(&str, &str)]) -> Result<Project, Diagnostics> {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = "[project]\nname = \"p\"\n[sources.f]\nlocation = \"data\"\n[warehouse]\nschema = \"a\"\n\
+                    [models.marts]\nmaterialized = \"table\"\ntags = [\"folder\"]\n";
+        let mut all = vec![("pitwall.toml", toml)];
+        all.extend_from_slice(files);
+        for (path, text) in all {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let config = ProjectConfig::load(dir.path(), &Default::default()).unwrap();
+        load(config, &[], Bindings::Required)
+    }
+
+    const SOURCES: (&str, &str) = (
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: f\n    tables:\n      - name: t\n        columns:\n          - {name: id, data_type: 'NUMBER(38,0)'}\n",
+    );
+
+    #[test]
+    fn the_model_files_config_beats_its_properties_which_beat_the_folders() {
+        let project = load_files(&[
+            SOURCES,
+            ("models/marts/m.sql", "{{ config(materialized='view') }}select id from {{ source('f', 't') }}"),
+            ("models/marts/n.sql", "select id from {{ ref('m') }}"),
+            ("models/marts/m.yml", "version: 2\nmodels:\n  - name: m\n    config: {materialized: table, tags: [props]}\n  - name: n\n    config: {tags: [props]}\n"),
+        ])
+        .unwrap();
+        let (m, n) = (project.node("m").unwrap(), project.node("n").unwrap());
+        assert_eq!(m.config.materialized.to_string(), "view");
+        assert_eq!(m.config.tags, ["folder", "props"]);
+        assert_eq!(n.config.materialized.to_string(), "table");
+        assert_eq!(n.spec().refs, ["m"]);
+        assert_eq!(n.spec().fqn, ["marts"]);
+    }
+
+    #[test]
+    fn a_cycle_an_unbound_rust_model_and_a_missing_data_type_are_all_reported() {
+        let sources = SOURCES.1.replace(", data_type: 'NUMBER(38,0)'", "");
+        let error = load_files(&[
+            ("models/sources.yml", &sources),
+            ("models/a.sql", "select * from {{ ref('b') }}"),
+            ("models/b.sql", "select * from {{ ref('a') }}"),
+            ("models/r.yml", "version: 2\nmodels:\n  - name: r\n    config: {rust_model: trian}\n"),
+        ])
+        .err()
+        .expect("the project is refused")
+        .to_string();
+        assert!(error.contains("models/sources.yml:7: column t.id has no data_type"), "{error}");
+        assert!(error.contains("models/r.yml:3: rust_model 'trian' is not compiled into pitwall"), "{error}");
+        assert!(error.contains("models/a.sql: dependency cycle: a -> b -> a"), "{error}");
+    }
 
     #[test]
     fn a_parser_error_is_placed_on_the_line_of_the_model_file() {

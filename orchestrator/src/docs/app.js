@@ -47,8 +47,7 @@
   // ---- selectors: a port of orchestrator/src/select.rs (tests check the two agree) --
 
   const METHODS = new Map([
-    ['tag', 'tag'], ['path', 'path'], ['source', 'source'], ['resource_type', 'resource_type'],
-    ['config.materialized', 'materialized'], ['fqn', 'default'],
+    ['tag', 'tag'], ['path', 'path'], ['source', 'source'], ['resource_type', 'resource_type'], ['fqn', 'default'],
   ]);
 
   function depth(text, atom) {
@@ -78,13 +77,19 @@
     let method = 'default';
     let value = rest;
     const colon = rest.indexOf(':');
+    let configPath = null;
     if (colon >= 0) {
-      method = METHODS.get(rest.slice(0, colon));
+      const name = rest.slice(0, colon);
+      method = METHODS.get(name);
+      if (!method && name.startsWith('config.') && name.length > 7) {
+        method = 'config';
+        configPath = name.slice(7).split('.');
+      }
       value = rest.slice(colon + 1);
-      if (!method) throw new Error("selector '" + atom + "': unknown method '" + rest.slice(0, colon) + "'");
+      if (!method) throw new Error("selector '" + atom + "': unknown method '" + name + "'");
     }
     if (!value) throw new Error("selector '" + atom + "' has no value");
-    return { at, parents, children, method, value };
+    return { at, parents, children, method, value, configPath };
   }
 
   function glob(pattern, text) {
@@ -115,9 +120,22 @@
       case 'source':
         return node.resource_type === 'source' && (glob(value, node.fqn[0]) || glob(value, node.fqn[0] + '.' + node.fqn[1]));
       case 'resource_type': return node.resource_type === value;
-      case 'materialized': return node.materialized === value;
+      case 'config': {
+        let v = node.config;
+        for (const key of atom.configPath) v = v !== null && typeof v === 'object' ? v[key] : undefined;
+        return configMatches(value, v);
+      }
       default: return false;
     }
+  }
+
+  // As select.rs's config_matches: a string (also case-insensitively), a scalar by its
+  // JSON text, a list when an item does.
+  function configMatches(pattern, v) {
+    if (typeof v === 'string') return glob(pattern, v) || glob(pattern.toLowerCase(), v.toLowerCase());
+    if (Array.isArray(v)) return v.some((item) => configMatches(pattern, item));
+    if (v === null || v === undefined || typeof v === 'object') return false;
+    return glob(pattern, JSON.stringify(v));
   }
 
   // Breadth-first, as Dag::walk: `max` edges away at most (all when null).

@@ -139,6 +139,7 @@ fn common(project: &Project, id: &NodeId, info: &NodeInfo) -> Map<String, Value>
         "tags": info.tags,
         "path": info.path,
         "materialized": info.config.get("materialized"),
+        "config": info.config,
         "color": node_color(project, id),
         "parents": project.dag.parents(id).into_iter().map(uid).collect::<Vec<_>>(),
         "children": project.dag.children(id).into_iter().map(uid).collect::<Vec<_>>(),

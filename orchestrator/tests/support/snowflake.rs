@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use super::{real_data, workspace};
+use super::real_data;
 use pitwall_test_servers::{Server, installed};
 
 fn program() -> std::path::PathBuf {
