@@ -72,18 +72,45 @@ fn uid(project: &Project, id: &NodeId) -> String {
     id.unique_id(&project.config.name)
 }
 
+/// A node of the manifest, described on its own: nodes are serialized on every core.
+enum Described<'p> {
+    Model(&'p Node),
+    Test(&'p TestSpec),
+}
+
+/// Every model and test as (unique id, its JSON text), made on every core: a project of
+/// ten thousand models has twenty thousand nodes.
+fn nodes(project: &Project) -> Vec<(String, Vec<u8>)> {
+    let described: Vec<Described<'_>> =
+        project.nodes.iter().map(Described::Model).chain(project.tests.iter().map(|t| Described::Test(t))).collect();
+    let mut json = pitwall_project::par_map(&described, |d| {
+        let (id, value) = match d {
+            Described::Model(node) => (NodeId::Model(node.name().to_owned()), model_node(project, node)),
+            Described::Test(test) => (NodeId::Test(test.name.clone()), test_node(project, test)),
+        };
+        (uid(project, &id), serde_json::to_vec(&value).expect("JSON values serialize"))
+    });
+    json.sort_by(|a, b| a.0.cmp(&b.0));
+    json
+}
+
+/// `{"key": <json>, ...}` from pieces already serialized.
+fn object_of(pieces: &[(String, Vec<u8>)], out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (key, json)) in pieces.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).expect("a key serializes");
+        out.push(b':');
+        out.extend_from_slice(json);
+    }
+    out.push(b'}');
+}
+
 /// The manifest, serialized.
 pub fn manifest(project: &Project) -> Vec<u8> {
     let name = &project.config.name;
-    let mut nodes = Map::new();
-    for node in &project.nodes {
-        let id = NodeId::Model(node.name().to_owned());
-        nodes.insert(uid(project, &id), model_node(project, node));
-    }
-    for test in &project.tests {
-        let id = NodeId::Test(test.name.clone());
-        nodes.insert(uid(project, &id), test_node(project, test));
-    }
     let mut sources = Map::new();
     for s in &project.sources {
         for table in &s.source.tables {
@@ -116,9 +143,8 @@ pub fn manifest(project: &Project) -> Vec<u8> {
     // pitwall sends no usage statistics anywhere.
     metadata["send_anonymous_usage_stats"] = json!(false);
     // Resource kinds pitwall does not have are there, empty: dbt's schema requires them.
-    let manifest = json!({
+    let rest = json!({
         "metadata": metadata,
-        "nodes": nodes,
         "sources": sources,
         "macros": {},
         "docs": docs,
@@ -135,7 +161,17 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         "group_map": {},
     });
     // Compact, as dbt writes it: a large project's manifest is tens of megabytes pretty.
-    serde_json::to_vec(&manifest).expect("JSON values serialize")
+    // The nodes are serialized on every core, then the rest of the object after them.
+    let mut bytes = b"{\"nodes\":".to_vec();
+    object_of(&nodes(project), &mut bytes);
+    let rest = serde_json::to_vec(&rest).expect("JSON values serialize");
+    if rest.len() > 2 {
+        bytes.push(b',');
+        bytes.extend_from_slice(&rest[1..]);
+    } else {
+        bytes.push(b'}');
+    }
+    bytes
 }
 
 fn model_node(project: &Project, node: &Node) -> Value {

@@ -35,4 +35,4 @@ pub mod resolve;
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use docs::DocBlock;
 pub use project::{ColumnDoc, NodeDoc, Planned, Project, ProjectSource};
-pub use resolve::{Bindings, load};
+pub use resolve::{Bindings, load, par_map};

@@ -300,8 +300,9 @@ fn sql_models(
 }
 
 /// `f` of every item, in order, the items shared out over the machine's cores: rendering
-/// and parsing a model depends on no other, and a large project has thousands.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// and parsing a model depends on no other, and a large project has thousands (so does
+/// describing them, in the manifest).
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if threads < 2 || items.len() < 64 {
         return items.iter().map(&f).collect();
