@@ -146,7 +146,8 @@ fn compare_then_auto_reaches_the_targets() {
     let table: serde_json::Value =
         serde_json::from_slice(&std::fs::read(target.path().join("ml_compare.json")).unwrap()).unwrap();
     let workshop = table["candidates"].as_array().unwrap().iter().find(|c| c["name"] == "logistic_raw").unwrap();
-    assert_eq!(format!("{:.3} {:.3}", workshop["test"], workshop["hold_out"]), "0.590 0.599", "{workshop}");
+    let figure = |key: &str| format!("{:.3}", workshop[key].as_f64().unwrap());
+    assert_eq!((figure("test"), figure("hold_out")), ("0.590".into(), "0.599".into()), "the workshop's model");
 
     // model = "auto" in a copy of the checkout's project.
     let project = tempfile::tempdir().unwrap();

@@ -183,7 +183,7 @@ impl Grower<'_, '_> {
         rows.iter().for_each(|&r| totals[self.y[r]] += self.weights[r]);
         let at = self.nodes.len();
         let weight: f64 = totals.iter().sum();
-        let pure = totals.iter().any(|&t| t == weight);
+        let pure = totals.contains(&weight);
         let deep = self.settings.max_depth.is_some_and(|d| depth >= d);
         let split = if pure || deep || rows.len() < 2 * self.settings.min_leaf {
             None
