@@ -3,6 +3,7 @@
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use pitwall_cli::GlobalOptions;
+use pitwall_core::layer::ReportArgs;
 use pitwall_core::{Location, Report};
 
 use crate::registry::LAYERS;
@@ -234,11 +235,27 @@ fn location_argument(text: &str) -> Result<Location, String> {
 /// What the command line asks for.
 pub enum Invocation {
     Command(Cli),
-    /// `pitwall <layer> <report>`.
+    /// `pitwall <layer> <report> [--option VALUE ...]`.
     Report {
         options: GlobalOptions,
         report: &'static Report,
+        /// The report's own options (each given or defaulted), when it takes any.
+        args: Option<ReportArgs>,
     },
+}
+
+/// The report's subcommand, with a `--name VALUE` argument per option it declares.
+fn report_command(report: &Report) -> clap::Command {
+    let options = report.options.as_ref().map(|o| o.options).unwrap_or_default();
+    options.iter().fold(clap::Command::new(report.name).about(report.about), |command, option| {
+        command.arg(
+            clap::Arg::new(option.name)
+                .long(option.name)
+                .value_name("VALUE")
+                .help(option.help)
+                .default_value(option.default),
+        )
+    })
 }
 
 /// Parses the command line (exiting with clap's message when it is wrong).
@@ -247,17 +264,20 @@ pub fn parse() -> Invocation {
     for layer in LAYERS.iter().filter(|l| !l.reports.is_empty()) {
         let about = format!("The {} layer's reports", layer.name);
         let reports = clap::Command::new(layer.name).about(about).subcommand_required(true);
-        command = command.subcommand(
-            layer.reports.iter().fold(reports, |c, r| c.subcommand(clap::Command::new(r.name).about(r.about))),
-        );
+        command = command.subcommand(layer.reports.iter().fold(reports, |c, r| c.subcommand(report_command(r))));
     }
     let matches = command.get_matches();
     if let Some((name, reports)) = matches.subcommand()
         && let Some(layer) = LAYERS.iter().find(|l| l.name == name)
     {
-        let report = reports.subcommand_name().and_then(|r| layer.report(r)).expect("clap accepts only known reports");
+        let (name, given) = reports.subcommand().expect("clap requires a report");
+        let report = layer.report(name).expect("clap accepts only known reports");
+        let args = report.options.as_ref().map(|o| {
+            let value = |name: &str| given.get_one::<String>(name).cloned().unwrap_or_default();
+            o.options.iter().map(|option| (option.name.to_owned(), value(option.name))).collect()
+        });
         let options = GlobalOptions::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-        return Invocation::Report { options, report };
+        return Invocation::Report { options, report, args };
     }
     Invocation::Command(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
 }

@@ -49,8 +49,13 @@ impl Verb {
 
 pub async fn dispatch(invocation: Invocation) -> Result<bool> {
     let cli: Cli = match invocation {
-        Invocation::Report { options, report } => {
-            println!("{}", (report.render)(&options.config()?).await?);
+        Invocation::Report { options, report, args } => {
+            let config = options.config()?;
+            let text = match (&report.options, &args) {
+                (Some(with), Some(args)) => (with.render)(&config, args).await?,
+                _ => (report.render)(&config).await?,
+            };
+            println!("{text}");
             return Ok(true);
         }
         Invocation::Command(cli) => cli,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::{expected_outputs, gunzip, pitwall};
+use crate::support::{expected_outputs, gunzip, pitwall, real_data};
 
 /// The ml models whose output must equal the workshop's exactly; train_test_position
 /// included: the split reproduces scikit-learn's, so every row has the same dataset_type.
@@ -114,4 +114,78 @@ fn prediction_without_a_stored_model_fails_clearly_until_training_is_built() {
         rebuild.stdout
     );
     assert!(stage.join("driver_position_1.0/metrics.json").is_file());
+}
+
+/// `(features, label)` of each row of an exported CSV: the features as text keyed by
+/// column name (the two models order their columns differently).
+fn rows_by_features(path: &Path, label: &str) -> Vec<(Vec<String>, i64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut keyed: Vec<usize> = (0..header.len()).filter(|&i| header[i] != label && header[i] != "result_id").collect();
+    keyed.sort_by_key(|&i| header[i]);
+    let at = header.iter().position(|h| *h == label).unwrap();
+    let number = |v: &str| format!("{:.8e}", v.parse::<f64>().unwrap());
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (keyed.iter().map(|&i| number(fields[i])).collect(), fields[at].parse::<f64>().unwrap() as i64)
+        })
+        .collect()
+}
+
+#[test]
+fn compare_then_auto_reaches_the_targets() {
+    let target = tempfile::tempdir().unwrap();
+    let prep = pitwall(target.path(), &["build", "-s", "+train_test_dataset", "+hold_out_dataset_for_prediction"]);
+    assert!(prep.ok(), "{}", prep.all());
+    let compare = pitwall(target.path(), &["ml", "compare", "--folds", "5", "--seed", "42"]);
+    assert!(compare.ok(), "{}", compare.all());
+    println!("{}", compare.stdout);
+    assert!(compare.stdout.contains("CV mean ± sd") && compare.stdout.contains("* chosen by cross-validation"));
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(target.path().join("ml_compare.json")).unwrap()).unwrap();
+    let workshop = table["candidates"].as_array().unwrap().iter().find(|c| c["name"] == "logistic_raw").unwrap();
+    let figure = |key: &str| format!("{:.3}", workshop[key].as_f64().unwrap());
+    assert_eq!((figure("test"), figure("hold_out")), ("0.590".into(), "0.599".into()), "the workshop's model");
+
+    // model = "auto" in a copy of the checkout's project.
+    let project = tempfile::tempdir().unwrap();
+    let commented = "# [models.ml.train_predict.meta]\n# standardize = true";
+    let toml = crate::support::checkout_toml();
+    assert!(toml.contains(commented), "pitwall.toml's ml meta comment moved: update {}", file!());
+    let toml = toml.replacen(commented, "[models.ml.train_predict.meta]\nmodel = \"auto\"", 1);
+    std::fs::write(project.path().join("pitwall.toml"), toml).unwrap();
+    let out = target.path().join("export");
+    let run = |args: &[&str]| {
+        let output = crate::support::pitwall_command()
+            .current_dir(project.path())
+            .args(["--project-dir".as_ref(), project.path().as_os_str(), "--source".as_ref(), real_data().as_os_str()])
+            .args(["--target-path".as_ref(), target.path().as_os_str()])
+            .args(args)
+            .output()
+            .unwrap();
+        crate::support::Run::from(output)
+    };
+    let build = run(&["build", "-s", "train_test_position", "predict_position"]);
+    assert!(build.ok(), "{}", build.all());
+    let export =
+        run(&["export", "--out", out.to_str().unwrap(), "-s", "predict_position", "hold_out_dataset_for_prediction"]);
+    assert!(export.ok(), "{}", export.all());
+
+    let stored = metrics(target.path());
+    assert_eq!(stored["training"]["candidate"]["name"], table["chosen"], "auto trains the table's winner");
+    let test = stored["test"]["balanced_accuracy"].as_f64().unwrap();
+    // The hold-out figure, recomputed from predict_position's rows against the true labels.
+    let predicted: BTreeMap<Vec<String>, i64> =
+        rows_by_features(&out.join("predict_position.csv"), "position_predicted").into_iter().collect();
+    let (truth, guesses): (Vec<i64>, Vec<i64>) =
+        rows_by_features(&out.join("hold_out_dataset_for_prediction.csv"), "position_label")
+            .into_iter()
+            .map(|(key, label)| (label, predicted[&key]))
+            .unzip();
+    let hold_out = ml::metrics::SplitMetrics::compute(&truth, &guesses, &[1, 2, 3]).balanced_accuracy;
+    println!("auto: {} test {test:.3}, 2020 hold-out {hold_out:.3}", table["chosen"]);
+    assert!((hold_out - stored["hold_out"]["balanced_accuracy"].as_f64().unwrap()).abs() < 1e-12);
+    assert!(test >= 0.67 && hold_out >= 0.65, "test {test:.3}, hold-out {hold_out:.3}");
 }

@@ -48,4 +48,23 @@ pub struct Report {
     /// Also printed after any run in which this model was built.
     pub after_model: Option<&'static str>,
     pub render: for<'a> fn(&'a ProjectConfig) -> BoxFuture<'a, Result<String>>,
+    /// For a report that takes command-line options (`pitwall ml compare --folds 5`):
+    /// the options and the renderer given their values; `render` uses every default.
+    pub options: Option<ReportOptions>,
 }
+
+pub struct ReportOptions {
+    pub options: &'static [ReportOption],
+    pub render: for<'a> fn(&'a ProjectConfig, &'a ReportArgs) -> BoxFuture<'a, Result<String>>,
+}
+
+/// A `--name VALUE` option of a report.
+pub struct ReportOption {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub default: &'static str,
+}
+
+/// Each option's value as given on the command line (or its default), by option name; a
+/// report parses and checks its own values.
+pub type ReportArgs = std::collections::BTreeMap<String, String>;

@@ -128,6 +128,11 @@ pub struct TrainingInfo {
     pub converged: bool,
     /// L2 norm of the objective's gradient at the returned parameters.
     pub gradient_norm: f64,
+    /// The `pitwall ml compare` candidate this model is, with its hyperparameters and how
+    /// it was chosen; absent for the workshop's model (the default, and every file
+    /// written before model selection existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<crate::candidates::CandidateRecord>,
 }
 
 /// A fitted model as stored in the model stage.
@@ -146,22 +151,37 @@ pub struct ModelArtifact {
     pub intercepts: Vec<f64>,
     pub standardization: Option<Standardization>,
     pub training: TrainingInfo,
+    /// Columns derived from `features` before standardization (one-hot categoricals);
+    /// when present, `coefficients` has one row per encoded column. Absent: the features
+    /// are used as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<crate::candidates::Encoding>,
+    /// The trees of a tree model (`coefficients` and `intercepts` are empty then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest: Option<crate::trees::Forest>,
 }
 
 pub const MODEL_NAME: &str = "driver_position";
 pub const MODEL_VERSION: &str = "1.0";
 
-const LAYOUT: &str = "x = features (minus standardization.mean, divided by standardization.scale when present); \
+pub(crate) const LAYOUT: &str = "x = features (minus standardization.mean, divided by standardization.scale when present); \
 score[k] = intercepts[k] + sum_i x[i] * coefficients[i][k]; prediction = classes[argmax_k score[k]] (first on ties)";
 
 impl ModelArtifact {
     /// Checks that the arrays agree with each other (an artifact edited by hand, or from
     /// another version, fails here rather than mid-prediction).
     pub fn validate(&self) -> Result<(), String> {
-        let (f, k) = (self.features.len(), self.classes.len());
-        if f == 0 || k == 0 {
+        let k = self.classes.len();
+        if self.features.is_empty() || k == 0 {
             return Err("the model has no features or no classes".into());
         }
+        if let Some(encoding) = &self.encoding {
+            encoding.validate(self.features.len())?;
+        }
+        if let Some(forest) = &self.forest {
+            return forest.validate(self.features.len(), k);
+        }
+        let f = self.input_width();
         if self.coefficients.len() != f || self.coefficients.iter().any(|row| row.len() != k) {
             return Err(format!("coefficients must be {f} rows (features) of {k} values (classes)"));
         }
@@ -171,18 +191,30 @@ impl ModelArtifact {
         if let Some(s) = &self.standardization
             && (s.mean.len() != f || s.scale.len() != f)
         {
-            return Err(format!("standardization mean and scale must have {f} values (one per feature)"));
+            return Err(format!("standardization mean and scale must have {f} values (one per input column)"));
         }
         Ok(())
     }
 
+    /// Columns the linear part reads: the encoded ones, or the features themselves.
+    fn input_width(&self) -> usize {
+        self.encoding.as_ref().map_or(self.features.len(), |e| e.columns.len())
+    }
+
     fn weights(&self) -> Array2<f64> {
-        let (f, k) = (self.features.len(), self.classes.len());
+        // As many rows as the coefficients have (validated to be the input width), so the
+        // gradient check can drop the encoding and pass already encoded rows.
+        let (f, k) = (self.coefficients.len(), self.classes.len());
         Array2::from_shape_fn((f, k), |(i, j)| self.coefficients[i][j])
     }
 
     /// Class scores for raw feature rows (standardised here when the model was).
     pub fn scores(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        let encoded = self.encoding.as_ref().map(|e| e.apply(x));
+        let x = match &encoded {
+            Some(e) => e.view(),
+            None => x.view(),
+        };
         let x = match &self.standardization {
             Some(s) => s.apply(x),
             None => x.to_owned(),
@@ -193,6 +225,9 @@ impl ModelArtifact {
     /// The predicted class of each row: the highest score, the first class on ties (as
     /// linfa-logistic's `predict`).
     pub fn predict(&self, x: ArrayView2<'_, f64>) -> Array1<i64> {
+        if let Some(forest) = &self.forest {
+            return forest.predict(x).mapv(|k| self.classes[k]);
+        }
         self.scores(x).map_axis(Axis(1), |row| {
             let best = row.iter().enumerate().fold(0, |best, (j, s)| if *s > row[best] { j } else { best });
             self.classes[best]
@@ -272,7 +307,10 @@ pub fn fit(
             iterations,
             converged: false,
             gradient_norm: 0.0,
+            candidate: None,
         },
+        encoding: None,
+        forest: None,
     };
     let gradient_norm = gradient_norm(&artifact, x.view(), y, settings.alpha);
     artifact.training.gradient_norm = gradient_norm;
@@ -289,7 +327,7 @@ pub struct SplitRecord {
 
 /// The smallest iteration cap `k <= max` whose fit equals the fit with cap `max`
 /// (`same(k)`); true for every `k` from the answer up, so a binary search finds it.
-fn iterations_used(max: u64, mut same: impl FnMut(u64) -> Result<bool, String>) -> Result<u64, String> {
+pub(crate) fn iterations_used(max: u64, mut same: impl FnMut(u64) -> Result<bool, String>) -> Result<u64, String> {
     if max <= 1 || !same(max - 1)? {
         return Ok(max);
     }
@@ -308,8 +346,13 @@ fn iterations_used(max: u64, mut same: impl FnMut(u64) -> Result<bool, String>) 
 /// `||grad||` of linfa's objective at the artifact's parameters, over the (already
 /// standardised) training matrix: `X^T (P - Y) + alpha W` for the weights and
 /// `sum(P - Y)` for the intercepts.
-fn gradient_norm(artifact: &ModelArtifact, x: ArrayView2<'_, f64>, y: ArrayView1<'_, i64>, alpha: f64) -> f64 {
-    let raw = ModelArtifact { standardization: None, ..artifact.clone() };
+pub(crate) fn gradient_norm(
+    artifact: &ModelArtifact,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, i64>,
+    alpha: f64,
+) -> f64 {
+    let raw = ModelArtifact { standardization: None, encoding: None, ..artifact.clone() };
     let mut p = raw.scores(x);
     for mut row in p.rows_mut() {
         let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);

@@ -52,7 +52,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 /// Reads a stage file; `None` when it does not exist.
-async fn read(stage: &Location, path: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) async fn read(stage: &Location, path: &str) -> Result<Option<Vec<u8>>> {
     let store = stage.open()?;
     match store.store.get(&store.child(path)).await {
         Ok(found) => Ok(Some(found.bytes().await?.to_vec())),

@@ -382,3 +382,62 @@ async fn too_few_rows_to_split_is_a_clear_error() {
         );
     }
 }
+
+/// For each model kind: train through `train_test_position` with `meta.model`, store,
+/// load, and predict identically; `predict_position`'s rows score as the stored metrics say.
+#[tokio::test]
+async fn every_model_kind_is_stored_readably_and_predicts_the_same_after_loading() {
+    let bench = training_bench().await;
+    for name in ["logistic_onehot_balanced_c1", "tree_d4", "forest_d6_l5", "logistic_raw"] {
+        bench.try_build("train_test_position", &[("model", serde_json::json!(name))]).await.unwrap();
+        let stored = std::fs::read(stage::model_location(&bench.stage).to_string()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(json["training"]["candidate"]["name"], name, "the file says which model");
+        assert_eq!(json["training"]["candidate"]["chosen_by"], "named in meta.model");
+        assert!(json["training"]["candidate"]["hyperparameters"].is_object());
+        let loaded = stage::load_model(&bench.stage).await.unwrap().unwrap();
+        let again: ModelArtifact = stage::from_json(&stage::to_json(&loaded).unwrap()).unwrap();
+        assert_eq!(again, loaded, "{name}: the file round-trips exactly");
+
+        let out = bench.build("predict_position").await;
+        let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        let x = crate::features::batch_matrix(&out, &names).unwrap();
+        let predicted: Vec<i64> = ints(&out, "position_predicted").into_iter().map(Option::unwrap).collect();
+        assert_eq!(loaded.predict(x.view()).to_vec(), predicted, "{name}: the UDF applies the stored model");
+
+        // The hold-out figure the metrics report equals one recomputed from the rows.
+        let truth: Vec<i64> =
+            ints(&hold_out_rows(&bench).await, "position_label").into_iter().map(Option::unwrap).collect();
+        let recomputed = crate::metrics::SplitMetrics::compute(&truth, &predicted, &loaded.classes);
+        let metrics = stage::load_metrics(&bench.stage).await.unwrap().unwrap();
+        assert_eq!(metrics.hold_out.balanced_accuracy, recomputed.balanced_accuracy, "{name}");
+        let report = crate::metrics_report(&bench.stage).await.unwrap();
+        assert!(report.contains(name), "{report}");
+    }
+    let tree = stage::load_model(&bench.stage).await.unwrap().unwrap();
+    assert!(tree.forest.is_none() && tree.training.candidate.is_some(), "logistic_raw was last");
+}
+
+/// The hold-out rows in `result_id` order (predict_position's order).
+async fn hold_out_rows(bench: &Bench) -> RecordBatch {
+    let frame = bench.session.table(TableReference::partial(SCHEMA, "hold_out_dataset_for_prediction")).await.unwrap();
+    let frame = frame.sort(vec![datafusion::prelude::ident("result_id").sort(true, false)]).unwrap();
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    arrow::compute::concat_batches(&schema, &frame.collect().await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn auto_trains_the_cross_validation_winner_and_bad_settings_are_named() {
+    let bench = training_bench().await;
+    bench.try_build("train_test_position", &[("model", serde_json::json!("auto"))]).await.unwrap();
+    let artifact = stage::load_model(&bench.stage).await.unwrap().unwrap();
+    let candidate = artifact.training.candidate.expect("auto records the candidate");
+    assert!(candidate.chosen_by.starts_with("auto: highest mean balanced accuracy"), "{candidate:?}");
+
+    let unknown = bench.try_build("train_test_position", &[("model", serde_json::json!("xgboost"))]).await;
+    let err = unknown.unwrap_err().to_string();
+    assert!(err.contains("meta.model names no candidate 'xgboost'") && err.contains("forest_dmax_l1"), "{err}");
+    let both = [("model", serde_json::json!("auto")), ("standardize", serde_json::json!(true))];
+    let err = bench.try_build("train_test_position", &both).await.unwrap_err().to_string();
+    assert!(err.contains("cannot both be set"), "{err}");
+}

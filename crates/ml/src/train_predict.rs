@@ -13,6 +13,7 @@
 //! Row order: the split consumes `train_test_dataset` in `result_id` order (the order of
 //! the workshop's pandas frame), sorted here explicitly; storage order is never trusted.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array};
@@ -25,10 +26,12 @@ use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::min;
 use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::{cast, ident};
-use ndarray::Axis;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use pitwall_core::{CompiledModel, Error, Model, ModelContext, ModelSpec, Result};
 
+use crate::candidates::{self, Candidate};
 use crate::classifier::{self, FEATURES, ModelArtifact, SplitRecord, TARGET, TrainSettings};
+use crate::compare;
 use crate::features;
 use crate::metrics::SplitMetrics;
 use crate::split;
@@ -71,6 +74,93 @@ pub struct Trained {
     pub split: split::Split,
 }
 
+/// The datasets as matrices: `train_test_dataset` split 70/30 as scikit-learn splits it,
+/// and the hold-out.
+pub struct SplitData {
+    pub x_train: Array2<f64>,
+    pub y_train: Array1<i64>,
+    pub x_test: Array2<f64>,
+    pub y_test: Array1<i64>,
+    pub x_hold: Array2<f64>,
+    pub y_hold: Array1<i64>,
+    pub split: split::Split,
+    pub rows: usize,
+    pub(crate) description: String,
+}
+
+impl SplitData {
+    /// Splits `train_test` (rows in split order); both batches need the features and labels.
+    pub fn new(
+        train_test: &RecordBatch,
+        hold_out: &RecordBatch,
+        settings: &TrainSettings,
+    ) -> std::result::Result<SplitData, String> {
+        let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        let x = features::batch_matrix(train_test, &names)?;
+        let y = features::integers(train_test, TARGET)?;
+        let (n_train, n_test) = split::split_sizes(x.nrows(), settings.train_size);
+        if n_train == 0 || n_test == 0 {
+            return Err(format!(
+                "{TRAIN_TEST_DATASET} has {} rows, too few to split {} / {} and train \
+                 (it holds the 2010-2019 results of drivers and constructors active in 2020)",
+                x.nrows(),
+                n_train,
+                n_test
+            ));
+        }
+        let split = split::train_test_split(x.nrows(), settings.train_size, settings.seed);
+        Ok(SplitData {
+            x_train: x.select(Axis(0), &split.train),
+            y_train: y.select(Axis(0), &split.train),
+            x_test: x.select(Axis(0), &split.test),
+            y_test: y.select(Axis(0), &split.test),
+            x_hold: features::batch_matrix(hold_out, &names)?,
+            y_hold: features::integers(hold_out, TARGET)?,
+            rows: x.nrows(),
+            description: format!(
+                "scikit-learn train_test_split(train_size={}, random_state={}) over rows in {ROW_KEY} order",
+                settings.train_size, settings.seed
+            ),
+            split,
+        })
+    }
+
+    /// How the training rows were drawn, for the stored model.
+    pub fn record(&self) -> SplitRecord {
+        SplitRecord { rows: self.rows, test_rows: self.split.test.len(), description: self.description.clone() }
+    }
+}
+
+/// Which model `train_test_position` trains (`meta.model`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelChoice {
+    /// No `meta.model`: the workshop's model, with `meta.standardize` as given.
+    Workshop,
+    /// `model = "auto"`: the cross-validation winner of `pitwall ml compare`'s candidates.
+    Auto,
+    /// `model = "<candidate>"`.
+    Named(Candidate),
+}
+
+impl ModelChoice {
+    pub fn from_meta(meta: &BTreeMap<String, serde_json::Value>) -> std::result::Result<ModelChoice, String> {
+        let Some(value) = meta.get("model") else {
+            return Ok(ModelChoice::Workshop);
+        };
+        let name =
+            value.as_str().ok_or_else(|| format!("meta.model must be a string (auto or a candidate), not {value}"))?;
+        if meta.contains_key("standardize") {
+            return Err(
+                "meta.standardize and meta.model cannot both be set: each candidate fixes its own features".into()
+            );
+        }
+        match name {
+            "auto" => Ok(ModelChoice::Auto),
+            name => Ok(ModelChoice::Named(candidates::find(name, TrainSettings::default().seed)?)),
+        }
+    }
+}
+
 /// Splits `train_test` (rows in split order), fits on the training part and scores the
 /// model on the test part and on `hold_out`; both batches need the features and labels.
 pub fn train_and_evaluate(
@@ -78,52 +168,55 @@ pub fn train_and_evaluate(
     hold_out: &RecordBatch,
     settings: &TrainSettings,
 ) -> std::result::Result<Trained, String> {
-    let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
-    let x = features::batch_matrix(train_test, &names)?;
-    let y = features::integers(train_test, TARGET)?;
-    let (n_train, n_test) = split::split_sizes(x.nrows(), settings.train_size);
-    if n_train == 0 || n_test == 0 {
-        return Err(format!(
-            "{TRAIN_TEST_DATASET} has {} rows, too few to split {} / {} and train \
-             (it holds the 2010-2019 results of drivers and constructors active in 2020)",
-            x.nrows(),
-            n_train,
-            n_test
-        ));
-    }
-    let split = split::train_test_split(x.nrows(), settings.train_size, settings.seed);
-    let (x_train, y_train) = (x.select(Axis(0), &split.train), y.select(Axis(0), &split.train));
-    let (x_test, y_test) = (x.select(Axis(0), &split.test), y.select(Axis(0), &split.test));
-    let record = SplitRecord {
-        rows: x.nrows(),
-        test_rows: split.test.len(),
-        description: format!(
-            "scikit-learn train_test_split(train_size={}, random_state={}) over rows in {ROW_KEY} order",
-            settings.train_size, settings.seed
-        ),
+    train_chosen(train_test, hold_out, settings, &ModelChoice::Workshop)
+}
+
+/// [`train_and_evaluate`] for the model `choice` names.
+pub fn train_chosen(
+    train_test: &RecordBatch,
+    hold_out: &RecordBatch,
+    settings: &TrainSettings,
+    choice: &ModelChoice,
+) -> std::result::Result<Trained, String> {
+    let data = SplitData::new(train_test, hold_out, settings)?;
+    let (x, y) = (data.x_train.view(), data.y_train.view());
+    let fitted = match choice {
+        ModelChoice::Workshop => classifier::fit(x, y, settings, data.record())?,
+        ModelChoice::Named(candidate) => {
+            with_record(candidate, candidate.fit(x, y, data.record(), true)?, "named in meta.model".into())
+        }
+        ModelChoice::Auto => {
+            let (candidate, cv) = compare::choose(x, y, compare::DEFAULT_FOLDS, settings.seed)?;
+            let chosen_by = format!(
+                "auto: highest mean balanced accuracy ({cv:.4}) in {}-fold stratified cross-validation (seed {}) \
+                 on the training split",
+                compare::DEFAULT_FOLDS,
+                settings.seed
+            );
+            with_record(&candidate, candidate.fit(x, y, data.record(), true)?, chosen_by)
+        }
     };
-    let fitted = classifier::fit(x_train.view(), y_train.view(), settings, record)?;
     let artifact = fitted.artifact;
-
-    let test_predicted = artifact.predict(x_test.view());
-    let test = SplitMetrics::compute(&y_test.to_vec(), &test_predicted.to_vec(), &artifact.classes);
-    let x_hold = features::batch_matrix(hold_out, &names)?;
-    let y_hold = features::integers(hold_out, TARGET)?;
-    let hold_predicted = artifact.predict(x_hold.view());
-    let hold_out = SplitMetrics::compute(&y_hold.to_vec(), &hold_predicted.to_vec(), &artifact.classes);
-
+    let score = |x: ArrayView2<'_, f64>, y: &Array1<i64>| {
+        SplitMetrics::compute(&y.to_vec(), &artifact.predict(x).to_vec(), &artifact.classes)
+    };
     let metrics = Metrics {
         model: stage::model_id(),
         training: artifact.training.clone(),
         fit_ms: fitted.fit_time.as_secs_f64() * 1000.0,
-        test,
-        hold_out,
+        test: score(data.x_test.view(), &data.y_test),
+        hold_out: score(data.x_hold.view(), &data.y_hold),
     };
-    Ok(Trained { artifact, metrics, split })
+    Ok(Trained { artifact, metrics, split: data.split })
+}
+
+fn with_record(candidate: &Candidate, mut fitted: classifier::Fitted, chosen_by: String) -> classifier::Fitted {
+    fitted.artifact.training.candidate = Some(candidate.record(chosen_by));
+    fitted
 }
 
 /// All rows of `frame` sorted by the row key, as one batch.
-async fn collect_in_key_order(frame: DataFrame) -> Result<RecordBatch> {
+pub(crate) async fn collect_in_key_order(frame: DataFrame) -> Result<RecordBatch> {
     let schema = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.sort(vec![ident(ROW_KEY).sort(true, false)])?.collect().await?;
     Ok(concat_batches(&schema, &batches)?)
@@ -141,11 +234,13 @@ impl Model for TrainTestPosition {
 
     async fn build(&self, ctx: &ModelContext) -> Result<DataFrame> {
         let fail = |message: String| Error::model(&self.spec.name, message);
-        let settings = TrainSettings::from_meta(&ctx.config().meta).map_err(fail)?;
+        let meta = &ctx.config().meta;
+        let choice = ModelChoice::from_meta(meta).map_err(fail)?;
+        let settings = TrainSettings::from_meta(meta).map_err(fail)?;
         let dataset = ctx.reference(TRAIN_TEST_DATASET).await?;
         let rows = collect_in_key_order(dataset.clone()).await?;
         let hold_out = collect_in_key_order(ctx.reference(HOLD_OUT_DATASET).await?).await?;
-        let trained = train_and_evaluate(&rows, &hold_out, &settings).map_err(fail)?;
+        let trained = train_chosen(&rows, &hold_out, &settings, &choice).map_err(fail)?;
         stage::save(ctx.model_stage()?, &trained.artifact, &trained.metrics).await?;
 
         // Which row went where, as a small table joined back to the dataset.

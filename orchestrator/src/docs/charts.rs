@@ -3,7 +3,8 @@
 //! (`fastest_pit_stops_by_constructor`), the lap time trend with its 5-year moving
 //! average (`lap_times_moving_avg`), and the trained model's confusion matrices and
 //! per-class metrics (the model stage's `metrics.json`, read with the ml crate's own
-//! reader). Each chart that cannot be drawn says why, with the command that builds what
+//! reader), and `pitwall ml compare`'s candidates (`ml_compare.json` under the target
+//! path). Each chart that cannot be drawn says why, with the command that builds what
 //! it needs, and the site is generated all the same.
 //!
 //! This module names models: its charts are of those models, as the workshop's are.
@@ -58,6 +59,8 @@ pub struct ChartData {
     pub pit_stops: Chart<Vec<PitStops>>,
     pub lap_times: Chart<Vec<LapTimes>>,
     pub ml: Chart<ml::stage::Metrics>,
+    /// `pitwall ml compare`'s table (`<target-path>/ml_compare.json`).
+    pub ml_compare: Chart<ml::compare::Comparison>,
 }
 
 /// The charts section's HTML and the data behind it.
@@ -82,10 +85,21 @@ pub async fn charts(project: &Project, session: &SessionContext) -> Charts {
         },
         Err(e) => Chart::Missing { message: format!("the model's metrics could not be read: {e}") },
     };
-    for chart in [missing(&pit_stops), missing(&lap_times), missing(&ml)].into_iter().flatten() {
+    let target = &project.config.target_path;
+    let ml_compare = match ml::compare::load(target).await {
+        Ok(Some(comparison)) => Chart::Ok { data: comparison },
+        Ok(None) => Chart::Missing {
+            message: format!(
+                "no model comparison at {}: run pitwall ml compare",
+                target.join(ml::compare::COMPARE_FILE)
+            ),
+        },
+        Err(e) => Chart::Missing { message: format!("the model comparison could not be read: {e}") },
+    };
+    for chart in [missing(&pit_stops), missing(&lap_times), missing(&ml), missing(&ml_compare)].into_iter().flatten() {
         eprintln!("warning: docs chart left out: {chart}");
     }
-    let data = ChartData { pit_stops, lap_times, ml };
+    let data = ChartData { pit_stops, lap_times, ml, ml_compare };
     Charts { html: plots::section(&data), data }
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use ml::compare::Comparison;
 use ml::metrics::SplitMetrics;
 use ml::stage::Metrics;
 
@@ -40,6 +41,89 @@ pub(super) fn section(data: &ChartData) -> String {
          the true class) and per-class precision, recall and F1, on the test split and the 2020 hold-out.",
         &data.ml,
         ml_metrics,
+    ));
+    out.push_str(&figure(
+        "chart-ml-compare",
+        "Model selection",
+        "pitwall ml compare: each candidate's mean balanced accuracy over the cross-validation folds of the \
+         training split (bar, with one standard deviation either side), and, refitted on the whole training \
+         split, on the test split (circle) and the 2020 hold-out (diamond). The starred candidate is the \
+         cross-validation winner; test and hold-out are never used to choose.",
+        &data.ml_compare,
+        ml_compare,
+    ));
+    out
+}
+
+/// One row per candidate: a CV mean bar with its ± sd whisker, test and hold-out marks.
+fn ml_compare(c: &Comparison) -> String {
+    let (row, top, left, width) = (22.0, 8.0, 250.0, 420.0);
+    let h = top + c.candidates.len() as f64 * row + 28.0;
+    let lo = c.candidates.iter().flat_map(|r| [r.cv_mean - r.cv_sd, r.test, r.hold_out]).fold(1.0, f64::min);
+    let scale = Scale {
+        lo: (lo * 10.0).floor() / 10.0,
+        hi: 1.0_f64.min(lo.max(0.0) + 0.4),
+        a: left,
+        b: left + width,
+        log: false,
+    };
+    let mut out = format!(
+        "<svg class=\"chart ml-compare\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" \
+         aria-label=\"Balanced accuracy per candidate\">",
+        w = left + width + 16.0
+    );
+    x_axis(&mut out, &scale, top, h - 28.0, "");
+    for (i, r) in c.candidates.iter().enumerate() {
+        let y = top + i as f64 * row;
+        let star = if r.name == c.chosen { "* " } else { "" };
+        let at = |v: f64| scale.at(v.clamp(scale.lo, scale.hi));
+        write!(
+            out,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{star}{}</text>\
+             <rect class=\"cv-bar\" data-candidate=\"{name}\" data-cv-mean=\"{:.4}\" data-cv-sd=\"{:.4}\" \
+             x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{name}: CV {:.3} ± {:.3}, test \
+             {:.3}, hold-out {:.3}, fit {:.1} ms</title></rect>\
+             <line class=\"whisker\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
+             <circle class=\"test\" data-candidate=\"{name}\" data-test=\"{:.4}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\"/>\
+             <rect class=\"hold-out\" data-candidate=\"{name}\" data-hold-out=\"{:.4}\" x=\"{:.1}\" y=\"{:.1}\" \
+             width=\"7\" height=\"7\" transform=\"rotate(45 {:.1} {:.1})\"/>",
+            left - 6.0,
+            y + row / 2.0 + 4.0,
+            escape(&r.name),
+            r.cv_mean,
+            r.cv_sd,
+            y + 3.0,
+            at(r.cv_mean) - left,
+            row - 6.0,
+            r.cv_mean,
+            r.cv_sd,
+            r.test,
+            r.hold_out,
+            r.fit_ms,
+            at(r.cv_mean - r.cv_sd),
+            at(r.cv_mean + r.cv_sd),
+            y + row / 2.0,
+            y + row / 2.0,
+            r.test,
+            at(r.test),
+            y + row / 2.0,
+            r.hold_out,
+            at(r.hold_out) - 3.5,
+            y + row / 2.0 - 3.5,
+            at(r.hold_out),
+            y + row / 2.0,
+            name = escape(&r.name),
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out.push_str(&format!(
+        "</svg><p class=\"legend\">{}-fold CV on {} training rows (seed {}), total {:.2} s; bar: CV mean ± sd, \
+         circle: test, diamond: 2020 hold-out. Chosen: {}.</p>",
+        c.folds,
+        c.train_rows,
+        c.seed,
+        c.total_ms / 1000.0,
+        escape(&c.chosen)
     ));
     out
 }
@@ -374,19 +458,32 @@ fn class_name(label: i64) -> String {
 /// Both splits' confusion matrices and per-class metrics, and the training details.
 fn ml_metrics(metrics: &Metrics) -> String {
     let t = &metrics.training;
-    let mut out = format!(
-        "<p class=\"ml-summary\">Model {} ({} {}, {} features): trained on {} of {} rows, {} L-BFGS iterations of \
-         at most {}, converged: {}.</p>\n<div class=\"ml-splits\">",
-        escape(&metrics.model),
-        escape(&t.library),
-        escape(&t.library_version),
-        if t.standardized { "standardized" } else { "raw" },
-        t.train_rows,
-        t.rows,
-        t.iterations,
-        t.max_iterations,
-        if t.converged { "yes" } else { "no" },
-    );
+    let mut out = match &t.candidate {
+        // A model chosen among pitwall ml compare's candidates: which, and why.
+        Some(c) => format!(
+            "<p class=\"ml-summary\">Model {} (candidate {}: {}; {}): trained on {} of {} rows.</p>\n\
+             <div class=\"ml-splits\">",
+            escape(&metrics.model),
+            escape(&c.name),
+            escape(&c.family),
+            escape(&c.chosen_by),
+            t.train_rows,
+            t.rows,
+        ),
+        None => format!(
+            "<p class=\"ml-summary\">Model {} ({} {}, {} features): trained on {} of {} rows, {} L-BFGS \
+             iterations of at most {}, converged: {}.</p>\n<div class=\"ml-splits\">",
+            escape(&metrics.model),
+            escape(&t.library),
+            escape(&t.library_version),
+            if t.standardized { "standardized" } else { "raw" },
+            t.train_rows,
+            t.rows,
+            t.iterations,
+            t.max_iterations,
+            if t.converged { "yes" } else { "no" },
+        ),
+    };
     for (split, title, m) in [("test", "Test split", &metrics.test), ("hold_out", "2020 hold-out", &metrics.hold_out)] {
         write!(
             out,
