@@ -511,6 +511,14 @@ pub(crate) fn run(args: ProjectArgs) -> Result<()> {
         Runner { project: project.clone(), shape, pitwall: pitwall.clone(), dbt: venv.join("bin").join("dbt"), logs };
 
     let load_before = super::load_average();
+    let results = measure(&runner, runs, warmup)?;
+    let tools = Tools { pitwall, pitwall_version, build_seconds, dbt_core, dbt_duckdb, python_version, threads };
+    write_report(&root, &dir, &project, shape, (runs, warmup), &tools, &results, load_before)
+}
+
+/// The checked first run of each, the other warm-up runs, then `runs` timed rounds
+/// alternating the tools; the median of each step and tool.
+fn measure(runner: &Runner, runs: u32, warmup: u32) -> Result<Vec<StepResult>> {
     runner.check()?;
     // The checked run was the first warm-up run of each.
     for round in 1..warmup {
@@ -533,15 +541,42 @@ pub(crate) fn run(args: ProjectArgs) -> Result<()> {
             }
         }
     }
-    let results: Vec<StepResult> = STEPS
+    Ok(STEPS
         .into_iter()
         .zip(samples)
         .map(|(step, [pitwall, dbt])| StepResult::new(step, Tool::new(pitwall), Tool::new(dbt)))
-        .collect();
+        .collect())
+}
 
+/// What was timed, for the report.
+struct Tools<'a> {
+    pitwall: PathBuf,
+    pitwall_version: String,
+    build_seconds: Option<f64>,
+    dbt_core: &'a str,
+    dbt_duckdb: &'a str,
+    python_version: String,
+    threads: usize,
+}
+
+/// Prints the table and writes `project-<N>.json` and `.md` with their caption.
+#[allow(clippy::too_many_arguments)]
+fn write_report(
+    root: &Path,
+    dir: &Path,
+    project: &Path,
+    shape: Shape,
+    (runs, warmup): (u32, u32),
+    tools: &Tools<'_>,
+    results: &[StepResult],
+    load_before: Option<String>,
+) -> Result<()> {
+    let Tools { pitwall, pitwall_version, build_seconds, dbt_core, dbt_duckdb, python_version, threads } = tools;
+    let (build_seconds, threads) = (*build_seconds, *threads);
+    let models = shape.models;
     let mut machine = super::machine();
     machine["loadavg_before"] = json!(load_before);
-    let commit = build_seconds.and_then(|_| super::built_commit(&root));
+    let commit = build_seconds.and_then(|_| super::built_commit(root));
     let binary = match &commit {
         Some(commit) => format!("release build of {commit}"),
         None => format!("{pitwall_version} at {}", pitwall.display()),
@@ -569,7 +604,7 @@ pub(crate) fn run(args: ProjectArgs) -> Result<()> {
         machine["memory_mib"].as_u64().unwrap_or(0),
     );
 
-    println!("\n{}\n", report::aligned(&COLUMNS, &rows(&results)));
+    println!("\n{}\n", report::aligned(&COLUMNS, &rows(results)));
     let json_path = dir.join(format!("project-{models}.json"));
     let markdown_path = dir.join(format!("project-{models}.md"));
     let document = json!({
@@ -601,7 +636,7 @@ pub(crate) fn run(args: ProjectArgs) -> Result<()> {
     });
     fs::write(&json_path, serde_json::to_string_pretty(&document)? + "\n")
         .with_context(|| format!("cannot write {}", json_path.display()))?;
-    let markdown = format!("{caption}\n\n{}", report::markdown_table(&COLUMNS, &rows(&results)));
+    let markdown = format!("{caption}\n\n{}", report::markdown_table(&COLUMNS, &rows(results)));
     fs::write(&markdown_path, markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
     println!("{caption}\n\nwrote {} and {}", json_path.display(), markdown_path.display());
     Ok(())
