@@ -199,6 +199,27 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
 }
 
 /// The commit a binary built here was built from (with a note of local changes).
+/// The commit of a binary built here and how the report names the binary: the commit
+/// only of one built here, since a given one may come from anywhere.
+fn described_binary(
+    root: &Path,
+    pitwall: &Path,
+    version: &str,
+    build_seconds: Option<f64>,
+) -> (Option<String>, String) {
+    let commit = build_seconds.and_then(|_| built_commit(root));
+    let binary = match &commit {
+        Some(commit) => format!("release build of {commit}"),
+        None => format!("{version} at {}", pitwall.display()),
+    };
+    (commit, binary)
+}
+
+/// `1 run`, `3 runs`.
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
 fn built_commit(root: &Path) -> Option<String> {
     let commit = git(root, &["rev-parse", "--short", "HEAD"])?;
     let dirty = git(root, &["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
@@ -235,6 +256,174 @@ pub(crate) fn main(args: Vec<String>, usage: &str) -> Result<()> {
     }
 }
 
+/// One scale: its data generated (once), then `warmup` and `runs` alternating runs of
+/// both tools, the row counts checked after the first.
+fn measure_scale(
+    bench: &Bench,
+    source: &Path,
+    scale: u32,
+    (runs, warmup): (u32, u32),
+    checked: &[&Relation],
+) -> Result<ScaleResult> {
+    let data = bench.dir.join("data").join(format!("x{scale}"));
+    println!("data x{scale}: {} ...", data.display());
+    let started = Instant::now();
+    if generate::ensure(source, scale, &data)? {
+        println!("generated x{scale} in {:.1} s", started.elapsed().as_secs_f64());
+    } else {
+        println!("x{scale} was generated already (complete): reused");
+    }
+    let input_bytes = generate::folder_bytes(&data)?;
+
+    let mut rows_checked = 0;
+    let mut samples: [Vec<Sample>; 2] = Default::default();
+    let mut in_process = Vec::new();
+    for round in 0..warmup + runs {
+        let timed = round >= warmup;
+        let label = if timed {
+            format!("run {}/{runs}", round - warmup + 1)
+        } else {
+            format!("warm-up {}/{warmup}", round + 1)
+        };
+        for (index, who) in [Who::Pitwall, Who::DuckDb].into_iter().enumerate() {
+            let file_label = format!("x{scale}-{}", label.replace(['/', ' '], "-"));
+            let sample = bench.run(who, &data, &file_label)?;
+            println!("{label} {} x{scale}: {}", who.name(), format_sample(sample));
+            if timed {
+                samples[index].push(sample);
+                if who == Who::DuckDb {
+                    in_process.push(bench.peer_report()?["in_process_seconds"].as_f64().unwrap_or(f64::NAN));
+                }
+            }
+        }
+        if round == 0 {
+            rows_checked = bench.check_rows(&data, checked)?;
+            println!("row counts: the same in pitwall and DuckDB for all {rows_checked} relations");
+        }
+    }
+    let [pitwall_samples, duckdb_samples] = samples;
+    let result = ScaleResult::new(
+        scale,
+        input_bytes,
+        Tool::new(pitwall_samples),
+        Tool::new(duckdb_samples),
+        in_process,
+        rows_checked,
+    );
+    println!(
+        "x{scale}: pitwall {:.2} s, DuckDB {:.2} s: ratio {:.2}x time, {:.2}x peak RSS",
+        result.pitwall.median_seconds, result.duckdb.median_seconds, result.time_ratio, result.rss_ratio
+    );
+    Ok(result)
+}
+
+/// `pitwall compile -s <the peer's layers>`: the models and sources its manifest lists,
+/// its number of data tests (for the caption), and the compiled SQL it printed.
+fn compile_peer(pitwall: &Path, project: &Path, dir: &Path) -> Result<(Vec<Relation>, Vec<Relation>, usize, String)> {
+    println!("compiling the peer's SQL (pitwall compile -s {}) ...", peer::LAYERS.join(" "));
+    let compile_dir = dir.join("compile");
+    let compiled = peer::output(
+        Command::new(pitwall)
+            .current_dir(project)
+            .arg("compile")
+            .arg("-s")
+            .args(peer::LAYERS)
+            .arg("--target-path")
+            .arg(&compile_dir)
+            .arg("--warehouse")
+            .arg(compile_dir.join("warehouse")),
+    )?;
+    let manifest_path = compile_dir.join("manifest.json");
+    let manifest =
+        fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let (models, sources) = peer::relations(&manifest)?;
+    let tests = serde_json::from_str::<serde_json::Value>(&manifest)?["nodes"]
+        .as_object()
+        .map_or(0, |nodes| nodes.values().filter(|n| n["resource_type"] == "test").count());
+    Ok((models, sources, tests, compiled))
+}
+
+/// What a scale benchmark ran, for its report.
+struct Summary<'a> {
+    root: &'a Path,
+    dir: &'a Path,
+    pitwall: &'a Path,
+    pitwall_version: &'a str,
+    build_seconds: Option<f64>,
+    pitwall_args: &'a [String],
+    models: usize,
+    tests: usize,
+    sources: usize,
+    duckdb_version: &'a str,
+    /// The models the peer builds, as `schema.name`.
+    peer_models: Vec<String>,
+    source: &'a Path,
+    runs: u32,
+    warmup: u32,
+}
+
+/// Prints the table and writes `results.json` and `results.md` with their caption.
+fn write_results(s: &Summary<'_>, results: &[ScaleResult], load_before: Option<String>) -> Result<()> {
+    let mut machine = machine();
+    machine["loadavg_before"] = json!(load_before);
+    let nproc = machine["nproc"].as_u64().unwrap_or(0);
+    let (commit, binary) = described_binary(s.root, s.pitwall, s.pitwall_version, s.build_seconds);
+    let extra = if s.pitwall_args.is_empty() { String::new() } else { format!(" {}", s.pitwall_args.join(" ")) };
+    let date = report::now_utc();
+    let caption = format!(
+        "Median wall time of {} per tool, alternating pitwall and DuckDB after {} of each, and the highest \
+         peak RSS. Scale xN is the real data with N - 1 copies of races, results, pit_stops and lap_times as \
+         new seasons. Ratio = DuckDB / pitwall: above 1, pitwall is faster or needs less memory. \
+         pitwall ({binary}): `pitwall build{extra}`, everything: the {} source CSVs loaded and \
+         stored as Parquet, {} models (the ML model's training and prediction included) and {} data tests. \
+         DuckDB {} (Python, in memory): only the relational part: the same CSVs loaded, the {} SQL models of \
+         {} each created as a table from pitwall's compiled SQL (both aggregates in SQL), every table written \
+         to Parquet; no ML, no tests. {}, {nproc} cores, {} MiB; {date}.",
+        plural(s.runs, "run"),
+        plural(s.warmup, "warm-up run"),
+        s.sources,
+        s.models,
+        s.tests,
+        s.duckdb_version,
+        s.peer_models.len(),
+        peer::LAYERS.join(", "),
+        machine["cpu"].as_str().filter(|c| !c.is_empty()).unwrap_or("this machine"),
+        machine["memory_mib"].as_u64().unwrap_or(0),
+    );
+
+    println!("\n{}\n", report::text_table(results));
+    let json_path = s.dir.join("results.json");
+    let markdown_path = s.dir.join("results.md");
+    let document = json!({
+        "date": date,
+        "machine": machine,
+        "pitwall": {
+            "version": s.pitwall_version,
+            "commit": commit,
+            "binary": s.pitwall,
+            "args": s.pitwall_args,
+            "release_build_seconds": s.build_seconds,
+            "models": s.models,
+            "tests": s.tests,
+        },
+        "duckdb": {
+            "version": s.duckdb_version,
+            "models": s.peer_models,
+        },
+        "source": s.source,
+        "runs": s.runs,
+        "warmup": s.warmup,
+        "caption": caption,
+        "scales": results.iter().map(ScaleResult::to_json).collect::<Vec<_>>(),
+    });
+    fs::write(&json_path, serde_json::to_string_pretty(&document)? + "\n")
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    fs::write(&markdown_path, report::markdown(results, &caption))
+        .with_context(|| format!("cannot write {}", markdown_path.display()))?;
+    println!("{caption}\n\nwrote {} and {}", json_path.display(), markdown_path.display());
+    Ok(())
+}
+
 /// The data-scale benchmark: pitwall's build against the DuckDB peer at each scale.
 fn scales(args: BenchArgs) -> Result<()> {
     let BenchArgs { scales, runs, warmup, bin, source, project_dir, pitwall_args } = args;
@@ -253,26 +442,7 @@ fn scales(args: BenchArgs) -> Result<()> {
     let peer_dir = root.join("xtask").join("peer");
     let (python, duckdb_version) = peer::install(&peer_dir, &target.join("venv-bench"))?;
 
-    println!("compiling the peer's SQL (pitwall compile -s {}) ...", peer::LAYERS.join(" "));
-    let compile_dir = dir.join("compile");
-    let compiled = peer::output(
-        Command::new(&pitwall)
-            .current_dir(&project)
-            .arg("compile")
-            .arg("-s")
-            .args(peer::LAYERS)
-            .arg("--target-path")
-            .arg(&compile_dir)
-            .arg("--warehouse")
-            .arg(compile_dir.join("warehouse")),
-    )?;
-    let manifest_path = compile_dir.join("manifest.json");
-    let manifest =
-        fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let (models, sources) = peer::relations(&manifest)?;
-    let tests = serde_json::from_str::<serde_json::Value>(&manifest)?["nodes"]
-        .as_object()
-        .map_or(0, |nodes| nodes.values().filter(|n| n["resource_type"] == "test").count());
+    let (models, sources, tests, compiled) = compile_peer(&pitwall, &project, &dir)?;
     let peer_sql = peer::split_compiled(&compiled, &models)?;
     if peer_sql.is_empty() {
         bail!("pitwall compile printed no model of {}", peer::LAYERS.join(", "));
@@ -294,120 +464,24 @@ fn scales(args: BenchArgs) -> Result<()> {
     let load_before = load_average();
     let mut results = Vec::new();
     for &scale in &scales {
-        let data = dir.join("data").join(format!("x{scale}"));
-        println!("data x{scale}: {} ...", data.display());
-        let started = Instant::now();
-        if generate::ensure(&source, scale, &data)? {
-            println!("generated x{scale} in {:.1} s", started.elapsed().as_secs_f64());
-        } else {
-            println!("x{scale} was generated already (complete): reused");
-        }
-        let input_bytes = generate::folder_bytes(&data)?;
-
-        let mut rows_checked = 0;
-        let mut samples: [Vec<Sample>; 2] = Default::default();
-        let mut in_process = Vec::new();
-        for round in 0..warmup + runs {
-            let timed = round >= warmup;
-            let label = if timed {
-                format!("run {}/{runs}", round - warmup + 1)
-            } else {
-                format!("warm-up {}/{warmup}", round + 1)
-            };
-            for (index, who) in [Who::Pitwall, Who::DuckDb].into_iter().enumerate() {
-                let file_label = format!("x{scale}-{}", label.replace(['/', ' '], "-"));
-                let sample = bench.run(who, &data, &file_label)?;
-                println!("{label} {} x{scale}: {}", who.name(), format_sample(sample));
-                if timed {
-                    samples[index].push(sample);
-                    if who == Who::DuckDb {
-                        in_process.push(bench.peer_report()?["in_process_seconds"].as_f64().unwrap_or(f64::NAN));
-                    }
-                }
-            }
-            if round == 0 {
-                rows_checked = bench.check_rows(&data, &checked)?;
-                println!("row counts: the same in pitwall and DuckDB for all {rows_checked} relations");
-            }
-        }
-        let [pitwall_samples, duckdb_samples] = samples;
-        let result = ScaleResult::new(
-            scale,
-            input_bytes,
-            Tool::new(pitwall_samples),
-            Tool::new(duckdb_samples),
-            in_process,
-            rows_checked,
-        );
-        println!(
-            "x{scale}: pitwall {:.2} s, DuckDB {:.2} s: ratio {:.2}x time, {:.2}x peak RSS",
-            result.pitwall.median_seconds, result.duckdb.median_seconds, result.time_ratio, result.rss_ratio
-        );
-        results.push(result);
+        results.push(measure_scale(&bench, &source, scale, (runs, warmup), &checked)?);
     }
 
-    let mut machine = machine();
-    machine["loadavg_before"] = json!(load_before);
-    let nproc = machine["nproc"].as_u64().unwrap_or(0);
-    // The commit only of a binary built here: a given one may come from anywhere.
-    let commit = build_seconds.and_then(|_| built_commit(&root));
-    let extra = if pitwall_args.is_empty() { String::new() } else { format!(" {}", pitwall_args.join(" ")) };
-    let binary = match &commit {
-        Some(commit) => format!("release build of {commit}"),
-        None => format!("{pitwall_version} at {}", pitwall.display()),
-    };
-    let plural = |n: u32, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
-    let date = report::now_utc();
-    let caption = format!(
-        "Median wall time of {} per tool, alternating pitwall and DuckDB after {} of each, and the highest \
-         peak RSS. Scale xN is the real data with N - 1 copies of races, results, pit_stops and lap_times as \
-         new seasons. Ratio = DuckDB / pitwall: above 1, pitwall is faster or needs less memory. \
-         pitwall ({binary}): `pitwall build{extra}`, everything: the {} source CSVs loaded and \
-         stored as Parquet, {} models (the ML model's training and prediction included) and {} data tests. \
-         DuckDB {} (Python, in memory): only the relational part: the same CSVs loaded, the {} SQL models of \
-         {} each created as a table from pitwall's compiled SQL (both aggregates in SQL), every table written \
-         to Parquet; no ML, no tests. {}, {nproc} cores, {} MiB; {date}.",
-        plural(runs, "run"),
-        plural(warmup, "warm-up run"),
-        sources.len(),
-        models.len(),
+    let summary = Summary {
+        root: &root,
+        dir: &dir,
+        pitwall: &pitwall,
+        pitwall_version: &pitwall_version,
+        build_seconds,
+        pitwall_args: &pitwall_args,
+        models: models.len(),
         tests,
-        duckdb_version,
-        peer_sql.len(),
-        peer::LAYERS.join(", "),
-        machine["cpu"].as_str().filter(|c| !c.is_empty()).unwrap_or("this machine"),
-        machine["memory_mib"].as_u64().unwrap_or(0),
-    );
-
-    println!("\n{}\n", report::text_table(&results));
-    let json_path = dir.join("results.json");
-    let markdown_path = dir.join("results.md");
-    let document = json!({
-        "date": date,
-        "machine": machine,
-        "pitwall": {
-            "version": pitwall_version,
-            "commit": commit,
-            "binary": pitwall,
-            "args": pitwall_args,
-            "release_build_seconds": build_seconds,
-            "models": models.len(),
-            "tests": tests,
-        },
-        "duckdb": {
-            "version": duckdb_version,
-            "models": peer_sql.iter().map(|(m, _)| format!("{}.{}", m.schema, m.name)).collect::<Vec<_>>(),
-        },
-        "source": source,
-        "runs": runs,
-        "warmup": warmup,
-        "caption": caption,
-        "scales": results.iter().map(ScaleResult::to_json).collect::<Vec<_>>(),
-    });
-    fs::write(&json_path, serde_json::to_string_pretty(&document)? + "\n")
-        .with_context(|| format!("cannot write {}", json_path.display()))?;
-    fs::write(&markdown_path, report::markdown(&results, &caption))
-        .with_context(|| format!("cannot write {}", markdown_path.display()))?;
-    println!("{caption}\n\nwrote {} and {}", json_path.display(), markdown_path.display());
-    Ok(())
+        sources: sources.len(),
+        duckdb_version: &duckdb_version,
+        peer_models: peer_sql.iter().map(|(m, _)| format!("{}.{}", m.schema, m.name)).collect(),
+        source: &source,
+        runs,
+        warmup,
+    };
+    write_results(&summary, &results, load_before)
 }

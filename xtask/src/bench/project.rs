@@ -576,12 +576,8 @@ fn write_report(
     let models = shape.models;
     let mut machine = super::machine();
     machine["loadavg_before"] = json!(load_before);
-    let commit = build_seconds.and_then(|_| super::built_commit(root));
-    let binary = match &commit {
-        Some(commit) => format!("release build of {commit}"),
-        None => format!("{pitwall_version} at {}", pitwall.display()),
-    };
-    let plural = |n: u32, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+    let (commit, binary) = super::described_binary(root, pitwall, pitwall_version, build_seconds);
+    let plural = super::plural;
     let date = report::now_utc();
     let caption = format!(
         "Median wall time of {} per command, alternating pitwall and dbt after {} of each (the first \
