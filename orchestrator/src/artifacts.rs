@@ -333,15 +333,26 @@ pub fn run_results(
                 NodeStatus::Pass => ("PASS".to_owned(), json!(0), Value::Null),
                 NodeStatus::Fail { failures } => (format!("Got {failures} results, configured to fail if != 0"), json!(failures), Value::Null),
                 NodeStatus::Warn { failures } => (format!("Got {failures} results, configured to warn if != 0"), json!(failures), Value::Null),
+                NodeStatus::Reused { .. } => {
+                    let failures = match o.kind { OutcomeKind::Test(_) => json!(0), OutcomeKind::Model(_) => Value::Null };
+                    ("Reused: nothing it depends on changed since it was built".to_owned(), failures, Value::Null)
+                }
             };
             let completed = o.started_at + o.elapsed;
+            // When what the warehouse holds was made: now for a node that ran, earlier
+            // for a reused one (its stamp's time).
+            let built_at = match &o.status {
+                NodeStatus::Reused { built_at } => built_at.map(timestamp).map(Value::from).unwrap_or(Value::Null),
+                NodeStatus::Success { .. } | NodeStatus::Pass | NodeStatus::Warn { .. } | NodeStatus::Fail { .. } => Value::from(timestamp(completed)),
+                NodeStatus::Error(_) | NodeStatus::Skipped { .. } => Value::Null,
+            };
             json!({
                 "unique_id": uid(project, &o.id),
                 "status": o.status.dbt_status(),
                 "timing": [{"name": "execute", "started_at": timestamp(o.started_at), "completed_at": timestamp(completed)}],
                 "thread_id": "Thread-1",
                 "execution_time": o.elapsed.as_secs_f64(),
-                "adapter_response": {"_message": message, "rows_affected": rows},
+                "adapter_response": {"_message": message, "rows_affected": rows, "built_at": built_at, "fingerprint": o.fingerprint},
                 "message": message,
                 "failures": failures,
                 "compiled": o.compiled_code.is_some(),

@@ -188,7 +188,7 @@ mod tests {
             vec![Arc::new(Int64Array::from(vec![1, 2])), Arc::new(StringArray::from(vec!["Finished", "+1 Lap"]))];
         let batch = RecordBatch::try_new(schema_ref.clone(), columns).unwrap();
         let stream = RecordBatchStreamAdapter::new(schema_ref, futures::stream::iter([Ok(batch)]));
-        warehouse.write_table(schema, name, Box::pin(stream)).await.unwrap();
+        warehouse.write_table(schema, name, Box::pin(stream), None).await.unwrap();
     }
 
     /// A warehouse with one raw table, a model's table, a model's view on it, and a table
@@ -207,7 +207,7 @@ mod tests {
         write(&warehouse, models, "not_a_model", "id", "text").await;
         let view =
             format!("select status_id as constructor_id, status as constructor_name from {models}.stg_f1_status");
-        warehouse.write_view(models, "stg_f1_constructors", &view).await.unwrap();
+        warehouse.write_view(models, "stg_f1_constructors", &view, None).await.unwrap();
 
         let catalog: Value = serde_json::from_slice(&catalog(&project, true).await.unwrap()).unwrap();
         let name = &project.config.name;

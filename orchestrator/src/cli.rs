@@ -41,6 +41,29 @@ pub struct Selection {
     /// [default: eager for test and build, empty for ls]
     #[arg(long, value_enum, value_name = "MODE")]
     pub indirect_selection: Option<IndirectSelection>,
+
+    /// A previous run's artifacts (the folder of its manifest.json), for the state:
+    /// selectors (state:modified, state:modified+, state:new) and --defer
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<std::path::PathBuf>,
+}
+
+/// How `run`, `test` and `build` treat what the warehouse already holds.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// Rebuild every selected model, reload every raw table it reads and rerun every
+    /// selected test, even those whose stored fingerprint says nothing changed (also
+    /// PITWALL_NO_REUSE=1)
+    #[arg(long)]
+    pub full_refresh: bool,
+
+    /// Read a ref to an unselected model the warehouse lacks from where the --state
+    /// manifest says it lives (its warehouse and schema), as dbt's --defer does
+    #[arg(long, requires = "state")]
+    pub defer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,7 +76,7 @@ pub enum IndirectSelection {
 #[derive(Debug, Args, Clone, Default)]
 pub struct TestArgs {
     #[command(flatten)]
-    pub selection: Selection,
+    pub run: RunArgs,
 
     /// Keep each test's failing rows as a table in the <schema>_dbt_test__audit schema
     #[arg(long)]
@@ -88,12 +111,15 @@ pub enum Command {
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
     },
-    /// Build the selected models into the warehouse (loading the sources they read)
-    Run(Selection),
-    /// Run the selected data tests against the warehouse
+    /// Build the selected models into the warehouse (loading the sources they read),
+    /// reusing each one whose stored fingerprint shows nothing it depends on changed
+    Run(RunArgs),
+    /// Run the selected data tests against the warehouse (reusing a pass on unchanged
+    /// inputs)
     Test(TestArgs),
     /// Build the selected models and run their tests, each model after the tests of what
-    /// it reads; an error-severity failure skips everything downstream
+    /// it reads; an error-severity failure skips everything downstream. What has not
+    /// changed since it was stored is reused (REUSED), unless --full-refresh
     Build(TestArgs),
     /// List the nodes a selector picks
     Ls {

@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use crate::artifacts;
 use pitwall_project::{Bindings, Project};
 
-use crate::cli::{Cli, Command, IndirectSelection, Invocation, LsOutput, ResourceType, Selection};
+use crate::cli::{Cli, Command, IndirectSelection, Invocation, LsOutput, ResourceType, RunArgs, Selection};
 use crate::jobs;
 use crate::registry::LAYERS;
 use crate::select::{node_infos, select};
@@ -87,9 +87,9 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
 /// Runs a command that reads a loaded project.
 async fn command(project: &Project, command: Command, no_wait: bool) -> Result<bool> {
     match command {
-        Command::Run(selection) => run(project, Verb::Run, &selection, false, no_wait).await,
-        Command::Test(args) => run(project, Verb::Test, &args.selection, args.store_failures, no_wait).await,
-        Command::Build(args) => run(project, Verb::Build, &args.selection, args.store_failures, no_wait).await,
+        Command::Run(args) => run(project, Verb::Run, &args, false, no_wait).await,
+        Command::Test(args) => run(project, Verb::Test, &args.run, args.store_failures, no_wait).await,
+        Command::Build(args) => run(project, Verb::Build, &args.run, args.store_failures, no_wait).await,
         Command::Ls { selection, resource_type, output } => ls(project, &selection, &resource_type, output),
         Command::Compile(selection) => compile(project, &selection),
         Command::Show { model, limit } => show(project, &model, limit, no_wait).await,
@@ -123,13 +123,8 @@ fn selected_models<'p>(project: &'p Project, selection: &Selection) -> Result<Ve
 /// `run`, `test` and `build`: the selected models and/or tests as one plan on the DAG.
 /// `run_results.json` is written whatever fails, with what ran, unless the run was
 /// refused the warehouse (`--no-wait`): then the holder's run owns it.
-async fn run(
-    project: &Project,
-    verb: Verb,
-    selection: &Selection,
-    store_failures: bool,
-    no_wait: bool,
-) -> Result<bool> {
+async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool, no_wait: bool) -> Result<bool> {
+    let selection = &args.selection;
     let picked = select(project, selection, IndirectSelection::Eager)?;
     let models: Vec<Node> = if verb.builds_models() {
         project.nodes.iter().filter(|n| picked.contains(&NodeId::Model(n.name().to_owned()))).cloned().collect()
@@ -164,11 +159,13 @@ async fn run(
         .collect::<Result<Vec<_>>>()?;
     let execution = Execution {
         config: &project.config,
+        dag: &project.dag,
         sources,
         plan: Plan::new(&project.dag, models, tests, verb.builds_models()),
         store_failures,
         reports: LAYERS.iter().flat_map(|l| l.reports.iter()).collect(),
         no_wait,
+        full_refresh: args.full_refresh,
     };
     let executed = execute(execution).await;
     let succeeded = !executed.refused && executed.fatal.is_none() && executed.tally.ok();

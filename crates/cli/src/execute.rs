@@ -1,15 +1,20 @@
 //! The run loop shared by `pitwall run/test/build` and the layer binaries, and the one
 //! place a command opens the warehouse, taking its lock.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use datafusion::prelude::SessionContext;
+use pitwall_core::config::SourceLocation;
+use pitwall_core::dag::NodeId;
 use pitwall_core::report::{self, Tally};
-use pitwall_core::warehouse::{Access, RawStage, WarehouseLock};
+use pitwall_core::runner::State;
+use pitwall_core::state::{self, Fingerprints, Stamp, definition, reuse_disabled_by_env};
+use pitwall_core::warehouse::{Access, RawStage, Relation, WarehouseLock};
 use pitwall_core::{
-    Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
+    Dag, Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
 };
 
 use crate::engine::{self, Engine, Sessions};
@@ -25,6 +30,8 @@ pub struct OpenWarehouse {
     pub client: SessionContext,
     pub engine: Engine,
     pub lock: WarehouseLock,
+    /// Every relation attached, with its stamp.
+    pub attached: Vec<Relation>,
 }
 
 /// Opens the warehouse of `config` for `access`: takes its lock first (shared to read,
@@ -60,16 +67,18 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
     schemas.push(relations.audit_schema());
     schemas.sort();
     schemas.dedup();
-    warehouse
+    let attached = warehouse
         .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
         .await
         .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
-    Ok(OpenWarehouse { warehouse, session, client, engine, lock })
+    Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached })
 }
 
 /// One run: sources to load first, then a plan.
 pub struct Execution<'a> {
     pub config: &'a ProjectConfig,
+    /// The project's graph, which fingerprints are read along.
+    pub dag: &'a Dag,
     /// Sources to (re)load before the plan runs; their raw tables then replace the stored
     /// ones. Empty: the plan reads the raw tables the warehouse holds, as dbt reads its
     /// warehouse.
@@ -81,6 +90,9 @@ pub struct Execution<'a> {
     pub reports: Vec<&'static Report>,
     /// Fail at once, rather than wait, when another process holds the warehouse lock.
     pub no_wait: bool,
+    /// Rebuild every node and reload every raw table, even those whose stored
+    /// fingerprint matches (`--full-refresh`; also `PITWALL_NO_REUSE=1`).
+    pub full_refresh: bool,
 }
 
 pub struct Executed {
@@ -181,65 +193,149 @@ pub async fn execute(run: Execution<'_>) -> Executed {
 }
 
 /// Takes the warehouse (its lock into `lock`), loads the sources, runs the plan (its
-/// outcomes into `outcomes`).
+/// outcomes into `outcomes`), reusing what its fingerprints say is unchanged.
 async fn run_plan(
     run: &Execution<'_>,
     outcomes: &mut Vec<NodeOutcome>,
     lock: &mut Option<WarehouseLock>,
 ) -> Result<()> {
     let open = open_warehouse(run.config, Access::Write, run.no_wait).await?;
-    let OpenWarehouse { warehouse, session, .. } = &open;
-    let loaded = load_sources(run, &open).await;
-    if loaded.is_ok() {
-        let total = run.plan.jobs.len();
-        let runner = Runner::new(session.clone(), warehouse.clone(), run.config.relations())
-            .with_client_session(open.client.clone())
-            .with_model_stage(run.config.model_stage.clone())
-            .with_store_failures(run.store_failures);
-        let done = Mutex::new(0usize);
-        *outcomes = runner
-            .run(&run.plan, &|event| {
-                if let RunEvent::Finished(outcome) = event {
-                    let mut n = done.lock().expect("not poisoned");
-                    *n += 1;
-                    println!("{}", report::node_line(*n, total, outcome));
-                }
-            })
-            .await;
+    let full_refresh = run.full_refresh || reuse_disabled_by_env();
+    let stored = stored_stamps(run.config, &open).await?;
+    let loaded = load_sources(run, &open, &stored, full_refresh).await;
+    if let Ok(raw_fingerprints) = &loaded {
+        let mut definitions = raw_fingerprints.clone();
+        for job in &run.plan.jobs {
+            let definition = match job {
+                Job::Model(node) => definition::model(node),
+                Job::Test(test) => definition::test(test, run.store_failures),
+            };
+            definitions.insert(job.id(), definition);
+        }
+        let state = State { fingerprints: Fingerprints::compute(run.dag, &definitions, &stored), stored, full_refresh };
+        *outcomes = run_jobs(run, &open, state).await;
     }
     *lock = Some(open.lock);
-    loaded
+    loaded.map(drop)
 }
 
-/// Loads each source of `run` into the warehouse. Its tables stream into the source's
-/// raw schema as they are parsed, staged unseen, and become current only once the whole
-/// source has loaded, so a failed load leaves the stored raw tables as they were. The
-/// models then read them from the warehouse like any table, on any engine, and no loaded
-/// table is held in memory.
-async fn load_sources(run: &Execution<'_>, open: &OpenWarehouse) -> Result<()> {
-    let OpenWarehouse { warehouse, session, .. } = open;
+/// Runs the plan's jobs, printing a line as each finishes.
+async fn run_jobs(run: &Execution<'_>, open: &OpenWarehouse, state: State) -> Vec<NodeOutcome> {
+    let total = run.plan.jobs.len();
+    let runner = Runner::new(open.session.clone(), open.warehouse.clone(), run.config.relations())
+        .with_client_session(open.client.clone())
+        .with_model_stage(run.config.model_stage.clone())
+        .with_store_failures(run.store_failures)
+        .with_state(state);
+    let done = Mutex::new(0usize);
+    runner
+        .run(&run.plan, &|event| {
+            if let RunEvent::Finished(outcome) = event {
+                let mut n = done.lock().expect("not poisoned");
+                *n += 1;
+                println!("{}", report::node_line(*n, total, outcome));
+            }
+        })
+        .await
+}
+
+/// The stamps the warehouse holds, by node: each model's relation in the target schema,
+/// each raw table in its source's schema, and each test's last pass.
+async fn stored_stamps(config: &ProjectConfig, open: &OpenWarehouse) -> Result<BTreeMap<NodeId, Stamp>> {
+    let relations = config.relations();
+    let source_of_schema: BTreeMap<&str, &str> =
+        relations.source_schemas.iter().map(|(source, schema)| (schema.as_str(), source.as_str())).collect();
+    let mut stored = BTreeMap::new();
+    for relation in &open.attached {
+        let Some(stamp) = &relation.stamp else { continue };
+        let id = if relation.schema == relations.target_schema {
+            NodeId::Model(relation.name.clone())
+        } else if let Some(source) = source_of_schema.get(relation.schema.as_str()) {
+            NodeId::Source(pitwall_core::SourceRef::new(*source, &relation.name))
+        } else {
+            continue;
+        };
+        stored.insert(id, stamp.clone());
+    }
+    let tests = open.warehouse.test_stamps(&relations.target_schema).await?;
+    stored.extend(tests.into_iter().map(|(name, stamp)| (NodeId::Test(name), stamp)));
+    Ok(stored)
+}
+
+/// Loads the raw tables of each source of `run` whose file or definition changed since
+/// they were stored (all of them with `full_refresh`), and returns the fingerprint of
+/// every raw table of those sources. The tables stream into the source's raw schema as
+/// they are parsed, staged unseen, each with its fingerprint, and become current only
+/// once the whole load has succeeded, so a failed load leaves the stored raw tables as
+/// they were. The models then read them from the warehouse like any table, on any
+/// engine, and no loaded table is held in memory.
+async fn load_sources(
+    run: &Execution<'_>,
+    open: &OpenWarehouse,
+    stored: &BTreeMap<NodeId, Stamp>,
+    full_refresh: bool,
+) -> Result<BTreeMap<NodeId, String>> {
+    let mut fingerprints = BTreeMap::new();
     for (source, loader) in &run.sources {
         let location = run.config.sources.get(&source.name).with_context(|| {
             format!("{}: no [sources.{}] section giving its location", run.config.root.display(), source.name)
         })?;
+        let current = state::raw_fingerprints(source, location).await?;
+        let changed = |id: &NodeId, fingerprint: &String| {
+            full_refresh || stored.get(id).is_none_or(|s| &s.fingerprint != fingerprint)
+        };
+        let stale: BTreeMap<String, Stamp> = current
+            .iter()
+            .filter_map(|(id, fingerprint)| match id {
+                NodeId::Source(table) if changed(id, fingerprint) => {
+                    Some((table.table.clone(), Stamp::now(fingerprint)))
+                }
+                _ => None,
+            })
+            .collect();
+        let unchanged = source.tables.len() - stale.len();
+        fingerprints.extend(current);
+        if stale.is_empty() {
+            println!("Reused the {unchanged} raw tables of source {}: no file of it changed\n", source.name);
+            continue;
+        }
         let loading = Instant::now();
-        let stage = RawStage::new(warehouse.clone(), &location.schema);
-        if let Err(e) = (loader.load)(source, location, run.config, &stage).await {
-            stage.discard().await;
-            return Err(e.into());
-        }
-        let tables = stage.commit().await?;
-        for table in &tables {
-            warehouse.register_table(session, &location.schema, table).await?;
-        }
+        let tables = load_tables(open, source, loader, location, run.config, stale).await?;
+        let reused = if unchanged > 0 { format!(" ({unchanged} unchanged, reused)") } else { String::new() };
         println!(
-            "Loaded and stored {} raw tables in {} in {}\n",
+            "Loaded and stored {} raw table{} in {} in {}{reused}\n",
             tables.len(),
-            warehouse.location().join(&location.schema),
+            if tables.len() == 1 { "" } else { "s" },
+            open.warehouse.location().join(&location.schema),
             report::elapsed(loading.elapsed())
         );
     }
-    Ok(())
+    Ok(fingerprints)
+}
+
+/// Loads the tables of `source` named in `stamps` (each stored with its stamp) and makes
+/// them current together; returns their names.
+async fn load_tables(
+    open: &OpenWarehouse,
+    source: &Source,
+    loader: &SourceLoader,
+    location: &SourceLocation,
+    config: &ProjectConfig,
+    stamps: BTreeMap<String, Stamp>,
+) -> Result<Vec<String>> {
+    let OpenWarehouse { warehouse, session, .. } = open;
+    let tables = source.tables.iter().filter(|t| stamps.contains_key(&t.name)).cloned().collect();
+    let subset = Source { tables, ..source.clone() };
+    let stage = RawStage::new(warehouse.clone(), &location.schema).with_stamps(stamps);
+    if let Err(e) = (loader.load)(&subset, location, config, &stage).await {
+        stage.discard().await;
+        return Err(e.into());
+    }
+    let tables = stage.commit().await?;
+    for table in &tables {
+        warehouse.register_table(session, &location.schema, table).await?;
+    }
+    Ok(tables)
 }
 
 fn print_outcome(tally: &Tally, outcomes: &[NodeOutcome], models: usize, tests: usize, elapsed: Duration) {

@@ -180,11 +180,13 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
     println!("Running the {} layer alone: {} models against {}", layer.name, nodes.len(), project.config.warehouse);
     let execution = Execution {
         config: &project.config,
+        dag: &project.dag,
         sources,
         plan: Plan::new(&project.dag, nodes, Vec::new(), false),
         store_failures: false,
         reports: layer.reports.iter().collect(),
         no_wait: options.no_wait,
+        full_refresh: false,
     };
     execute(execution).await.result()
 }

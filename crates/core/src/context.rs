@@ -18,6 +18,7 @@ pub struct ModelContext {
     spec: ModelSpec,
     config: ModelConfig,
     model_stage: Option<Location>,
+    fingerprint: Option<String>,
 }
 
 impl ModelContext {
@@ -26,7 +27,20 @@ impl ModelContext {
     pub fn new(session: SessionContext, relations: Relations, spec: ModelSpec) -> Self {
         let mut config = ModelConfig::default();
         config.apply(&spec.own_config);
-        ModelContext { session, relations, spec, config, model_stage: None }
+        ModelContext { session, relations, spec, config, model_stage: None, fingerprint: None }
+    }
+
+    /// Sets the fingerprint the model is built with (see [`crate::state`]).
+    pub fn with_fingerprint(mut self, fingerprint: Option<String>) -> Self {
+        self.fingerprint = fingerprint;
+        self
+    }
+
+    /// The fingerprint the model is built with: a model that keeps something outside the
+    /// warehouse (a trained model in the stage) stores it there too, so a later run can
+    /// tell that it is current ([`Model::is_current`](crate::Model::is_current)).
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
     }
 
     /// Sets the model's resolved config (project folders, then its own).

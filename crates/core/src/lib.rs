@@ -34,6 +34,7 @@ pub mod runner;
 pub mod source;
 pub mod spec;
 pub mod sql;
+pub mod state;
 pub mod testing;
 pub mod warehouse;
 

@@ -24,6 +24,13 @@ pub trait Model: Send + Sync + 'static {
     fn spec(&self) -> &ModelSpec;
     async fn build(&self, ctx: &ModelContext) -> Result<DataFrame>;
 
+    /// Whether what the model keeps outside its relation (a trained model in the stage)
+    /// is the one `ctx.fingerprint()` describes, so a stored relation with that
+    /// fingerprint may be reused. Most models keep nothing else.
+    async fn is_current(&self, _ctx: &ModelContext) -> Result<bool> {
+        Ok(true)
+    }
+
     /// The compiled SQL of a model written in SQL; views are stored as its text.
     fn compiled(&self) -> Option<&CompiledSql> {
         None

@@ -1,6 +1,6 @@
 //! Console lines in dbt's manner: one per node, then a summary.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::runner::{NodeOutcome, NodeStatus, OutcomeKind};
 
@@ -40,6 +40,12 @@ fn status_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
             };
             (format!("OK created {kind} model {relation}"), right)
         }
+        (OutcomeKind::Model(kind), NodeStatus::Reused { built_at }) => {
+            (format!("REUSED {kind} model {relation}"), format!("[REUSED, built {}]", age(*built_at)))
+        }
+        (OutcomeKind::Test(_), NodeStatus::Reused { built_at }) => {
+            (format!("REUSED {name}"), format!("[REUSED, passed {}]", age(*built_at)))
+        }
         (OutcomeKind::Model(kind), NodeStatus::Error(_)) => {
             (format!("ERROR creating {kind} model {relation}"), format!("[ERROR in {secs:.2}s]"))
         }
@@ -57,9 +63,25 @@ fn status_line(index: usize, total: usize, outcome: &NodeOutcome) -> String {
     dotted(&format!("{index:>3} of {total} {left}"), &right)
 }
 
+/// How long ago `at` was, as `4s ago`, `12m ago`, `3h ago`, `2d ago`.
+pub fn age(at: Option<SystemTime>) -> String {
+    let Some(secs) = at.and_then(|at| SystemTime::now().duration_since(at).ok()).map(|d| d.as_secs()) else {
+        return "at an unknown time".to_owned();
+    };
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86400),
+    }
+}
+
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
     pub models_ok: usize,
+    /// Models and tests not run because nothing they depend on changed.
+    pub models_reused: usize,
+    pub tests_reused: usize,
     pub models_error: usize,
     pub models_skipped: usize,
     pub tests_pass: usize,
@@ -75,6 +97,8 @@ impl Tally {
         for o in outcomes {
             match (o.kind, &o.status) {
                 (OutcomeKind::Model(_), NodeStatus::Success { .. }) => t.models_ok += 1,
+                (OutcomeKind::Model(_), NodeStatus::Reused { .. }) => t.models_reused += 1,
+                (OutcomeKind::Test(_), NodeStatus::Reused { .. }) => t.tests_reused += 1,
                 (OutcomeKind::Model(_), NodeStatus::Skipped { .. }) => t.models_skipped += 1,
                 (OutcomeKind::Model(_), _) => t.models_error += 1,
                 (OutcomeKind::Test(_), NodeStatus::Pass) => t.tests_pass += 1,
@@ -88,11 +112,11 @@ impl Tally {
     }
 
     pub fn models(&self) -> usize {
-        self.models_ok + self.models_error + self.models_skipped
+        self.models_ok + self.models_reused + self.models_error + self.models_skipped
     }
 
     pub fn tests(&self) -> usize {
-        self.tests_pass + self.tests_warn + self.tests_fail + self.tests_error + self.tests_skipped
+        self.tests_pass + self.tests_reused + self.tests_warn + self.tests_fail + self.tests_error + self.tests_skipped
     }
 
     /// Whether the command succeeded: no model error, no error-severity test failure.
@@ -102,32 +126,36 @@ impl Tally {
 
     /// The summary lines: per resource type, then dbt's `Done.` line.
     pub fn summary(&self) -> String {
+        let reused = |n: usize| if n > 0 { format!(", {n} reused") } else { String::new() };
         let mut lines = Vec::new();
         if self.models() > 0 {
             lines.push(format!(
-                "Models: {} of {} OK (error={}, skip={})",
-                self.models_ok,
+                "Models: {} of {} OK{} (error={}, skip={})",
+                self.models_ok + self.models_reused,
                 self.models(),
+                reused(self.models_reused),
                 self.models_error,
                 self.models_skipped
             ));
         }
         if self.tests() > 0 {
             lines.push(format!(
-                "Tests: {} of {} PASS (warn={}, error={}, skip={})",
-                self.tests_pass,
+                "Tests: {} of {} PASS{} (warn={}, error={}, skip={})",
+                self.tests_pass + self.tests_reused,
                 self.tests(),
+                reused(self.tests_reused),
                 self.tests_warn,
                 self.tests_fail + self.tests_error,
                 self.tests_skipped
             ));
         }
         lines.push(format!(
-            "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
+            "Done. PASS={} WARN={} ERROR={} SKIP={} REUSED={} TOTAL={}",
             self.models_ok + self.tests_pass,
             self.tests_warn,
             self.models_error + self.tests_fail + self.tests_error,
             self.models_skipped + self.tests_skipped,
+            self.models_reused + self.tests_reused,
             self.models() + self.tests()
         ));
         lines.join("\n")
@@ -183,7 +211,23 @@ mod tests {
             started_at: SystemTime::now(),
             elapsed: Duration::from_millis(10),
             compiled_code: None,
+            fingerprint: None,
         }
+    }
+
+    #[test]
+    fn a_reused_node_says_so_with_its_age_and_is_counted_apart() {
+        let built_at = Some(SystemTime::now() - Duration::from_secs(150));
+        let model = outcome(OutcomeKind::Model(Materialization::Table), NodeStatus::Reused { built_at });
+        let line = node_line(1, 2, &model);
+        assert!(
+            line.contains("REUSED table model analytics.stg_f1_races") && line.ends_with("[REUSED, built 2m ago]"),
+            "{line}"
+        );
+        let test = outcome(OutcomeKind::Test(Severity::Error), NodeStatus::Pass);
+        let summary = Tally::of(&[model, test]).summary();
+        assert!(summary.contains("Models: 1 of 1 OK, 1 reused (error=0, skip=0)"), "{summary}");
+        assert!(summary.contains("Done. PASS=1 WARN=0 ERROR=0 SKIP=0 REUSED=1 TOTAL=2"), "{summary}");
     }
 
     #[test]

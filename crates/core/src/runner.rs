@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::model::Node;
 use crate::relations::{Relations, display};
+use crate::state::{Fingerprints, Stamp};
 use crate::testing::{Severity, Target, TestSpec};
 use crate::warehouse::Warehouse;
 
@@ -104,6 +105,11 @@ pub enum NodeStatus {
     Warn {
         failures: u64,
     },
+    /// Not run: the stored relation (or the test's last pass) has the fingerprint this
+    /// run would build, stored at `built_at`.
+    Reused {
+        built_at: Option<SystemTime>,
+    },
 }
 
 impl NodeStatus {
@@ -121,6 +127,7 @@ impl NodeStatus {
             NodeStatus::Pass => "pass",
             NodeStatus::Fail { .. } => "fail",
             NodeStatus::Warn { .. } => "warn",
+            NodeStatus::Reused { .. } => "reused",
         }
     }
 }
@@ -142,6 +149,8 @@ pub struct NodeOutcome {
     pub started_at: SystemTime,
     pub elapsed: Duration,
     pub compiled_code: Option<String>,
+    /// The fingerprint it was built (or reused) with; `None` when it has none.
+    pub fingerprint: Option<String>,
 }
 
 pub enum RunEvent<'a> {
@@ -159,11 +168,37 @@ pub struct Runner {
     relations: Relations,
     model_stage: Option<Location>,
     store_failures: bool,
+    state: Arc<State>,
+}
+
+/// What a run knows of the state: the fingerprint each job is built with, what the
+/// warehouse holds, and whether reuse is allowed.
+#[derive(Default)]
+pub struct State {
+    pub fingerprints: Fingerprints,
+    /// The stamps stored with each relation and passed test, by node.
+    pub stored: BTreeMap<NodeId, Stamp>,
+    /// Rebuild everything (`--full-refresh`), still stamping what is built.
+    pub full_refresh: bool,
 }
 
 impl Runner {
     pub fn new(session: SessionContext, warehouse: Arc<Warehouse>, relations: Relations) -> Self {
-        Runner { client: session.clone(), session, warehouse, relations, model_stage: None, store_failures: false }
+        Runner {
+            client: session.clone(),
+            session,
+            warehouse,
+            relations,
+            model_stage: None,
+            store_failures: false,
+            state: Arc::default(),
+        }
+    }
+
+    /// Reuses what `state` says is unchanged, and stamps what it builds.
+    pub fn with_state(mut self, state: State) -> Self {
+        self.state = Arc::new(state);
+        self
     }
 
     /// Runs models without SQL (Rust models) on `client`, a session in this process
@@ -239,6 +274,10 @@ impl Runner {
                 }
             }
         }
+        if let Err(e) = self.save_test_stamps(&outcomes).await {
+            // Only reuse is lost: the tests run again next time.
+            tracing::warn!("cannot save which tests passed in the warehouse: {e}");
+        }
         outcomes
     }
 
@@ -278,25 +317,91 @@ impl Runner {
             started_at: SystemTime::now(),
             elapsed: Duration::ZERO,
             compiled_code: None,
+            fingerprint: self.state.fingerprints.get(&job.id()).map(str::to_owned),
         }
     }
 
     async fn run_one(self, job: Job) -> NodeOutcome {
         let mut outcome = self.outcome_shell(&job);
         let clock = Instant::now();
+        let stamp = outcome.fingerprint.as_deref().map(Stamp::now);
         let result = match &job {
             Job::Model(node) => {
                 outcome.compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
-                self.materialize(node).await.map(|rows| NodeStatus::Success { rows })
+                match self.reusable(&job).await {
+                    Some(built_at) => Ok(NodeStatus::Reused { built_at }),
+                    None => self.materialize(node, stamp.as_ref()).await.map(|rows| NodeStatus::Success { rows }),
+                }
             }
             Job::Test(test) => {
                 outcome.compiled_code = test.compile(&self.relations).ok();
-                self.test(test).await
+                match self.reusable(&job).await {
+                    Some(built_at) => Ok(NodeStatus::Reused { built_at }),
+                    None => self.test(test).await,
+                }
             }
         };
         outcome.status = result.unwrap_or_else(|e| NodeStatus::Error(e.to_string()));
         outcome.elapsed = clock.elapsed();
         outcome
+    }
+
+    /// `Some(when it was built)` when `job` need not run: reuse is on, the job has a
+    /// fingerprint, the warehouse holds a relation (or a test's pass) stamped with it,
+    /// and for a model, what it keeps outside the warehouse is the one its fingerprint
+    /// describes ([`Model::is_current`](crate::Model::is_current)).
+    async fn reusable(&self, job: &Job) -> Option<Option<SystemTime>> {
+        let id = job.id();
+        let fingerprint = self.state.fingerprints.get(&id).filter(|_| !self.state.full_refresh)?;
+        let stored = self.state.stored.get(&id).filter(|s| s.fingerprint == fingerprint)?;
+        if let Job::Model(node) = job {
+            let ctx = self.context(node, &self.client).with_fingerprint(Some(fingerprint.to_owned()));
+            match node.model.is_current(&ctx).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::warn!("{}: cannot tell whether it is current, so it is rebuilt: {e}", node.name());
+                    return None;
+                }
+            }
+        }
+        Some(stored.built_at())
+    }
+
+    fn context(&self, node: &Node, session: &SessionContext) -> ModelContext {
+        ModelContext::new(session.clone(), self.relations.clone(), node.spec().clone())
+            .with_config(node.config.clone())
+            .with_model_stage(self.model_stage.clone())
+    }
+
+    /// The stamps of passed tests after `outcomes`: a test that passed now is recorded
+    /// with its fingerprint, one that ran and did not pass is forgotten, the rest kept.
+    /// Saved in the target schema, so the next run can reuse a pass.
+    pub async fn save_test_stamps(&self, outcomes: &[NodeOutcome]) -> Result<()> {
+        let mut stamps: BTreeMap<String, Stamp> = self
+            .state
+            .stored
+            .iter()
+            .filter_map(|(id, stamp)| match id {
+                NodeId::Test(name) => Some((name.clone(), stamp.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut changed = false;
+        for outcome in outcomes.iter().filter(|o| matches!(o.kind, OutcomeKind::Test(_))) {
+            match (&outcome.status, &outcome.fingerprint) {
+                (NodeStatus::Reused { .. }, _) => {}
+                (NodeStatus::Pass, Some(fingerprint)) => {
+                    stamps.insert(outcome.name.clone(), Stamp::now(fingerprint));
+                    changed = true;
+                }
+                _ => changed |= stamps.remove(&outcome.name).is_some(),
+            }
+        }
+        if !changed {
+            return Ok(());
+        }
+        self.warehouse.save_test_stamps(&self.relations.target_schema, &stamps).await
     }
 
     fn check_exists(&self, reader: &str, target: &Target) -> Result<()> {
@@ -324,7 +429,8 @@ impl Runner {
 
     /// Builds a model: a table is computed and written, returning its row count; a view
     /// is planned (so a bad reference fails here) and its SQL stored, but not run (`None`).
-    async fn materialize(&self, node: &Node) -> Result<Option<u64>> {
+    /// Either is stored with `stamp`, when it has one.
+    async fn materialize(&self, node: &Node, stamp: Option<&Stamp>) -> Result<Option<u64>> {
         let spec = node.spec();
         for r in &spec.refs {
             self.check_exists(&spec.name, &Target::Model(r.clone()))?;
@@ -337,12 +443,10 @@ impl Runner {
             Materialization::Table => {
                 let is_sql = node.model.compiled_sql(&self.relations).is_some();
                 let session = if is_sql { &self.session } else { &self.client };
-                let ctx = ModelContext::new(session.clone(), self.relations.clone(), spec.clone())
-                    .with_config(node.config.clone())
-                    .with_model_stage(self.model_stage.clone());
+                let ctx = self.context(node, session).with_fingerprint(stamp.map(|s| s.fingerprint.clone()));
                 let frame = node.model.build(&ctx).await?;
                 let stream = frame.execute_stream().await?;
-                let rows = self.warehouse.write_table(schema, &spec.name, stream).await?;
+                let rows = self.warehouse.write_table(schema, &spec.name, stream, stamp).await?;
                 self.warehouse.register_table(&self.session, schema, &spec.name).await?;
                 Ok(Some(rows))
             }
@@ -352,7 +456,7 @@ impl Runner {
                     .compiled_sql(&self.relations)
                     .ok_or_else(|| Error::model(&spec.name, "only SQL models can be views"))??;
                 Warehouse::register_view(&self.session, schema, &spec.name, &sql).await?;
-                self.warehouse.write_view(schema, &spec.name, &sql).await?;
+                self.warehouse.write_view(schema, &spec.name, &sql, stamp).await?;
                 Ok(None)
             }
         }
@@ -366,7 +470,7 @@ impl Runner {
         let frame = self.session.sql(&sql).await?;
         let failures = if test.config.store_failures.unwrap_or(self.store_failures) {
             let audit = self.relations.audit_schema();
-            let rows = self.warehouse.write_table(&audit, &test.name, frame.execute_stream().await?).await?;
+            let rows = self.warehouse.write_table(&audit, &test.name, frame.execute_stream().await?, None).await?;
             self.warehouse.register_table(&self.session, &audit, &test.name).await?;
             rows
         } else {

@@ -12,8 +12,10 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::location::{Location, Store};
 use crate::spec::SourceRef;
+use object_store::ObjectStoreExt;
 
 /// A raw column's type, named as in the warehouse DDL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +147,47 @@ impl RawSink for MemorySink {
             Ok(rows)
         })
     }
+}
+
+/// A source table's file, found: its path, what a HEAD said of it, and its name for
+/// messages.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: object_store::path::Path,
+    pub meta: object_store::ObjectMeta,
+    pub display: String,
+}
+
+/// Finds a table's file under `store`: `<file>`, else `<file>.gz`, by one HEAD each,
+/// nothing read. Both the loader and the state (a raw table's fingerprint is its file's
+/// identity) find files here, so they agree on which file a table is.
+pub async fn find_source_file(store: &Store, table: &SourceTable) -> Result<SourceFile> {
+    let compressed = format!("{}.gz", table.file);
+    for name in [&table.file, &compressed] {
+        let display = store.display(name);
+        // object_store's local store reports a folder (or other non-file) at the path as
+        // not found; say what it is instead.
+        if let Location::Local(dir) = &store.location
+            && let Ok(meta) = std::fs::metadata(dir.join(name))
+            && !meta.is_file()
+        {
+            let what = if meta.is_dir() { "is a directory, not a file" } else { "is not a regular file" };
+            return Err(Error::config(
+                display,
+                format!("source file for table {}.{} {what}", table.source, table.name),
+            ));
+        }
+        let path = store.child(name);
+        match store.store.head(&path).await {
+            Ok(meta) => return Ok(SourceFile { path, meta, display }),
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(Error::config(display, format!("cannot read source file: {e}"))),
+        }
+    }
+    Err(Error::config(
+        store.display(&table.file),
+        format!("source file for table {}.{} not found (nor {compressed})", table.source, table.name),
+    ))
 }
 
 #[cfg(test)]

@@ -41,9 +41,10 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStoreExt, PutPayload};
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
+use parquet::file::metadata::{FooterTail, KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
@@ -51,6 +52,7 @@ use crate::location::{Location, Store};
 use crate::relations::Relations;
 use crate::resources::Resources;
 use crate::source::RawSink;
+use crate::state::Stamp;
 
 const TABLE_SUFFIX: &str = ".parquet";
 const VIEW_SUFFIX: &str = ".view.sql";
@@ -62,6 +64,13 @@ const VERSIONS: &str = ".versions";
 const TEMP_MARK: &str = ".tmp-";
 /// The lock file, at the warehouse's root (hidden, so no schema listing sees it).
 pub const LOCK_FILE: &str = ".pitwall.lock";
+/// A table's [`Stamp`], in its Parquet footer's key-value metadata (and an object store's
+/// pointer), so the data and what it was built from are written in one atomic step.
+const STAMP_KEY: &str = "pitwall.stamp";
+/// A view's [`Stamp`]: the first line of its SQL file, a comment to any reader.
+const VIEW_STAMP_PREFIX: &str = "-- pitwall.stamp ";
+/// The stamps of the tests that passed, per schema: `<schema>/.pitwall-tests.json`.
+const TEST_STAMPS: &str = ".pitwall-tests.json";
 
 /// What a command does with the warehouse, and so which lock it takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +117,9 @@ pub struct Relation {
     pub schema: String,
     pub name: String,
     pub kind: RelationKind,
+    /// What it was built from, when it was stored with a stamp (read by
+    /// [`Warehouse::attach`]; a listing leaves it `None`).
+    pub stamp: Option<Stamp>,
 }
 
 /// A session with pitwall's SQL functions and every schema of `relations` (sources',
@@ -329,9 +341,16 @@ impl Warehouse {
         matches!(self.store.location, Location::Url(..))
     }
 
-    /// Writes a table atomically (see the module's invariant). Returns the number of rows.
-    pub async fn write_table(&self, schema: &str, name: &str, stream: SendableRecordBatchStream) -> Result<u64> {
-        let staged = self.stage_table(schema, name, stream).await?;
+    /// Writes a table atomically (see the module's invariant), with `stamp` when it has
+    /// one. Returns the number of rows.
+    pub async fn write_table(
+        &self,
+        schema: &str,
+        name: &str,
+        stream: SendableRecordBatchStream,
+        stamp: Option<&Stamp>,
+    ) -> Result<u64> {
+        let staged = self.stage_table(schema, name, stream, stamp).await?;
         self.commit_table(staged).await
     }
 
@@ -343,25 +362,26 @@ impl Warehouse {
         schema: &str,
         name: &str,
         stream: SendableRecordBatchStream,
+        stamp: Option<&Stamp>,
     ) -> Result<StagedTable> {
         let file = if self.versioned() {
             format!("{VERSIONS}/{name}/{}{TABLE_SUFFIX}", version_id())
         } else {
             format!(".{name}{TABLE_SUFFIX}{TEMP_MARK}{}", unique_suffix())
         };
-        let rows = self.write_parquet(&self.path(schema, &file), stream).await?;
-        Ok(StagedTable { schema: schema.to_owned(), name: name.to_owned(), file, rows })
+        let rows = self.write_parquet(&self.path(schema, &file), stream, stamp).await?;
+        Ok(StagedTable { schema: schema.to_owned(), name: name.to_owned(), file, rows, stamp: stamp.cloned() })
     }
 
     /// Makes a staged table the current one in one atomic step: a rename over the table
     /// in a local folder; in an object store the pointer, then the view it may replace,
     /// then versions older than the one replaced. Returns its number of rows.
     pub async fn commit_table(&self, staged: StagedTable) -> Result<u64> {
-        let StagedTable { schema, name, file, rows } = &staged;
+        let StagedTable { schema, name, file, rows, stamp } = &staged;
         let data = self.path(schema, file);
         if self.versioned() {
             let previous = self.pointer(schema, name).await?;
-            let pointer = serde_json::to_vec(&Pointer { data: file.clone(), rows: *rows })?;
+            let pointer = serde_json::to_vec(&Pointer { data: file.clone(), rows: *rows, stamp: stamp.clone() })?;
             self.store
                 .store
                 .put(&self.path(schema, &format!("{name}{POINTER_SUFFIX}")), PutPayload::from(pointer))
@@ -388,8 +408,15 @@ impl Warehouse {
         }
     }
 
-    /// Writes `stream` as Parquet at `path`, deleting what was written if it fails.
-    async fn write_parquet(&self, path: &Path, mut stream: SendableRecordBatchStream) -> Result<u64> {
+    /// Writes `stream` as Parquet at `path`, `stamp` in its footer, deleting what was
+    /// written if it fails.
+    async fn write_parquet(
+        &self,
+        path: &Path,
+        mut stream: SendableRecordBatchStream,
+        stamp: Option<&Stamp>,
+    ) -> Result<u64> {
+        let stamp = stamp.map(serde_json::to_string).transpose()?;
         let result = async {
             // Chosen by measurement (dev profile, median of 9 writes through this path to a
             // local folder, the real data): dictionary encoding is what costs, not the codec.
@@ -398,8 +425,11 @@ impl Warehouse {
             // 27.7 MB (all without). fct_results (25,720 rows): 28 ms / 0.71 MB -> 19 ms /
             // 1.3 MB. Reading back costs 26 ms instead of 17 ms for lap_times. Row groups
             // smaller than the default 1M rows were no faster and larger.
-            let props =
-                WriterProperties::builder().set_compression(Compression::SNAPPY).set_dictionary_enabled(false).build();
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_dictionary_enabled(false)
+                .set_key_value_metadata(stamp.map(|s| vec![KeyValue::new(STAMP_KEY.to_owned(), s)]))
+                .build();
             let sink = BufWriter::new(self.store.store.clone(), path.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, stream.schema(), Some(props))?;
             let mut rows = 0u64;
@@ -448,9 +478,15 @@ impl Warehouse {
         }
     }
 
-    /// Saves a view's compiled SQL, replacing any table of the same name.
-    pub async fn write_view(&self, schema: &str, name: &str, sql: &str) -> Result<()> {
+    /// Saves a view's compiled SQL (after its stamp, when it has one), replacing any table
+    /// of the same name.
+    pub async fn write_view(&self, schema: &str, name: &str, sql: &str, stamp: Option<&Stamp>) -> Result<()> {
         let target = self.path(schema, &format!("{name}{VIEW_SUFFIX}"));
+        let sql = match stamp {
+            Some(stamp) => format!("{VIEW_STAMP_PREFIX}{}\n{sql}", serde_json::to_string(stamp)?),
+            None => sql.to_owned(),
+        };
+        let sql = sql.as_str();
         if self.versioned() {
             // One PUT is atomic on an object store; the table it replaces keeps its
             // current version until the next write, for readers still on it.
@@ -498,7 +534,7 @@ impl Warehouse {
             } else {
                 continue;
             };
-            let relation = Relation { schema: schema.to_owned(), name: name.to_owned(), kind };
+            let relation = Relation { schema: schema.to_owned(), name: name.to_owned(), kind, stamp: None };
             match found.get(name) {
                 Some((_, seen)) if *seen > meta.last_modified => {}
                 _ => {
@@ -511,19 +547,77 @@ impl Warehouse {
     }
 
     /// Registers a stored table in `session` (replacing any earlier registration).
-    pub async fn register_table(&self, session: &SessionContext, schema: &str, name: &str) -> Result<()> {
+    /// Returns its stamp, if it was stored with one.
+    pub async fn register_table(&self, session: &SessionContext, schema: &str, name: &str) -> Result<Option<Stamp>> {
         let reference = TableReference::partial(schema, name);
         session.deregister_table(reference.clone())?;
-        let file = if self.versioned() {
-            let pointer = self.pointer(schema, name).await?;
-            pointer
-                .ok_or_else(|| Error::config(self.store.display(schema), format!("table {name} has no pointer")))?
-                .data
+        let (file, stamp) = if self.versioned() {
+            let pointer = self
+                .pointer(schema, name)
+                .await?
+                .ok_or_else(|| Error::config(self.store.display(schema), format!("table {name} has no pointer")))?;
+            (pointer.data, pointer.stamp)
         } else {
-            format!("{name}{TABLE_SUFFIX}")
+            let file = format!("{name}{TABLE_SUFFIX}");
+            let stamp = self.footer_stamp(&self.path(schema, &file)).await?;
+            (file, stamp)
         };
         let url = self.store.url_of(&self.path(schema, &file));
         session.register_parquet(reference, url, ParquetReadOptions::default()).await?;
+        Ok(stamp)
+    }
+
+    /// The stamp in a Parquet file's footer, if it has one: the file's tail is read (one
+    /// request, two for a footer longer than the first guess), never its data.
+    async fn footer_stamp(&self, path: &Path) -> Result<Option<Stamp>> {
+        const GUESS: u64 = 16 * 1024;
+        let mut tail = self.tail(path, GUESS).await?;
+        let Some(footer) = tail.len().checked_sub(8).and_then(|at| <[u8; 8]>::try_from(&tail[at..]).ok()) else {
+            return Ok(None);
+        };
+        let length = FooterTail::try_new(&footer)?.metadata_length();
+        if length + 8 > tail.len() {
+            tail = self.tail(path, length as u64 + 8).await?;
+        }
+        let end = tail.len() - 8;
+        let metadata = ParquetMetaDataReader::decode_metadata(&tail[end.saturating_sub(length)..end])?;
+        let text = metadata
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|kv| kv.key == STAMP_KEY))
+            .and_then(|kv| kv.value.clone());
+        // A stamp that does not read is no stamp: the table is rebuilt, not refused.
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// The last `bytes` of an object (all of it when shorter).
+    async fn tail(&self, path: &Path, bytes: u64) -> Result<bytes::Bytes> {
+        let options = GetOptions { range: Some(GetRange::Suffix(bytes)), ..GetOptions::default() };
+        Ok(self.store.store.get_opts(path, options).await?.bytes().await?)
+    }
+
+    /// The stamps of the tests that passed in `schema`'s last runs, by test name.
+    pub async fn test_stamps(&self, schema: &str) -> Result<BTreeMap<String, Stamp>> {
+        let path = self.path(schema, TEST_STAMPS);
+        match self.store.store.get(&path).await {
+            // Unreadable means unknown: every test runs again.
+            Ok(found) => Ok(serde_json::from_slice(&found.bytes().await?).unwrap_or_default()),
+            Err(object_store::Error::NotFound { .. }) => Ok(BTreeMap::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces the stamps of passed tests in `schema`, in one atomic write.
+    pub async fn save_test_stamps(&self, schema: &str, stamps: &BTreeMap<String, Stamp>) -> Result<()> {
+        let bytes = serde_json::to_vec(stamps)?;
+        let target = self.path(schema, TEST_STAMPS);
+        if self.versioned() {
+            self.store.store.put(&target, PutPayload::from(bytes)).await?;
+            return Ok(());
+        }
+        let temp = self.path(schema, &format!("{TEST_STAMPS}{TEMP_MARK}{}", unique_suffix()));
+        self.store.store.put(&temp, PutPayload::from(bytes)).await?;
+        self.store.store.rename(&temp, &target).await?;
         Ok(())
     }
 
@@ -545,8 +639,8 @@ impl Warehouse {
             for relation in self.relations(schema).await? {
                 match relation.kind {
                     RelationKind::Table => {
-                        self.register_table(session, &relation.schema, &relation.name).await?;
-                        attached.push(relation);
+                        let stamp = self.register_table(session, &relation.schema, &relation.name).await?;
+                        attached.push(Relation { stamp, ..relation });
                     }
                     RelationKind::View => views.push(relation),
                 }
@@ -557,7 +651,12 @@ impl Warehouse {
             let path = self.path(&view.schema, &format!("{}{VIEW_SUFFIX}", view.name));
             let sql = String::from_utf8(self.store.store.get(&path).await?.bytes().await?.to_vec())
                 .map_err(|e| Error::config(self.store.url_of(&path), e.to_string()))?;
-            pending.push((view, sql));
+            let stamp = sql
+                .lines()
+                .next()
+                .and_then(|line| line.strip_prefix(VIEW_STAMP_PREFIX))
+                .and_then(|json| serde_json::from_str(json).ok());
+            pending.push((Relation { stamp, ..view }, sql));
         }
         while !pending.is_empty() {
             let before = pending.len();
@@ -596,6 +695,8 @@ struct Pointer {
     /// The current version, relative to the schema folder.
     data: String,
     rows: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stamp: Option<Stamp>,
 }
 
 /// A table's data written by [`Warehouse::stage_table`], not yet visible to readers.
@@ -607,6 +708,7 @@ pub struct StagedTable {
     /// The data, relative to the schema folder: a temporary file or a version.
     file: String,
     rows: u64,
+    stamp: Option<Stamp>,
 }
 
 impl StagedTable {
@@ -629,11 +731,19 @@ pub struct RawStage {
     warehouse: Arc<Warehouse>,
     schema: String,
     staged: Mutex<BTreeMap<String, StagedTable>>,
+    /// Each table's stamp, written with it.
+    stamps: BTreeMap<String, Stamp>,
 }
 
 impl RawStage {
     pub fn new(warehouse: Arc<Warehouse>, schema: &str) -> RawStage {
-        RawStage { warehouse, schema: schema.to_owned(), staged: Mutex::new(BTreeMap::new()) }
+        RawStage { warehouse, schema: schema.to_owned(), staged: Mutex::new(BTreeMap::new()), stamps: BTreeMap::new() }
+    }
+
+    /// Stores each table with its stamp (by table name).
+    pub fn with_stamps(mut self, stamps: BTreeMap<String, Stamp>) -> RawStage {
+        self.stamps = stamps;
+        self
     }
 
     /// Makes every staged table current, each in one atomic step (tables one after
@@ -671,7 +781,9 @@ impl RawSink for RawStage {
             // A task of its own, so tables loading together encode Parquet on every core
             // rather than in turn on the loader's task.
             let (warehouse, schema, table) = (self.warehouse.clone(), self.schema.clone(), name.to_owned());
-            let writing = tokio::spawn(async move { warehouse.stage_table(&schema, &table, batches).await });
+            let stamp = self.stamps.get(name).cloned();
+            let writing =
+                tokio::spawn(async move { warehouse.stage_table(&schema, &table, batches, stamp.as_ref()).await });
             let staged = writing
                 .await
                 .map_err(|e| Error::Io(std::io::Error::other(e)))
@@ -864,9 +976,9 @@ mod tests {
     #[tokio::test]
     async fn an_object_store_reader_keeps_reading_the_version_it_resolved_while_a_writer_replaces_it() {
         let (warehouse, old_reader) = object_store_warehouse();
-        warehouse.write_table("s", "t", batch_of(3)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(3), None).await.unwrap();
         warehouse.register_table(&old_reader, "s", "t").await.unwrap();
-        warehouse.write_table("s", "t", batch_of(5)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(5), None).await.unwrap();
         // The old reader still reads all of the version it resolved, never a mix.
         assert_eq!(count(&old_reader, "s.t").await.unwrap(), 3);
         let new_reader =
@@ -876,7 +988,7 @@ mod tests {
         assert_eq!(versions(&warehouse, "t").await.len(), 2, "the replaced version stays for readers on it");
         // One write later it is gone; the newest two remain.
         let before = versions(&warehouse, "t").await;
-        warehouse.write_table("s", "t", batch_of(7)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(7), None).await.unwrap();
         let after = versions(&warehouse, "t").await;
         assert_eq!((after.len(), &after[0]), (2, &before[1]), "{before:?} -> {after:?}");
         let relations = warehouse.relations("s").await.unwrap();
@@ -889,14 +1001,14 @@ mod tests {
     #[tokio::test]
     async fn an_object_store_write_killed_before_its_pointer_leaves_the_previous_table_and_is_cleaned_later() {
         let (warehouse, session) = object_store_warehouse();
-        warehouse.write_table("s", "t", batch_of(3)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(3), None).await.unwrap();
         // What a process killed mid-write leaves: a version no pointer names.
         let orphan = warehouse.path("s", &format!("{VERSIONS}/t/{}{TABLE_SUFFIX}", version_id()));
         warehouse.store.store.put(&orphan, PutPayload::from_static(b"half a parquet file")).await.unwrap();
         warehouse.attach(&session, &["s"]).await.unwrap();
         assert_eq!(count(&session, "s.t").await.unwrap(), 3);
-        warehouse.write_table("s", "t", batch_of(4)).await.unwrap();
-        warehouse.write_table("s", "t", batch_of(5)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(4), None).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(5), None).await.unwrap();
         let left = versions(&warehouse, "t").await;
         assert!(!left.contains(&orphan.to_string()), "{left:?}");
         assert_eq!(left.len(), 2, "{left:?}");
@@ -905,9 +1017,9 @@ mod tests {
     #[tokio::test]
     async fn an_object_store_view_replaces_a_table_and_a_table_a_view() {
         let (warehouse, session) = object_store_warehouse();
-        warehouse.write_table("s", "t", batch_of(2)).await.unwrap();
-        warehouse.write_table("s", "base", batch_of(6)).await.unwrap();
-        warehouse.write_view("s", "t", "select * from s.base where x < 4").await.unwrap();
+        warehouse.write_table("s", "t", batch_of(2), None).await.unwrap();
+        warehouse.write_table("s", "base", batch_of(6), None).await.unwrap();
+        warehouse.write_view("s", "t", "select * from s.base where x < 4", None).await.unwrap();
         warehouse.attach(&session, &["s"]).await.unwrap();
         assert_eq!(count(&session, "s.t").await.unwrap(), 4);
         let kinds = |r: Vec<Relation>| r.into_iter().map(|r| (r.name, r.kind)).collect::<Vec<_>>();
@@ -915,7 +1027,7 @@ mod tests {
             kinds(warehouse.relations("s").await.unwrap()),
             [("base".to_owned(), RelationKind::Table), ("t".to_owned(), RelationKind::View)]
         );
-        warehouse.write_table("s", "t", batch_of(1)).await.unwrap();
+        warehouse.write_table("s", "t", batch_of(1), None).await.unwrap();
         assert_eq!(
             kinds(warehouse.relations("s").await.unwrap()),
             [("base".to_owned(), RelationKind::Table), ("t".to_owned(), RelationKind::Table)]
@@ -944,7 +1056,7 @@ mod tests {
                     counts
                 }
             };
-            warehouse.write_table("s", "t", batch_of(3)).await.unwrap();
+            warehouse.write_table("s", "t", batch_of(3), None).await.unwrap();
 
             let stage = RawStage::new(warehouse.clone(), "s");
             assert_eq!(stage.store("t", batch_of(5)).await.unwrap(), 5);

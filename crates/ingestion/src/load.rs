@@ -14,12 +14,12 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{GetOptions, ObjectMeta, ObjectStoreExt};
+use object_store::{GetOptions, ObjectMeta};
 use pitwall_core::config::{MatchByColumnName, OnError};
 use pitwall_core::datafusion::error::DataFusionError;
 use pitwall_core::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use pitwall_core::location::Store;
-use pitwall_core::source::{ColumnType, SourceTable};
+use pitwall_core::source::{ColumnType, SourceFile, SourceTable, find_source_file};
 use pitwall_core::{Error, Location, RawSink, Result, Source};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -154,31 +154,9 @@ struct Found {
     file: String,
 }
 
-/// Finds a table's file: `<table>.csv`, else `<table>.csv.gz`.
 async fn find(store: &Store, table: &SourceTable) -> Result<Found> {
-    let compressed = format!("{}.gz", table.file);
-    for name in [&table.file, &compressed] {
-        let file = store.display(name);
-        // object_store's local store reports a folder (or other non-file) at the path as
-        // not found; say what it is instead.
-        if let Location::Local(dir) = &store.location
-            && let Ok(meta) = std::fs::metadata(dir.join(name))
-            && !meta.is_file()
-        {
-            let what = if meta.is_dir() { "is a directory, not a file" } else { "is not a regular file" };
-            return Err(Error::config(file, format!("source file for table {}.{} {what}", table.source, table.name)));
-        }
-        let path = store.child(name);
-        match store.store.head(&path).await {
-            Ok(meta) => return Ok(Found { table: table.clone(), path, meta, file }),
-            Err(object_store::Error::NotFound { .. }) => continue,
-            Err(e) => return Err(Error::config(file, format!("cannot read source file: {e}"))),
-        }
-    }
-    Err(Error::config(
-        store.display(&table.file),
-        format!("source file for table {}.{} not found (nor {compressed})", table.source, table.name),
-    ))
+    let SourceFile { path, meta, display } = find_source_file(store, table).await?;
+    Ok(Found { table: table.clone(), path, meta, file: display })
 }
 
 /// Batches in flight between a table's parser and its sink.

@@ -37,11 +37,47 @@ pub struct Metrics {
     pub hold_out: SplitMetrics,
 }
 
-/// Saves the model, then its metrics (each file atomically).
-pub async fn save(stage: &Location, artifact: &ModelArtifact, metrics: &Metrics) -> Result<()> {
-    stage.write(&model_path(), to_json(artifact)?).await?;
-    stage.write(&metrics_path(), to_json(metrics)?).await?;
+/// Saves the model, then its metrics (each file atomically), each with the fingerprint
+/// of the build that made them, when it has one (see [`is_current`]).
+pub async fn save(
+    stage: &Location,
+    artifact: &ModelArtifact,
+    metrics: &Metrics,
+    fingerprint: Option<&str>,
+) -> Result<()> {
+    stage.write(&model_path(), to_json(&Stamped { value: artifact, fingerprint })?).await?;
+    stage.write(&metrics_path(), to_json(&Stamped { value: metrics, fingerprint })?).await?;
     Ok(())
+}
+
+/// A stage file's content and the fingerprint of the build that wrote it. Both files
+/// carry it, each written in one atomic step, so a build killed between the two leaves
+/// files that disagree, and the stage is then not current for either fingerprint.
+#[derive(Serialize)]
+struct Stamped<'a, T> {
+    #[serde(flatten)]
+    value: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct FingerprintOf {
+    fingerprint: Option<String>,
+}
+
+/// Whether the stage holds the model and metrics a build with `fingerprint` saved.
+pub async fn is_current(stage: &Location, fingerprint: &str) -> Result<bool> {
+    for path in [model_path(), metrics_path()] {
+        let Some(bytes) = read(stage, &path).await? else {
+            return Ok(false);
+        };
+        let saved: FingerprintOf = parse(stage, &path, &bytes)?;
+        if saved.fingerprint.as_deref() != Some(fingerprint) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Pretty JSON with a final newline: readable and diffable.

@@ -241,7 +241,7 @@ impl Model for TrainTestPosition {
         let rows = collect_in_key_order(dataset.clone()).await?;
         let hold_out = collect_in_key_order(ctx.reference(HOLD_OUT_DATASET).await?).await?;
         let trained = train_chosen(&rows, &hold_out, &settings, &choice).map_err(fail)?;
-        stage::save(ctx.model_stage()?, &trained.artifact, &trained.metrics).await?;
+        stage::save(ctx.model_stage()?, &trained.artifact, &trained.metrics, ctx.fingerprint()).await?;
 
         // Which row went where, as a small table joined back to the dataset.
         let ids = features::column(&rows, ROW_KEY).map_err(fail)?;
@@ -267,6 +267,15 @@ impl Model for TrainTestPosition {
             .aggregate(output.clone(), vec![min(ident(ROW_KEY)).alias("first_result_id")])?
             .sort(vec![ident("first_result_id").sort(true, false)])?
             .select(output)?)
+    }
+
+    /// The stage must hold the model this fingerprint trained: a stored table alone
+    /// does not say which model predict_position would load.
+    async fn is_current(&self, ctx: &ModelContext) -> Result<bool> {
+        match ctx.fingerprint() {
+            Some(fingerprint) => stage::is_current(ctx.model_stage()?, fingerprint).await,
+            None => Ok(false),
+        }
     }
 }
 
