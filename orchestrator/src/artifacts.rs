@@ -8,7 +8,6 @@
 //! strings) or a node's `config` and `meta`, never into fields of its own.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
@@ -16,11 +15,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use pitwall_core::dag::NodeId;
 use pitwall_core::runner::OutcomeKind;
 use pitwall_core::source::SourceTable;
+use pitwall_core::state::definition;
 use pitwall_core::testing::{Target, TestSpec};
 use pitwall_core::{Language, Node, NodeOutcome, NodeStatus};
 use serde_json::{Map, Value, json};
 
 use crate::cli::Selection;
+use crate::state::CHECKSUM_NAME;
 use pitwall_project::{NodeDoc, Project, ProjectSource};
 
 /// The adapter type the manifest names (dbt's is the warehouse's: `snowflake`, ...).
@@ -194,14 +195,13 @@ fn model_node(project: &Project, node: &Node) -> Value {
         "original_file_path": spec.original_file_path,
         "patch_path": doc.and_then(|d| d.patch_path.clone()),
         "fqn": fqn,
-        "database": Value::Null,
+        "database": project.config.warehouse.to_string(),
         "schema": project.relations.target_schema,
         "alias": spec.name,
         "relation_name": format!("{}.{}", project.relations.target_schema, spec.name),
         "language": match spec.language { Language::Sql => "sql", Language::Rust => "rust" },
         "raw_code": spec.raw_code,
-        // The code as written: the model's file (a Rust model's, its Rust source).
-        "checksum": checksum(&spec.raw_code),
+        "checksum": checksum(definition::model(node)),
         "description": doc.map(|d| d.description.clone()).unwrap_or_default(),
         "columns": columns(doc),
         "config": {
@@ -235,13 +235,12 @@ fn test_node(project: &Project, test: &TestSpec) -> Value {
         "path": project_path(&test.fqn[..test.fqn.len().saturating_sub(1)], &test.original_file_path),
         "original_file_path": test.original_file_path,
         "fqn": fqn,
-        "database": Value::Null,
+        "database": project.config.warehouse.to_string(),
         "schema": project.relations.audit_schema(),
         "alias": test.name,
         "language": "sql",
         "raw_code": test.raw_code,
-        // A singular test's is its file's, as in dbt; a generic test's, its raw code's.
-        "checksum": checksum(&test.raw_code),
+        "checksum": checksum(definition::test(test, false)),
         "description": "",
         "column_name": test.column,
         "attached_node": test.attached.as_ref().map(|t: &Target| uid(project, &t.node_id())),
@@ -272,7 +271,7 @@ fn source_node(project: &Project, loaded_by: &ProjectSource, table: &SourceTable
         "path": source.properties_path,
         "original_file_path": source.properties_path,
         "fqn": [name, table.source, table.name],
-        "database": Value::Null,
+        "database": project.config.warehouse.to_string(),
         "schema": location.schema,
         "identifier": table.name,
         "relation_name": format!("{}.{}", location.schema, table.name),
@@ -281,19 +280,19 @@ fn source_node(project: &Project, loaded_by: &ProjectSource, table: &SourceTable
         "columns": columns(project.docs.get(&id)),
         "loader": format!("pitwall {} (COPY INTO semantics, on_error = continue)", loaded_by.layer),
         "external": {"location": location.location.join(&table.file).to_string()},
+        // Not dbt's field for sources, which have no checksum; state:modified reads it.
+        "checksum": checksum(definition::raw_table(table, location)),
         "config": {"enabled": true},
         "tags": [],
     })
 }
 
-/// dbt's `FileHash`: the SHA-256 of a node's code, in hex.
-fn checksum(text: &str) -> Value {
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest.as_ref() {
-        write!(hex, "{byte:02x}").expect("writing to a String cannot fail");
-    }
-    json!({"name": "sha256", "checksum": hex})
+/// dbt's `FileHash`, holding what dbt's state comparison uses it for: what the node is.
+/// pitwall's is its definition digest (see `pitwall_core::state`: its SQL after Jinja
+/// without whitespace and comments, and its config), so `state:modified` sees a changed
+/// macro or var and ignores a reformatted file, as dbt State does.
+fn checksum(definition: String) -> Value {
+    json!({"name": CHECKSUM_NAME, "checksum": definition})
 }
 
 /// dbt's `path`: the file's path under its model or test path (its project folder).

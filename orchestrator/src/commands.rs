@@ -1,12 +1,13 @@
 //! What each `pitwall` command does.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
-use pitwall_cli::{Access, Execution, execute, open_warehouse};
+use pitwall_cli::{Access, Deferral, Execution, execute, open_warehouse};
 use pitwall_core::dag::NodeId;
 use pitwall_core::testing::TestSpec;
 use pitwall_core::{Location, Node, Plan};
@@ -19,6 +20,7 @@ use crate::cli::{Cli, Command, IndirectSelection, Invocation, LsOutput, Resource
 use crate::jobs;
 use crate::registry::LAYERS;
 use crate::select::{node_infos, select};
+use crate::state::PreviousState;
 
 /// dbt's three commands that run nodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +133,7 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
     } else {
         Vec::new()
     };
-    let tests: Vec<std::sync::Arc<TestSpec>> = if verb.runs_tests() {
+    let tests: Vec<Arc<TestSpec>> = if verb.runs_tests() {
         project.tests.iter().filter(|t| picked.contains(&NodeId::Test(t.name.clone()))).cloned().collect()
     } else {
         Vec::new()
@@ -157,10 +159,12 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
         .filter(|s| read.contains(s.source.name.as_str()))
         .map(|s| Ok((&s.source, s.loader.with_context(|| format!("no loader for source {}", s.source.name))?)))
         .collect::<Result<Vec<_>>>()?;
+    let deferral = deferral(project, args, &models, &tests)?;
     let execution = Execution {
         config: &project.config,
         dag: &project.dag,
         sources,
+        deferral,
         plan: Plan::new(&project.dag, models, tests, verb.builds_models()),
         store_failures,
         reports: LAYERS.iter().flat_map(|l| l.reports.iter()).collect(),
@@ -188,6 +192,27 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
         deliver(project, session, succeeded, &loaded, &outcomes).await?;
     }
     result
+}
+
+/// With `--defer`: the models the plan reads but does not build, to read from the
+/// `--state` manifest's warehouse when this one lacks them.
+fn deferral(project: &Project, args: &RunArgs, models: &[Node], tests: &[Arc<TestSpec>]) -> Result<Option<Deferral>> {
+    let (true, Some(dir)) = (args.defer, &args.selection.state) else {
+        return Ok(None);
+    };
+    let built: BTreeSet<NodeId> = models.iter().map(|n| NodeId::Model(n.name().to_owned())).collect();
+    let readers = built.iter().cloned().chain(tests.iter().map(|t| NodeId::Test(t.name.clone())));
+    let mut unbuilt = BTreeSet::new();
+    for reader in readers {
+        for parent in project.dag.parents(&reader) {
+            if let NodeId::Model(name) = parent
+                && !built.contains(parent)
+            {
+                unbuilt.insert(name.clone());
+            }
+        }
+    }
+    PreviousState::load(dir)?.deferral(project, unbuilt.into_iter().collect())
 }
 
 #[cfg(feature = "snowflake")]

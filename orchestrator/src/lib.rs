@@ -24,5 +24,6 @@ pub mod registry;
 pub mod select;
 #[cfg(feature = "snowflake")]
 pub mod snowflake;
+pub mod state;
 
 pub use pitwall_project::Project;

@@ -3,7 +3,8 @@
 //! `[@][N+]method:value[+M]` where the method is one of none (name or folder path),
 //! `fqn:`, `tag:`, `path:`, `source:`, `resource_type:`, `config.<key>:` (any config key:
 //! `config.materialized:table`, `config.tags:bi`, `config.meta.owner:bi`,
-//! `config.severity:warn`); `*` globs.
+//! `config.severity:warn`), `state:` (`modified`, `new`, `unmodified`, `old`, against
+//! `--state DIR`); `*` globs.
 //! `--exclude` uses the same syntax and is subtracted. Tests of selected models come
 //! along per `--indirect-selection`.
 
@@ -14,6 +15,7 @@ use pitwall_core::Dag;
 use pitwall_core::dag::NodeId;
 
 use crate::cli::{IndirectSelection, Selection};
+use crate::state::{Comparison, PreviousState};
 use pitwall_project::Project;
 
 /// What selectors can match a node on.
@@ -26,6 +28,8 @@ pub struct NodeInfo {
     pub path: String,
     /// The node's resolved config, as the manifest shows it, for `config.<key>:`.
     pub config: serde_json::Value,
+    /// How it compares with `--state`'s manifest, when one is given.
+    pub state: Option<Comparison>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +41,7 @@ enum Method {
     ResourceType,
     /// `config.<key>[.<key>...]`, the path into the config.
     Config(Vec<String>),
+    State,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +72,11 @@ impl Selector {
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// Whether a term compares with a previous state (`state:`).
+    fn uses_state(&self) -> bool {
+        self.terms.iter().flat_map(|(_, atoms)| atoms).any(|a| a.method == Method::State)
     }
 
     /// The nodes this selector picks among `nodes`, and the terms that picked none.
@@ -102,6 +112,7 @@ pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
             tags: Vec::new(),
             path: s.source.properties_path.clone(),
             config: serde_json::json!({"enabled": true}),
+            state: None,
         }));
     }
     infos.extend(project.nodes.iter().map(|n| NodeInfo {
@@ -110,6 +121,7 @@ pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
         tags: n.config.tags.clone(),
         path: n.spec().original_file_path.clone(),
         config: serde_json::to_value(&n.config).unwrap_or_default(),
+        state: None,
     }));
     infos.extend(project.tests.iter().map(|t| NodeInfo {
         id: NodeId::Test(t.name.clone()),
@@ -117,6 +129,7 @@ pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
         tags: t.config.tags.clone(),
         path: t.original_file_path.clone(),
         config: serde_json::to_value(&t.config).unwrap_or_default(),
+        state: None,
     }));
     infos
 }
@@ -125,8 +138,18 @@ pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
 /// excludes; tests whose parents are picked come along per its indirect selection, or
 /// `default`. A selection term that matches nothing is warned about, as dbt does.
 pub fn select(project: &Project, selection: &Selection, default: IndirectSelection) -> Result<BTreeSet<NodeId>> {
-    let infos = node_infos(project);
+    let mut infos = node_infos(project);
     let selector = Selector::parse(&selection.select)?;
+    let excluding = Selector::parse(&selection.exclude)?;
+    if selector.uses_state() || excluding.uses_state() {
+        let Some(dir) = &selection.state else {
+            bail!("the state: selector compares with a previous run's artifacts: give their folder with --state DIR");
+        };
+        let compared = PreviousState::load(dir)?.compare(project);
+        for info in &mut infos {
+            info.state = compared.get(&info.id).copied();
+        }
+    }
     let mut picked = if selector.is_empty() {
         infos.iter().map(|n| n.id.clone()).collect()
     } else {
@@ -136,7 +159,7 @@ pub fn select(project: &Project, selection: &Selection, default: IndirectSelecti
         }
         picked
     };
-    let (excluded, _) = Selector::parse(&selection.exclude)?.evaluate(&infos, &project.dag);
+    let (excluded, _) = excluding.evaluate(&infos, &project.dag);
     picked.retain(|id| !excluded.contains(id));
     let mode = selection.indirect_selection.unwrap_or(default);
     for test in &project.tests {
@@ -164,6 +187,10 @@ fn parse_depth(text: &str, atom: &str) -> Result<Option<usize>> {
         }
     }
 }
+
+/// The values of `state:`: dbt's, without the `modified.<part>` sub-selectors (pitwall
+/// compares a node's definition as one digest).
+const STATES: [&str; 4] = ["modified", "new", "unmodified", "old"];
 
 fn parse_atom(atom: &str) -> Result<Atom> {
     if atom.is_empty() {
@@ -199,6 +226,7 @@ fn parse_atom(atom: &str) -> Result<Atom> {
                 "path" => Method::Path,
                 "source" => Method::Source,
                 "resource_type" => Method::ResourceType,
+                "state" => Method::State,
                 "fqn" => Method::Default,
                 other => match other.strip_prefix("config.") {
                     Some(path) if !path.is_empty() => Method::Config(path.split('.').map(str::to_owned).collect()),
@@ -212,6 +240,9 @@ fn parse_atom(atom: &str) -> Result<Atom> {
     };
     if value.is_empty() {
         bail!("selector '{atom}' has no value");
+    }
+    if method == Method::State && !STATES.contains(&value) {
+        bail!("selector '{atom}': pitwall compares state as {}", STATES.join(", "));
     }
     Ok(Atom { at, parents, children, method, value: value.to_owned() })
 }
@@ -269,6 +300,15 @@ impl Atom {
                 let value = path.iter().try_fold(&node.config, |v, key| v.get(key));
                 value.is_some_and(|v| config_matches(&self.value, v))
             }
+            // As in dbt, state:modified includes new nodes, and state:old is every node
+            // the previous manifest has.
+            Method::State => match (self.value.as_str(), node.state) {
+                ("modified", Some(c)) => c != Comparison::Unmodified,
+                ("new", Some(c)) => c == Comparison::New,
+                ("unmodified", Some(c)) => c == Comparison::Unmodified,
+                ("old", Some(c)) => c != Comparison::New,
+                _ => false,
+            },
         }
     }
 

@@ -17,6 +17,7 @@ use pitwall_core::{
     Dag, Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
 };
 
+use crate::defer::{Deferral, defer};
 use crate::engine::{self, Engine, Sessions};
 
 /// An opened warehouse: the warehouse, a session with every relation it holds in the
@@ -93,6 +94,9 @@ pub struct Execution<'a> {
     /// Rebuild every node and reload every raw table, even those whose stored
     /// fingerprint matches (`--full-refresh`; also `PITWALL_NO_REUSE=1`).
     pub full_refresh: bool,
+    /// Refs to models outside the plan that the warehouse lacks are read from there
+    /// (`--defer --state DIR`).
+    pub deferral: Option<Deferral>,
 }
 
 pub struct Executed {
@@ -201,7 +205,13 @@ async fn run_plan(
 ) -> Result<()> {
     let open = open_warehouse(run.config, Access::Write, run.no_wait).await?;
     let full_refresh = run.full_refresh || reuse_disabled_by_env();
-    let stored = stored_stamps(run.config, &open).await?;
+    let mut stored = stored_stamps(run.config, &open).await?;
+    if let Some(deferral) = &run.deferral {
+        let deferred = defer(&open, deferral, &run.config.relations(), &mut stored).await?;
+        if !deferred.is_empty() {
+            println!("Deferred to {}: {}\n", deferral.warehouse, deferred.join(", "));
+        }
+    }
     let loaded = load_sources(run, &open, &stored, full_refresh).await;
     if let Ok(raw_fingerprints) = &loaded {
         let mut definitions = raw_fingerprints.clone();

@@ -10,6 +10,10 @@
 //! - [`execute`]: the run loop behind `pitwall run/test/build` and every layer binary:
 //!   load the sources a plan reads, run the plan on the warehouse, print dbt's progress
 //!   lines, the summary and the layers' reports.
+//! - [`execute`] reuses what has not changed: it loads the raw tables whose files changed,
+//!   fingerprints each job (`pitwall_core::state`) and runs the plan with the stamps the
+//!   warehouse holds; [`Deferral`] reads refs to unbuilt models from another warehouse
+//!   (`--defer`).
 //! - [`Engine`]: where sessions plan and run SQL (`--engine`): DataFusion here, or a
 //!   Ballista cluster (cargo feature `ballista`), with Rust models kept in this process.
 //! - [`layer_main`]: a layer binary's whole `main`, driven by the layer's [`Layer`] value.
@@ -17,11 +21,13 @@
 //! It must never decide what runs (selection and the project's DAG are the
 //! orchestrator's) or name a layer: layers come in as values.
 
+mod defer;
 mod engine;
 mod execute;
 mod options;
 pub mod resources;
 
+pub use defer::Deferral;
 pub use engine::Engine;
 
 pub use execute::{Executed, Execution, OpenWarehouse, execute, header, open_warehouse};

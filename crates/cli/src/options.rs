@@ -187,6 +187,7 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
         reports: layer.reports.iter().collect(),
         no_wait: options.no_wait,
         full_refresh: false,
+        deferral: None,
     };
     execute(execution).await.result()
 }

@@ -335,6 +335,12 @@ impl Warehouse {
         Ok(session)
     }
 
+    /// Lets `session` read this warehouse's files (a session made by another warehouse
+    /// reads only its own store).
+    pub fn share_store(&self, session: &SessionContext) {
+        session.register_object_store(&self.store.base_url, self.store.store.clone());
+    }
+
     /// Whether tables are versioned objects behind pointers (object stores) rather than
     /// files renamed into place (a local folder); see the module's invariant.
     fn versioned(&self) -> bool {
