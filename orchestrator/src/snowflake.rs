@@ -46,7 +46,7 @@ pub async fn connect(target: &SnowflakeTarget) -> Result<Session> {
 }
 
 /// The relations a run materialized, upstream first: the raw tables of the sources it
-/// loaded, then each model it built. A view goes as a view when its SQL compiles for
+/// loaded (reloaded or not), then each model it built or reused. A view goes as a view when its SQL compiles for
 /// Snowflake's names.
 pub fn relations(
     project: &Project,
@@ -66,9 +66,13 @@ pub fn relations(
             });
         }
     }
+    // A reused model is delivered too: the local warehouse cannot tell whether Snowflake
+    // already holds that version (another target, a failed delivery, a dropped table).
     let built = |name: &str| {
         outcomes.iter().any(|o| {
-            o.name == name && matches!(o.kind, OutcomeKind::Model(_)) && matches!(o.status, NodeStatus::Success { .. })
+            o.name == name
+                && matches!(o.kind, OutcomeKind::Model(_))
+                && matches!(o.status, NodeStatus::Success { .. } | NodeStatus::Reused { .. })
         })
     };
     let snowflake_name = |r: &datafusion::common::TableReference| {
