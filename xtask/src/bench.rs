@@ -1,11 +1,14 @@
 //! `cargo xtask bench`: pitwall's full build against a DuckDB peer doing the relational
 //! part, on the real data scaled up, timed run by run, alternating the two.
 //!
-//! Per scale: generate the data (`generate`), check on a first (warm-up) run of each that
-//! both produce the same row count for every relation, then time `runs` alternating runs
-//! (`measure`: wall time and peak RSS of the child process), and report medians, peaks
-//! and ratios (`report`). The peer (`peer`, `xtask/peer/`) runs pitwall's own compiled SQL
-//! of every non-ML model, each as a table, in DuckDB.
+//! Per scale: generate the data (`generate`), then run rounds: pitwall's clean build, a
+//! no-op build and a one-model edit build into the same warehouse (`reuse`), then the
+//! peer's full run. The first (warm-up) round checks that both produce the same row count
+//! for every relation; `runs` rounds are timed (`measure`: wall time and peak RSS of the
+//! child process), and medians, peaks and ratios reported (`report`), each of pitwall's
+//! three builds against the peer's full run, since DuckDB has no state to reuse. The peer
+//! (`peer`, `xtask/peer/`) runs pitwall's own compiled SQL of every non-ML model, each as
+//! a table, in DuckDB. Everything runs in a copy of the project, where the edit is made.
 //!
 //! `--project-models N` runs the other benchmark instead (`project`): how fast pitwall
 //! reads a generated project of N models, against dbt-core.
@@ -16,6 +19,7 @@ mod measure;
 mod peer;
 mod project;
 mod report;
+mod reuse;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,7 +33,11 @@ use serde_json::json;
 use self::args::{BenchArgs, Parsed};
 use self::measure::Sample;
 use self::peer::Relation;
-use self::report::{ScaleResult, Tool};
+use self::report::{ScaleResult, ScaleSamples};
+use self::reuse::{Build, ModelEdit, NodeCounts};
+
+/// pitwall's switch that turns reuse off for every build (`PITWALL_NO_REUSE=1`).
+const NO_REUSE_ENV: &str = "PITWALL_NO_REUSE";
 
 /// Which of the two a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +57,12 @@ impl Who {
 
 /// Everything a run needs, set up once.
 struct Bench {
-    /// Where pitwall runs (its project folder) and the peer too.
+    /// Where pitwall runs and the peer too: the bench's copy of the project.
     project: PathBuf,
+    /// The file the one-model edit changes, in `project`.
+    edited_model: PathBuf,
+    /// Whether this pitwall reuses (so its no-op build must reuse every model).
+    reuse_expected: bool,
     dir: PathBuf,
     pitwall: PathBuf,
     pitwall_args: Vec<String>,
@@ -64,38 +76,73 @@ impl Bench {
         self.dir.join("run").join(who.name())
     }
 
-    /// One run of `who` on `data`, in a fresh output folder; `label` names its log.
+    fn log(&self, who: Who, label: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{}-{label}.log", who.name()))
+    }
+
+    /// One run of `who` on `data` in a fresh output folder (for pitwall, a clean build);
+    /// `label` names its log.
     fn run(&self, who: Who, data: &Path, label: &str) -> Result<Sample> {
         let out = self.run_dir(who);
         if out.exists() {
             fs::remove_dir_all(&out).with_context(|| format!("cannot remove {}", out.display()))?;
         }
         fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-        let log = self.dir.join("logs").join(format!("{}-{label}.log", who.name()));
         let mut command = match who {
-            Who::Pitwall => {
-                let mut command = Command::new(&self.pitwall);
-                command.current_dir(&self.project).arg("build").args(pitwall_locations(data, &out));
-                command.args(&self.pitwall_args);
-                command
-            }
-            Who::DuckDb => {
-                let mut command = Command::new(&self.python);
-                command
-                    .current_dir(&self.project)
-                    .arg(&self.peer_script)
-                    .arg("--data")
-                    .arg(data)
-                    .arg("--models")
-                    .arg(&self.peer_models)
-                    .arg("--out")
-                    .arg(&out)
-                    .arg("--report")
-                    .arg(out.join("report.json"));
-                command
+            Who::Pitwall => self.build_command(data),
+            Who::DuckDb => self.peer_command(data),
+        };
+        measure::measure(&mut command, &self.log(who, label))
+    }
+
+    /// `pitwall build` into the output folder of the last one, reusing what it stored.
+    fn rebuild(&self, data: &Path, label: &str) -> Result<Sample> {
+        measure::measure(&mut self.build_command(data), &self.log(Who::Pitwall, label))
+    }
+
+    fn build_command(&self, data: &Path) -> Command {
+        let mut command = Command::new(&self.pitwall);
+        command.current_dir(&self.project).arg("build").args(pitwall_locations(data, &self.run_dir(Who::Pitwall)));
+        command.args(&self.pitwall_args);
+        // Set in the caller's shell, it would turn the no-op row into a clean build.
+        command.env_remove(NO_REUSE_ENV);
+        command
+    }
+
+    fn peer_command(&self, data: &Path) -> Command {
+        let out = self.run_dir(Who::DuckDb);
+        let mut command = Command::new(&self.python);
+        command
+            .current_dir(&self.project)
+            .arg(&self.peer_script)
+            .arg("--data")
+            .arg(data)
+            .arg("--models")
+            .arg(&self.peer_models)
+            .arg("--out")
+            .arg(&out)
+            .arg("--report")
+            .arg(out.join("report.json"));
+        command
+    }
+
+    /// One of pitwall's three builds of a round, and its counts of reused and built
+    /// nodes, checked against what the build is meant to measure. The edit is undone
+    /// before this returns, on an error too.
+    fn build(&self, build: Build, data: &Path, label: &str) -> Result<(Sample, NodeCounts)> {
+        let sample = match build {
+            Build::Clean => self.run(Who::Pitwall, data, label)?,
+            Build::NoOp => self.rebuild(data, label)?,
+            Build::Edit => {
+                let edit = ModelEdit::apply(&self.edited_model)?;
+                let sample = self.rebuild(data, label)?;
+                edit.restore()?;
+                sample
             }
         };
-        measure::measure(&mut command, &log)
+        let run_results = reuse::read_run_results(&self.run_dir(Who::Pitwall))?;
+        let counts = reuse::check(build, &run_results, self.reuse_expected)?;
+        Ok((sample, counts))
     }
 
     /// The peer's report of its last run.
@@ -256,15 +303,8 @@ pub(crate) fn main(args: Vec<String>, usage: &str) -> Result<()> {
     }
 }
 
-/// One scale: its data generated (once), then `warmup` and `runs` alternating runs of
-/// both tools, the row counts checked after the first.
-fn measure_scale(
-    bench: &Bench,
-    source: &Path,
-    scale: u32,
-    (runs, warmup): (u32, u32),
-    checked: &[&Relation],
-) -> Result<ScaleResult> {
+/// The data of scale `scale` under the bench folder, generated unless it is already.
+fn scale_data(bench: &Bench, source: &Path, scale: u32) -> Result<PathBuf> {
     let data = bench.dir.join("data").join(format!("x{scale}"));
     println!("data x{scale}: {} ...", data.display());
     let started = Instant::now();
@@ -273,11 +313,45 @@ fn measure_scale(
     } else {
         println!("x{scale} was generated already (complete): reused");
     }
-    let input_bytes = generate::folder_bytes(&data)?;
+    Ok(data)
+}
 
+/// One round: pitwall's clean, no-op and one-model edit builds into one warehouse, then
+/// DuckDB's full run; kept in `timed` unless it is a warm-up round.
+fn measure_round(bench: &Bench, data: &Path, scale: u32, label: &str, timed: Option<&mut ScaleSamples>) -> Result<()> {
+    let file_label = format!("x{scale}-{}", label.replace(['/', ' '], "-"));
+    let mut builds = Vec::new();
+    for build in Build::ALL {
+        let (sample, counts) = bench.build(build, data, &format!("{file_label}-{}", build.key()))?;
+        println!("{label} pitwall {} x{scale}: {} ({counts})", build.label(), format_sample(sample));
+        builds.push((sample, counts));
+    }
+    let duckdb = bench.run(Who::DuckDb, data, &file_label)?;
+    println!("{label} duckdb x{scale}: {}", format_sample(duckdb));
+    if let Some(samples) = timed {
+        for (index, (sample, counts)) in builds.into_iter().enumerate() {
+            samples.pitwall[index].push(sample);
+            samples.counts[index].push(counts);
+        }
+        samples.duckdb.push(duckdb);
+        samples.duckdb_in_process_seconds.push(bench.peer_report()?["in_process_seconds"].as_f64().unwrap_or(f64::NAN));
+    }
+    Ok(())
+}
+
+/// One scale: its data generated (once), then `warmup` and `runs` rounds, the row counts
+/// checked after the first (pitwall's warehouse as the one-model edit left it).
+fn measure_scale(
+    bench: &Bench,
+    source: &Path,
+    scale: u32,
+    (runs, warmup): (u32, u32),
+    checked: &[&Relation],
+) -> Result<ScaleResult> {
+    let data = scale_data(bench, source, scale)?;
+    let input_bytes = generate::folder_bytes(&data)?;
     let mut rows_checked = 0;
-    let mut samples: [Vec<Sample>; 2] = Default::default();
-    let mut in_process = Vec::new();
+    let mut samples = ScaleSamples::default();
     for round in 0..warmup + runs {
         let timed = round >= warmup;
         let label = if timed {
@@ -285,44 +359,44 @@ fn measure_scale(
         } else {
             format!("warm-up {}/{warmup}", round + 1)
         };
-        for (index, who) in [Who::Pitwall, Who::DuckDb].into_iter().enumerate() {
-            let file_label = format!("x{scale}-{}", label.replace(['/', ' '], "-"));
-            let sample = bench.run(who, &data, &file_label)?;
-            println!("{label} {} x{scale}: {}", who.name(), format_sample(sample));
-            if timed {
-                samples[index].push(sample);
-                if who == Who::DuckDb {
-                    in_process.push(bench.peer_report()?["in_process_seconds"].as_f64().unwrap_or(f64::NAN));
-                }
-            }
-        }
+        measure_round(bench, &data, scale, &label, timed.then_some(&mut samples))?;
         if round == 0 {
             rows_checked = bench.check_rows(&data, checked)?;
             println!("row counts: the same in pitwall and DuckDB for all {rows_checked} relations");
         }
     }
-    let [pitwall_samples, duckdb_samples] = samples;
-    let result = ScaleResult::new(
-        scale,
-        input_bytes,
-        Tool::new(pitwall_samples),
-        Tool::new(duckdb_samples),
-        in_process,
-        rows_checked,
-    );
-    println!(
-        "x{scale}: pitwall {:.2} s, DuckDB {:.2} s: ratio {:.2}x time, {:.2}x peak RSS",
-        result.pitwall.median_seconds, result.duckdb.median_seconds, result.time_ratio, result.rss_ratio
-    );
+    let result = samples.into_result(scale, input_bytes, rows_checked);
+    for row in &result.builds {
+        println!(
+            "x{scale} {}: pitwall {:.2} s, DuckDB full run {:.2} s: ratio {:.2}x time, {:.2}x peak RSS",
+            row.build.label(),
+            row.pitwall.median_seconds,
+            result.duckdb.median_seconds,
+            row.time_ratio,
+            row.rss_ratio
+        );
+    }
     Ok(result)
 }
 
-/// `pitwall compile -s <the peer's layers>`: the models and sources its manifest lists,
-/// its number of data tests (for the caption), and the compiled SQL it printed.
-fn compile_peer(pitwall: &Path, project: &Path, dir: &Path) -> Result<(Vec<Relation>, Vec<Relation>, usize, String)> {
+/// What `pitwall compile -s <the peer's layers>` tells the bench.
+struct PeerCompile {
+    /// The models and sources its manifest lists.
+    models: Vec<Relation>,
+    sources: Vec<Relation>,
+    /// The project's data tests, for the caption.
+    tests: usize,
+    /// The compiled SQL it printed.
+    sql: String,
+    /// The file of the model the one-model edit changes.
+    edited_model: PathBuf,
+}
+
+/// `pitwall compile -s <the peer's layers>` in `project`, and what its manifest says.
+fn compile_peer(pitwall: &Path, project: &Path, dir: &Path) -> Result<PeerCompile> {
     println!("compiling the peer's SQL (pitwall compile -s {}) ...", peer::LAYERS.join(" "));
     let compile_dir = dir.join("compile");
-    let compiled = peer::output(
+    let sql = peer::output(
         Command::new(pitwall)
             .current_dir(project)
             .arg("compile")
@@ -334,13 +408,27 @@ fn compile_peer(pitwall: &Path, project: &Path, dir: &Path) -> Result<(Vec<Relat
             .arg(compile_dir.join("warehouse")),
     )?;
     let manifest_path = compile_dir.join("manifest.json");
-    let manifest =
+    let text =
         fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let (models, sources) = peer::relations(&manifest)?;
-    let tests = serde_json::from_str::<serde_json::Value>(&manifest)?["nodes"]
+    let (models, sources) = peer::relations(&text)?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)?;
+    let tests = manifest["nodes"]
         .as_object()
         .map_or(0, |nodes| nodes.values().filter(|n| n["resource_type"] == "test").count());
-    Ok((models, sources, tests, compiled))
+    let edited_model = reuse::model_file(&manifest, project, reuse::EDITED_MODEL)?;
+    Ok(PeerCompile { models, sources, tests, sql, edited_model })
+}
+
+/// The peer's SQL of each model, split from the compiled SQL and written into
+/// `<bench>/peer-models`: that folder, and each model with its SQL.
+fn write_peer_models<'a>(compiled: &'a PeerCompile, dir: &Path) -> Result<(PathBuf, Vec<(&'a Relation, String)>)> {
+    let peer_sql = peer::split_compiled(&compiled.sql, &compiled.models)?;
+    if peer_sql.is_empty() {
+        bail!("pitwall compile printed no model of {}", peer::LAYERS.join(", "));
+    }
+    let peer_models = dir.join("peer-models");
+    peer::write_models(&peer_models, &peer_sql)?;
+    Ok((peer_models, peer_sql))
 }
 
 /// What a scale benchmark ran, for its report.
@@ -351,6 +439,9 @@ struct Summary<'a> {
     pitwall_version: &'a str,
     build_seconds: Option<f64>,
     pitwall_args: &'a [String],
+    reuse_expected: bool,
+    /// The edited model's file, relative to the project.
+    edited_model: String,
     models: usize,
     tests: usize,
     sources: usize,
@@ -362,34 +453,45 @@ struct Summary<'a> {
     warmup: u32,
 }
 
-/// Prints the table and writes `results.json` and `results.md` with their caption.
-fn write_results(s: &Summary<'_>, results: &[ScaleResult], load_before: Option<String>) -> Result<()> {
-    let mut machine = machine();
-    machine["loadavg_before"] = json!(load_before);
-    let nproc = machine["nproc"].as_u64().unwrap_or(0);
-    let (commit, binary) = described_binary(s.root, s.pitwall, s.pitwall_version, s.build_seconds);
+/// The text above the table: what was run, on what, and how to read the ratios.
+fn caption(s: &Summary<'_>, machine: &serde_json::Value, binary: &str, date: &str) -> String {
     let extra = if s.pitwall_args.is_empty() { String::new() } else { format!(" {}", s.pitwall_args.join(" ")) };
-    let date = report::now_utc();
-    let caption = format!(
-        "Median wall time of {} per tool, alternating pitwall and DuckDB after {} of each, and the highest \
+    format!(
+        "Median wall time of {} per build, alternating pitwall and DuckDB after {} of each, and the highest \
          peak RSS. Scale xN is the real data with N - 1 copies of races, results, pit_stops and lap_times as \
-         new seasons. Ratio = DuckDB / pitwall: above 1, pitwall is faster or needs less memory. \
-         pitwall ({binary}): `pitwall build{extra}`, everything: the {} source CSVs loaded and \
-         stored as Parquet, {} models (the ML model's training and prediction included) and {} data tests. \
-         DuckDB {} (Python, in memory): only the relational part: the same CSVs loaded, the {} SQL models of \
-         {} each created as a table from pitwall's compiled SQL (both aggregates in SQL), every table written \
-         to Parquet; no ML, no tests. {}, {nproc} cores, {} MiB; {date}.",
+         new seasons. pitwall ({binary}): `pitwall build{extra}`, everything: the {} source CSVs loaded and \
+         stored as Parquet, {} models (the ML model's training and prediction included) and {} data tests; \
+         three builds per round: clean (a fresh output folder), no-op (again into the same warehouse, nothing \
+         changed) and one-model edit (again, after `{}` is appended to {}, which changes its SQL tokens but \
+         not its rows; the file is restored after the build). Reused / built are the nodes' statuses in \
+         run_results.json. DuckDB {} (Python, in memory): only the relational part: the same CSVs loaded, the \
+         {} SQL models of {} each created as a table from pitwall's compiled SQL (both aggregates in SQL), \
+         every table written to Parquet; no ML, no tests. DuckDB re-runs everything; ratio = DuckDB full run / \
+         pitwall, the same DuckDB runs in all three rows: above 1, pitwall is faster or needs less memory. \
+         {}, {} cores, {} MiB; {date}.",
         plural(s.runs, "run"),
         plural(s.warmup, "warm-up run"),
         s.sources,
         s.models,
         s.tests,
+        reuse::HARMLESS_PREDICATE,
+        s.edited_model,
         s.duckdb_version,
         s.peer_models.len(),
         peer::LAYERS.join(", "),
         machine["cpu"].as_str().filter(|c| !c.is_empty()).unwrap_or("this machine"),
+        machine["nproc"].as_u64().unwrap_or(0),
         machine["memory_mib"].as_u64().unwrap_or(0),
-    );
+    )
+}
+
+/// Prints the table and writes `results.json` and `results.md` with their caption.
+fn write_results(s: &Summary<'_>, results: &[ScaleResult], load_before: Option<String>) -> Result<()> {
+    let mut machine = machine();
+    machine["loadavg_before"] = json!(load_before);
+    let (commit, binary) = described_binary(s.root, s.pitwall, s.pitwall_version, s.build_seconds);
+    let date = report::now_utc();
+    let caption = caption(s, &machine, &binary, &date);
 
     println!("\n{}\n", report::text_table(results));
     let json_path = s.dir.join("results.json");
@@ -405,7 +507,9 @@ fn write_results(s: &Summary<'_>, results: &[ScaleResult], load_before: Option<S
             "release_build_seconds": s.build_seconds,
             "models": s.models,
             "tests": s.tests,
+            "reuse_expected": s.reuse_expected,
         },
+        "edit": { "model": s.edited_model, "appended": reuse::HARMLESS_PREDICATE },
         "duckdb": {
             "version": s.duckdb_version,
             "models": s.peer_models,
@@ -424,6 +528,27 @@ fn write_results(s: &Summary<'_>, results: &[ScaleResult], load_before: Option<S
     Ok(())
 }
 
+/// `project` copied to `<bench>/project-copy`, where every run happens and the one-model
+/// edit is made, so the bench never modifies the project itself.
+fn project_copy(project: &Path, dir: &Path, target: &Path) -> Result<PathBuf> {
+    let copy = dir.join("project-copy");
+    println!("copying the project {} to {} ...", project.display(), copy.display());
+    reuse::copy_project(project, &copy, &[target, dir])?;
+    Ok(copy)
+}
+
+/// Whether `pitwall` has state-aware builds, as its `build --help` shows, printed.
+fn pitwall_reuses(pitwall: &Path) -> Result<bool> {
+    let help = peer::output(Command::new(pitwall).args(["build", "--help"]))?;
+    let expected = reuse::reuse_expected(&help);
+    if expected {
+        println!("this pitwall reuses (build --full-refresh): its no-op build must reuse every model");
+    } else {
+        println!("this pitwall has no build --full-refresh, so no reuse: its no-op and edit builds rebuild all");
+    }
+    Ok(expected)
+}
+
 /// The data-scale benchmark: pitwall's build against the DuckDB peer at each scale.
 fn scales(args: BenchArgs) -> Result<()> {
     let BenchArgs { scales, runs, warmup, bin, source, project_dir, pitwall_args } = args;
@@ -438,21 +563,20 @@ fn scales(args: BenchArgs) -> Result<()> {
 
     let (pitwall, build_seconds) = pitwall_binary(bin, &root)?;
     let pitwall_version = peer::output(Command::new(&pitwall).arg("--version"))?.trim().to_owned();
+    let reuse_expected = pitwall_reuses(&pitwall)?;
+    let copy = project_copy(&project, &fs::canonicalize(&dir)?, &fs::canonicalize(&target)?)?;
 
     let peer_dir = root.join("xtask").join("peer");
     let (python, duckdb_version) = peer::install(&peer_dir, &target.join("venv-bench"))?;
 
-    let (models, sources, tests, compiled) = compile_peer(&pitwall, &project, &dir)?;
-    let peer_sql = peer::split_compiled(&compiled, &models)?;
-    if peer_sql.is_empty() {
-        bail!("pitwall compile printed no model of {}", peer::LAYERS.join(", "));
-    }
-    let peer_models = dir.join("peer-models");
-    peer::write_models(&peer_models, &peer_sql)?;
-    let checked: Vec<&Relation> = sources.iter().chain(peer_sql.iter().map(|(model, _)| *model)).collect();
+    let compiled = compile_peer(&pitwall, &copy, &dir)?;
+    let (peer_models, peer_sql) = write_peer_models(&compiled, &dir)?;
+    let checked: Vec<&Relation> = compiled.sources.iter().chain(peer_sql.iter().map(|(model, _)| *model)).collect();
 
     let bench = Bench {
-        project: project.clone(),
+        project: copy.clone(),
+        edited_model: compiled.edited_model.clone(),
+        reuse_expected,
         dir: dir.clone(),
         pitwall: pitwall.clone(),
         pitwall_args: pitwall_args.clone(),
@@ -462,10 +586,10 @@ fn scales(args: BenchArgs) -> Result<()> {
     };
 
     let load_before = load_average();
-    let mut results = Vec::new();
-    for &scale in &scales {
-        results.push(measure_scale(&bench, &source, scale, (runs, warmup), &checked)?);
-    }
+    let results: Vec<ScaleResult> = scales
+        .iter()
+        .map(|&scale| measure_scale(&bench, &source, scale, (runs, warmup), &checked))
+        .collect::<Result<_>>()?;
 
     let summary = Summary {
         root: &root,
@@ -474,9 +598,11 @@ fn scales(args: BenchArgs) -> Result<()> {
         pitwall_version: &pitwall_version,
         build_seconds,
         pitwall_args: &pitwall_args,
-        models: models.len(),
-        tests,
-        sources: sources.len(),
+        reuse_expected,
+        edited_model: compiled.edited_model.strip_prefix(&copy).unwrap_or(&compiled.edited_model).display().to_string(),
+        models: compiled.models.len(),
+        tests: compiled.tests,
+        sources: compiled.sources.len(),
         duckdb_version: &duckdb_version,
         peer_models: peer_sql.iter().map(|(m, _)| format!("{}.{}", m.schema, m.name)).collect(),
         source: &source,

@@ -15,8 +15,9 @@ tasks:
   build-all [PITWALL ARGS...]   build the workspace in release, then run the
                                 built `pitwall build [PITWALL ARGS...]`
   bench [OPTIONS] [-- PITWALL ARGS...]
-                                time pitwall's release build against DuckDB on
-                                the data scaled up; results in target/bench/
+                                time pitwall's release build (clean, no-op and
+                                one-model edit) against DuckDB on the data
+                                scaled up; results in target/bench/
   bench --project-models N [--runs R] [--warmup W] [--bin PATH]
                                 time how fast pitwall reads a generated project
                                 of N models against dbt-core; results in
@@ -27,15 +28,21 @@ bench options:
                       copies of races, results, pit_stops and lap_times with ids
                       shifted and years +100 per copy, generated once into
                       target/bench/data/x<n>/
-  --runs N            timed runs per tool and scale (default 3), alternating
-                      pitwall and DuckDB; the median time and the highest peak
-                      RSS are reported
-  --warmup N          untimed runs of each first (default 1); the first run of
-                      each must give the same row count for every table
+  --runs N            timed rounds per scale (default 3): pitwall's clean build
+                      (fresh output folder), its no-op build (same warehouse,
+                      nothing changed), its build after a token change to
+                      pit_stops_joined.sql (undone after), then DuckDB's full
+                      run; the median time, the highest peak RSS and the
+                      reused / built counts of run_results.json are reported,
+                      each row's ratios against DuckDB's full run
+  --warmup N          untimed rounds first (default 1); after the first round,
+                      pitwall's warehouse (as the edit build left it) and
+                      DuckDB must give the same row count for every table
   --bin PATH          an already built pitwall (default: build it in release)
   --source DIR        the data to scale up (default data/f1)
-  --project-dir DIR   where pitwall runs, reading its pitwall.toml (default: the
-                      workspace root)
+  --project-dir DIR   the project (its pitwall.toml), copied into
+                      target/bench/project-copy where every run happens and
+                      the edit is made (default: the workspace root)
   --pitwall-arg ARG   an extra argument of each `pitwall build` (repeatable, as
                       --pitwall-arg=--engine=ballista); so are those after `--`
   --project-models N  instead of the above, the parse benchmark (1 to 100000

@@ -1,11 +1,13 @@
-//! The benchmark's results: per scale and tool the samples, their median wall time and
-//! highest peak RSS, and the ratios; printed as a table, saved as JSON and Markdown.
+//! The benchmark's results: per scale, for each of pitwall's three builds (clean, no-op,
+//! one-model edit) and DuckDB's full run, the samples, their median wall time and highest
+//! peak RSS, and the ratios; printed as a table, saved as JSON and Markdown.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
 use super::measure::Sample;
+use super::reuse::{Build, NodeCounts};
 
 #[derive(Debug)]
 pub(crate) struct Tool {
@@ -30,57 +32,93 @@ impl Tool {
     }
 }
 
+/// One of a scale's three builds: pitwall's samples and the reuse counts of each timed
+/// round, with the ratios against DuckDB's full run (DuckDB has no state, so its user
+/// re-runs everything for any change: every row is compared with the same DuckDB run).
+#[derive(Debug)]
+pub(crate) struct BuildRow {
+    pub(crate) build: Build,
+    pub(crate) pitwall: Tool,
+    /// Per timed round, from its run_results.json.
+    pub(crate) counts: Vec<NodeCounts>,
+    /// DuckDB's median time over pitwall's: above 1, pitwall is faster.
+    pub(crate) time_ratio: f64,
+    /// DuckDB's peak RSS over pitwall's: above 1, pitwall needs less memory.
+    pub(crate) rss_ratio: f64,
+}
+
+impl BuildRow {
+    pub(crate) fn new(build: Build, pitwall: Tool, counts: Vec<NodeCounts>, duckdb: &Tool) -> BuildRow {
+        let time_ratio = duckdb.median_seconds / pitwall.median_seconds;
+        let rss_ratio = duckdb.max_peak_rss_kib as f64 / pitwall.max_peak_rss_kib.max(1) as f64;
+        BuildRow { build, pitwall, counts, time_ratio, rss_ratio }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "build": self.build.key(),
+            "pitwall": self.pitwall.to_json(),
+            "counts": self.counts.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
+            "time_ratio": self.time_ratio,
+            "rss_ratio": self.rss_ratio,
+        })
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ScaleResult {
     pub(crate) scale: u32,
     /// Size of the scale's CSV files.
     pub(crate) input_bytes: u64,
-    pub(crate) pitwall: Tool,
+    /// Clean, no-op and one-model edit, in that order.
+    pub(crate) builds: Vec<BuildRow>,
     pub(crate) duckdb: Tool,
     /// The peer's own time per timed run, without Python's start and duckdb's import.
     pub(crate) duckdb_in_process_seconds: Vec<f64>,
-    /// DuckDB's median time over pitwall's: above 1, pitwall is faster.
-    pub(crate) time_ratio: f64,
-    /// DuckDB's peak RSS over pitwall's: above 1, pitwall needs less memory.
-    pub(crate) rss_ratio: f64,
     /// Relations whose row counts were compared (all equal, or the run failed).
     pub(crate) rows_checked: usize,
 }
 
 impl ScaleResult {
-    pub(crate) fn new(
-        scale: u32,
-        input_bytes: u64,
-        pitwall: Tool,
-        duckdb: Tool,
-        duckdb_in_process_seconds: Vec<f64>,
-        rows_checked: usize,
-    ) -> ScaleResult {
-        let time_ratio = duckdb.median_seconds / pitwall.median_seconds;
-        let rss_ratio = duckdb.max_peak_rss_kib as f64 / pitwall.max_peak_rss_kib.max(1) as f64;
-        ScaleResult {
-            scale,
-            input_bytes,
-            pitwall,
-            duckdb,
-            duckdb_in_process_seconds,
-            time_ratio,
-            rss_ratio,
-            rows_checked,
-        }
-    }
-
     pub(crate) fn to_json(&self) -> Value {
         json!({
             "scale": self.scale,
             "input_bytes": self.input_bytes,
-            "pitwall": self.pitwall.to_json(),
+            "builds": self.builds.iter().map(BuildRow::to_json).collect::<Vec<_>>(),
             "duckdb": self.duckdb.to_json(),
             "duckdb_in_process_seconds": self.duckdb_in_process_seconds,
-            "time_ratio": self.time_ratio,
-            "rss_ratio": self.rss_ratio,
             "rows_checked": self.rows_checked,
         })
+    }
+}
+
+/// What a scale's timed rounds measured, gathered round by round.
+#[derive(Default)]
+pub(crate) struct ScaleSamples {
+    /// Per build of [`Build::ALL`].
+    pub(crate) pitwall: [Vec<Sample>; 3],
+    pub(crate) counts: [Vec<NodeCounts>; 3],
+    pub(crate) duckdb: Vec<Sample>,
+    pub(crate) duckdb_in_process_seconds: Vec<f64>,
+}
+
+impl ScaleSamples {
+    pub(crate) fn into_result(self, scale: u32, input_bytes: u64, rows_checked: usize) -> ScaleResult {
+        let duckdb = Tool::new(self.duckdb);
+        let builds = Build::ALL
+            .into_iter()
+            .zip(self.pitwall)
+            .zip(self.counts)
+            .map(|((build, samples), counts)| BuildRow::new(build, Tool::new(samples), counts, &duckdb))
+            .collect();
+        ScaleResult {
+            scale,
+            input_bytes,
+            builds,
+            duckdb,
+            duckdb_in_process_seconds: self.duckdb_in_process_seconds,
+            rows_checked,
+        }
     }
 }
 
@@ -107,40 +145,76 @@ fn seconds(value: f64) -> String {
     if value < 10.0 { format!("{value:.2} s") } else { format!("{value:.1} s") }
 }
 
-const COLUMNS: [&str; 8] =
-    ["scale", "input", "pitwall", "pitwall peak RSS", "DuckDB", "DuckDB peak RSS", "time ratio", "RSS ratio"];
+const COLUMNS: [&str; 11] = [
+    "scale",
+    "build",
+    "input",
+    "pitwall",
+    "pitwall peak RSS",
+    "models reused / built",
+    "tests reused / run",
+    "DuckDB full run",
+    "DuckDB peak RSS",
+    "time ratio",
+    "RSS ratio",
+];
 
-fn rows(results: &[ScaleResult]) -> Vec<[String; 8]> {
-    results
-        .iter()
-        .map(|r| {
-            [
+/// `reused / not` of each round's counts, once per distinct value (rounds agree unless
+/// something changed between them).
+fn counts_cell(counts: &[NodeCounts], reused_and_not: fn(&NodeCounts) -> (usize, usize)) -> String {
+    let mut cells: Vec<String> = Vec::new();
+    for (reused, not) in counts.iter().map(reused_and_not) {
+        let cell = format!("{reused} / {not}");
+        if !cells.contains(&cell) {
+            cells.push(cell);
+        }
+    }
+    cells.join(", ")
+}
+
+fn rows(results: &[ScaleResult]) -> Vec<[String; 11]> {
+    let mut rows = Vec::new();
+    for r in results {
+        for b in &r.builds {
+            rows.push([
                 format!("x{}", r.scale),
+                b.build.label().to_owned(),
                 megabytes(r.input_bytes),
-                seconds(r.pitwall.median_seconds),
-                mib(r.pitwall.max_peak_rss_kib),
+                seconds(b.pitwall.median_seconds),
+                mib(b.pitwall.max_peak_rss_kib),
+                counts_cell(&b.counts, |c| (c.models_reused, c.models_built)),
+                counts_cell(&b.counts, |c| (c.tests_reused, c.tests_run)),
                 seconds(r.duckdb.median_seconds),
                 mib(r.duckdb.max_peak_rss_kib),
-                format!("{:.2}x", r.time_ratio),
-                format!("{:.2}x", r.rss_ratio),
-            ]
-        })
-        .collect()
+                format!("{:.2}x", b.time_ratio),
+                format!("{:.2}x", b.rss_ratio),
+            ]);
+        }
+    }
+    rows
 }
+
+/// The columns that label a row (scale and build), left-aligned; the others are numbers.
+const LABEL_COLUMNS: usize = 2;
 
 /// The results as an aligned plain-text table.
 pub(crate) fn text_table(results: &[ScaleResult]) -> String {
-    aligned(&COLUMNS, &rows(results))
+    aligned_with_labels(&COLUMNS, &rows(results), LABEL_COLUMNS)
 }
 
 /// The results as a Markdown table, `caption` above it.
 pub(crate) fn markdown(results: &[ScaleResult], caption: &str) -> String {
-    format!("{caption}\n\n{}", markdown_table(&COLUMNS, &rows(results)))
+    format!("{caption}\n\n{}", markdown_table_with_labels(&COLUMNS, &rows(results), LABEL_COLUMNS))
 }
 
 /// `rows` under `columns` as plain text, each column as wide as its widest cell: the
 /// first (a row's label) left-aligned, the others (numbers) right-aligned.
 pub(crate) fn aligned<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> String {
+    aligned_with_labels(columns, rows, 1)
+}
+
+/// `aligned`, with the first `labels` columns left-aligned.
+fn aligned_with_labels<const N: usize>(columns: &[&str; N], rows: &[[String; N]], labels: usize) -> String {
     let widths: Vec<usize> =
         (0..N).map(|i| rows.iter().map(|r| r[i].len()).chain([columns[i].len()]).max().unwrap_or(0)).collect();
     let line = |cells: &[String]| {
@@ -148,7 +222,7 @@ pub(crate) fn aligned<const N: usize>(columns: &[&str; N], rows: &[[String; N]])
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(i, (cell, &width))| if i == 0 { format!("{cell:<width$}") } else { format!("{cell:>width$}") })
+            .map(|(i, (cell, &width))| if i < labels { format!("{cell:<width$}") } else { format!("{cell:>width$}") })
             .collect();
         padded.join("  ").trim_end().to_owned()
     };
@@ -162,8 +236,13 @@ pub(crate) fn aligned<const N: usize>(columns: &[&str; N], rows: &[[String; N]])
 
 /// `rows` under `columns` as a Markdown table, the first column left-aligned.
 pub(crate) fn markdown_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> String {
+    markdown_table_with_labels(columns, rows, 1)
+}
+
+/// `markdown_table`, with the first `labels` columns left-aligned.
+fn markdown_table_with_labels<const N: usize>(columns: &[&str; N], rows: &[[String; N]], labels: usize) -> String {
     let mut text = format!("| {} |\n|", columns.join(" | "));
-    text.push_str(&(0..N).map(|i| if i == 0 { "---|" } else { "---:|" }).collect::<String>());
+    text.push_str(&(0..N).map(|i| if i < labels { "---|" } else { "---:|" }).collect::<String>());
     for row in rows {
         text.push_str(&format!("\n| {} |", row.join(" | ")));
     }
@@ -216,36 +295,67 @@ mod tests {
         assert_eq!(tool.max_peak_rss_kib, 900);
     }
 
-    #[test]
-    fn ratios_are_duckdb_over_pitwall() {
-        let pitwall = Tool::new(vec![sample(0.5, 100 * 1024)]);
+    fn counts(models: (usize, usize), tests: (usize, usize)) -> NodeCounts {
+        NodeCounts { models_reused: models.0, models_built: models.1, tests_reused: tests.0, tests_run: tests.1 }
+    }
+
+    /// A scale whose DuckDB run took 1 s and 300 MiB, pitwall's three builds `seconds`.
+    fn scale_result(seconds: [f64; 3]) -> ScaleResult {
         let duckdb = Tool::new(vec![sample(1.0, 300 * 1024)]);
-        let result = ScaleResult::new(10, 180_000_000, pitwall, duckdb, vec![0.8], 23);
-        assert_eq!(result.time_ratio, 2.0);
-        assert_eq!(result.rss_ratio, 3.0);
+        let reuse = [counts((0, 21), (0, 17)), counts((21, 0), (17, 0)), counts((19, 2), (15, 2))];
+        let builds = Build::ALL
+            .iter()
+            .zip(seconds)
+            .zip(reuse)
+            .map(|((&build, s), c)| BuildRow::new(build, Tool::new(vec![sample(s, 100 * 1024)]), vec![c], &duckdb))
+            .collect();
+        ScaleResult {
+            scale: 10,
+            input_bytes: 180_000_000,
+            builds,
+            duckdb,
+            duckdb_in_process_seconds: vec![0.8],
+            rows_checked: 23,
+        }
+    }
+
+    #[test]
+    fn every_rows_ratios_are_the_duckdb_full_run_over_that_pitwall_build() {
+        let result = scale_result([0.5, 0.1, 0.25]);
+        let ratios: Vec<(f64, f64)> = result.builds.iter().map(|b| (b.time_ratio, b.rss_ratio)).collect();
+        assert_eq!(ratios, [(2.0, 3.0), (10.0, 3.0), (4.0, 3.0)]);
         assert_eq!(
             text_table(&[result]),
-            "scale   input  pitwall  pitwall peak RSS  DuckDB  DuckDB peak RSS  time ratio  RSS ratio\n\
-             x10    180 MB   0.50 s           100 MiB  1.00 s          300 MiB       2.00x      3.00x"
+            "scale  build            input  pitwall  pitwall peak RSS  models reused / built  tests reused / run  \
+             DuckDB full run  DuckDB peak RSS  time ratio  RSS ratio\n\
+             x10    clean           180 MB   0.50 s           100 MiB                 0 / 21              0 / 17  \
+             \x20        1.00 s          300 MiB       2.00x      3.00x\n\
+             x10    no-op           180 MB   0.10 s           100 MiB                 21 / 0              17 / 0  \
+             \x20        1.00 s          300 MiB      10.00x      3.00x\n\
+             x10    one-model edit  180 MB   0.25 s           100 MiB                 19 / 2              15 / 2  \
+             \x20        1.00 s          300 MiB       4.00x      3.00x"
         );
     }
 
     #[test]
-    fn markdown_has_the_caption_a_header_and_a_row_per_scale() {
-        let result = ScaleResult::new(
-            1,
-            18_000_000,
-            Tool::new(vec![sample(12.0, 1024)]),
-            Tool::new(vec![sample(6.0, 2048)]),
-            vec![5.0],
-            23,
-        );
+    fn rounds_that_disagree_show_each_count() {
+        let same = [counts((21, 0), (17, 0)), counts((21, 0), (17, 0))];
+        assert_eq!(counts_cell(&same, |c| (c.models_reused, c.models_built)), "21 / 0");
+        let different = [counts((21, 0), (17, 0)), counts((20, 1), (17, 0))];
+        assert_eq!(counts_cell(&different, |c| (c.models_reused, c.models_built)), "21 / 0, 20 / 1");
+    }
+
+    #[test]
+    fn markdown_has_the_caption_a_header_and_three_rows_per_scale() {
         assert_eq!(
-            markdown(&[result], "Caption."),
+            markdown(&[scale_result([12.0, 0.1, 0.25])], "Caption."),
             "Caption.\n\n\
-             | scale | input | pitwall | pitwall peak RSS | DuckDB | DuckDB peak RSS | time ratio | RSS ratio |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|\n\
-             | x1 | 18.0 MB | 12.0 s | 1 MiB | 6.00 s | 2 MiB | 0.50x | 2.00x |\n"
+             | scale | build | input | pitwall | pitwall peak RSS | models reused / built | tests reused / run \
+             | DuckDB full run | DuckDB peak RSS | time ratio | RSS ratio |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+             | x10 | clean | 180 MB | 12.0 s | 100 MiB | 0 / 21 | 0 / 17 | 1.00 s | 300 MiB | 0.08x | 3.00x |\n\
+             | x10 | no-op | 180 MB | 0.10 s | 100 MiB | 21 / 0 | 17 / 0 | 1.00 s | 300 MiB | 10.00x | 3.00x |\n\
+             | x10 | one-model edit | 180 MB | 0.25 s | 100 MiB | 19 / 2 | 15 / 2 | 1.00 s | 300 MiB | 4.00x | 3.00x |\n"
         );
     }
 
