@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
-use pitwall_cli::{Access, Deferral, Execution, execute, open_warehouse};
+use pitwall_cli::{Access, Deferral, Executed, Execution, execute, open_warehouse};
 use pitwall_core::dag::NodeId;
 use pitwall_core::testing::TestSpec;
-use pitwall_core::{Location, Node, Plan};
+use pitwall_core::{Location, Node, Plan, Source, SourceLoader};
 use tokio::io::AsyncWriteExt;
 
 use crate::artifacts;
@@ -149,16 +149,8 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
         models.len(),
         tests.len()
     );
-    // A source is (re)loaded when a selected model reads it; otherwise the raw tables the
-    // warehouse holds are used, as dbt uses what its warehouse holds.
-    let read: BTreeSet<&str> = models.iter().flat_map(|n| n.spec().sources.iter().map(|s| s.source.as_str())).collect();
-    let loaded: Vec<String> = read.iter().map(|s| s.to_string()).collect();
-    let sources = project
-        .sources
-        .iter()
-        .filter(|s| read.contains(s.source.name.as_str()))
-        .map(|s| Ok((&s.source, s.loader.with_context(|| format!("no loader for source {}", s.source.name))?)))
-        .collect::<Result<Vec<_>>>()?;
+    let sources = sources_read(project, &models)?;
+    let loaded: Vec<String> = sources.iter().map(|(s, _)| s.name.clone()).collect();
     let deferral = deferral(project, args, &models, &tests)?;
     let execution = Execution {
         config: &project.config,
@@ -175,16 +167,7 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
     let succeeded = !executed.refused && executed.fatal.is_none() && executed.tally.ok();
     let outcomes = executed.outcomes.clone();
     if !executed.refused {
-        let results = artifacts::run_results(project, verb.name(), selection, &executed.outcomes, executed.elapsed);
-        let written = project.config.target_path.write("run_results.json", results).await;
-        let written =
-            written.with_context(|| format!("writing {}", project.config.target_path.join("run_results.json")));
-        match (&executed.fatal, written) {
-            // The run's own error is the one to report; this one is said in passing.
-            (Some(_), Err(e)) => eprintln!("warning: {e:#}"),
-            (None, Err(e)) => return Err(e),
-            (_, Ok(())) => {}
-        }
+        write_run_results(project, verb, selection, &executed).await?;
     }
     // The lock is released here: delivery reads the warehouse under a shared one.
     let result = executed.result();
@@ -192,6 +175,33 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
         deliver(project, session, succeeded, &loaded, &outcomes).await?;
     }
     result
+}
+
+/// The sources `models` read, each with its loader. A source is (re)loaded when a selected
+/// model reads it (only its changed tables); otherwise the raw tables the warehouse holds
+/// are used, as dbt uses what its warehouse holds.
+fn sources_read<'p>(project: &'p Project, models: &[Node]) -> Result<Vec<(&'p Source, &'p SourceLoader)>> {
+    let read: BTreeSet<&str> = models.iter().flat_map(|n| n.spec().sources.iter().map(|s| s.source.as_str())).collect();
+    project
+        .sources
+        .iter()
+        .filter(|s| read.contains(s.source.name.as_str()))
+        .map(|s| Ok((&s.source, s.loader.with_context(|| format!("no loader for source {}", s.source.name))?)))
+        .collect()
+}
+
+/// Writes `run_results.json`; when the run failed anyway, failing to write it is only
+/// warned about (the run's own error is the one to report).
+async fn write_run_results(project: &Project, verb: Verb, selection: &Selection, executed: &Executed) -> Result<()> {
+    let results = artifacts::run_results(project, verb.name(), selection, &executed.outcomes, executed.elapsed);
+    let written = project.config.target_path.write("run_results.json", results).await;
+    let written = written.with_context(|| format!("writing {}", project.config.target_path.join("run_results.json")));
+    match (&executed.fatal, written) {
+        (Some(_), Err(e)) => eprintln!("warning: {e:#}"),
+        (None, Err(e)) => return Err(e),
+        (_, Ok(())) => {}
+    }
+    Ok(())
 }
 
 /// With `--defer`: the models the plan reads but does not build, to read from the

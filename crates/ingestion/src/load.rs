@@ -683,6 +683,7 @@ mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Int64Type};
+    use object_store::ObjectStoreExt;
     use pitwall_core::source::SourceColumn;
 
     #[tokio::test]
