@@ -78,6 +78,13 @@ struct JobRecord {
     steps: Vec<StepRecord>,
 }
 
+impl JobRecord {
+    /// All its steps' counts; none when no step wrote run results.
+    fn counts(&self) -> Option<Counts> {
+        self.steps.iter().filter_map(|s| s.counts).reduce(Counts::add)
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct StepRecord {
     command: String,
@@ -99,17 +106,26 @@ struct StepRecord {
     counts: Option<Counts>,
 }
 
+/// A step's models and tests by outcome, from its `run_results.json`. What ran and what
+/// was reused are apart, so that `passed + reused` ended well: `*_passed` ran in this step
+/// (dbt's `success`; a test's `pass` or `warn`), `*_reused` were left as they were because
+/// nothing they depend on changed (`reused`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Counts {
     models_passed: u64,
+    /// Default: records written before pitwall reused nodes have none.
+    #[serde(default)]
+    models_reused: u64,
     models_failed: u64,
     tests_passed: u64,
+    #[serde(default)]
+    tests_reused: u64,
     tests_failed: u64,
 }
 
 impl Counts {
     /// Counts a `run_results.json`. A test that warns passed (it does not fail the run,
-    /// as in dbt); skipped nodes count as neither.
+    /// as in dbt); skipped nodes count as none of these.
     fn of_run_results(bytes: &[u8]) -> Result<Counts> {
         #[derive(Deserialize)]
         struct RunResults {
@@ -126,8 +142,10 @@ impl Counts {
             let kind = r.unique_id.split('.').next().unwrap_or_default();
             match (kind, r.status.as_str()) {
                 ("model", "success") => counts.models_passed += 1,
+                ("model", "reused") => counts.models_reused += 1,
                 ("model", "error") => counts.models_failed += 1,
                 ("test", "pass" | "warn") => counts.tests_passed += 1,
+                ("test", "reused") => counts.tests_reused += 1,
                 ("test", "fail" | "error") => counts.tests_failed += 1,
                 _ => {}
             }
@@ -138,11 +156,29 @@ impl Counts {
     fn add(self, other: Counts) -> Counts {
         Counts {
             models_passed: self.models_passed + other.models_passed,
+            models_reused: self.models_reused + other.models_reused,
             models_failed: self.models_failed + other.models_failed,
             tests_passed: self.tests_passed + other.tests_passed,
+            tests_reused: self.tests_reused + other.tests_reused,
             tests_failed: self.tests_failed + other.tests_failed,
         }
     }
+
+    /// The models in words: `2 built, 19 reused`.
+    fn models(&self) -> String {
+        in_words(&[(self.models_passed, "built"), (self.models_reused, "reused"), (self.models_failed, "failed")])
+    }
+
+    /// The tests in words: `3 passed, 14 reused, 1 failed`.
+    fn tests(&self) -> String {
+        in_words(&[(self.tests_passed, "passed"), (self.tests_reused, "reused"), (self.tests_failed, "failed")])
+    }
+}
+
+/// The non-zero counts, `none` when all are zero.
+fn in_words(counts: &[(u64, &str)]) -> String {
+    let said: Vec<String> = counts.iter().filter(|(n, _)| *n > 0).map(|(n, word)| format!("{n} {word}")).collect();
+    if said.is_empty() { "none".to_owned() } else { said.join(", ") }
 }
 
 /// A step as written in the job, and its words.
@@ -298,13 +334,10 @@ async fn run(options: &GlobalOptions, name: &str) -> Result<bool> {
     let result = run_steps(&config, options, &job, &steps, &folder, &mut record).await;
     finish(&mut record, result.as_ref().is_ok_and(|ok| *ok), clock.elapsed());
     let saved = folder.save(&record).await;
-    println!(
-        "Job '{}' {} in {:.1}s: {}",
-        job.name,
-        if record.status == RunStatus::Success { "succeeded" } else { "failed" },
-        clock.elapsed().as_secs_f64(),
-        folder.display("")
-    );
+    let outcome = if record.status == RunStatus::Success { "succeeded" } else { "failed" };
+    let counts = record.counts().map(|c| format!(": models {}; tests {}", c.models(), c.tests())).unwrap_or_default();
+    println!("Job '{}' {outcome} in {:.1}s{counts}", job.name, clock.elapsed().as_secs_f64());
+    println!("Recorded in {}", folder.display(""));
     match (result, saved) {
         (Err(e), Err(s)) => {
             // The run's own error is the one to report; this one is said in passing.
@@ -605,11 +638,12 @@ async fn read_record(store: &Store, id: &str) -> Result<JobRecord> {
     serde_json::from_slice(&bytes).with_context(|| store.display(&part))
 }
 
-const HEADER: [&str; 10] =
-    ["RUN ID", "JOB", "TARGET", "STARTED", "DURATION", "STATUS", "MODELS OK", "MODELS ERR", "TESTS PASS", "TESTS FAIL"];
+const HEADER: [&str; 8] = ["RUN ID", "JOB", "TARGET", "STARTED", "DURATION", "STATUS", "MODELS", "TESTS"];
+/// The column of [`HEADER`] that is right-aligned, as numbers are.
+const DURATION_COLUMN: usize = 4;
 
 fn history_table(records: &[JobRecord]) -> String {
-    let rows: Vec<[String; 10]> = records.iter().map(history_row).collect();
+    let rows: Vec<[String; 8]> = records.iter().map(history_row).collect();
     let mut widths = HEADER.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -622,23 +656,23 @@ fn history_table(records: &[JobRecord]) -> String {
             .iter()
             .zip(widths)
             .enumerate()
-            // Text left-aligned, durations and counts right-aligned.
-            .map(|(i, (cell, w))| if i < 4 || i == 5 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+            .map(|(i, (cell, w))| if i == DURATION_COLUMN { format!("{cell:>w$}") } else { format!("{cell:<w$}") })
             .collect();
+        // Two spaces between columns: the counts' cells have single spaces in them.
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
     out
 }
 
-fn history_row(record: &JobRecord) -> [String; 10] {
+fn history_row(record: &JobRecord) -> [String; 8] {
     let started = DateTime::parse_from_rfc3339(&record.started_at)
         .map(|t| t.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|_| record.started_at.clone());
     let duration = record.duration_seconds.map(|s| format!("{s:.1}s")).unwrap_or_else(|| "-".to_owned());
     let status = serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(str::to_owned));
-    let counts = record.steps.iter().filter_map(|s| s.counts).reduce(Counts::add);
-    let count = |f: fn(&Counts) -> u64| counts.as_ref().map(|c| f(c).to_string()).unwrap_or_else(|| "-".to_owned());
+    let counts = record.counts();
+    let said = |f: fn(&Counts) -> String| counts.as_ref().map(f).unwrap_or_else(|| "-".to_owned());
     [
         record.run_id.clone(),
         record.job.clone(),
@@ -646,10 +680,8 @@ fn history_row(record: &JobRecord) -> [String; 10] {
         started,
         duration,
         status.unwrap_or_default(),
-        count(|c| c.models_passed),
-        count(|c| c.models_failed),
-        count(|c| c.tests_passed),
-        count(|c| c.tests_failed),
+        said(Counts::models),
+        said(Counts::tests),
     ]
 }
 
@@ -686,6 +718,27 @@ mod tests {
             {"unique_id": "model.p.c", "status": "skipped"}, {"unique_id": "test.p.t", "status": "pass"},
             {"unique_id": "test.p.u", "status": "warn"}, {"unique_id": "test.p.v", "status": "fail"}]}"#;
         let counts = Counts::of_run_results(json).unwrap();
-        assert_eq!(counts, Counts { models_passed: 1, models_failed: 1, tests_passed: 2, tests_failed: 1 });
+        let expected =
+            Counts { models_passed: 1, models_failed: 1, tests_passed: 2, tests_failed: 1, ..Counts::default() };
+        assert_eq!(counts, expected);
+    }
+
+    #[test]
+    fn reused_nodes_are_counted_apart_from_those_that_ran_and_said_so() {
+        let json = br#"{"results": [
+            {"unique_id": "model.p.a", "status": "success"}, {"unique_id": "model.p.b", "status": "reused"},
+            {"unique_id": "model.p.c", "status": "reused"}, {"unique_id": "test.p.t", "status": "reused"}]}"#;
+        let counts = Counts::of_run_results(json).unwrap();
+        let expected = Counts { models_passed: 1, models_reused: 2, tests_reused: 1, ..Counts::default() };
+        assert_eq!(counts, expected);
+        assert_eq!((counts.models(), counts.tests()), ("1 built, 2 reused".to_owned(), "1 reused".to_owned()));
+        assert_eq!(Counts::default().tests(), "none");
+    }
+
+    #[test]
+    fn a_record_from_before_reuse_still_reads() {
+        let json = br#"{"models_passed": 3, "models_failed": 1, "tests_passed": 2, "tests_failed": 0}"#;
+        let counts: Counts = serde_json::from_slice(json).unwrap();
+        assert_eq!((counts.models(), counts.tests()), ("3 built, 1 failed".to_owned(), "2 passed".to_owned()));
     }
 }

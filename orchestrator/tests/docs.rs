@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
 use crate::support::{fixture, pitwall, pitwall_command, workspace};
@@ -32,10 +33,14 @@ const INT_RESULTS_DOC: &str = "In this query we want to join out other important
 
 /// Builds f1_tiny (all but training, which its data cannot feed) into `target`, then the docs.
 fn tiny_site(target: &Path) -> String {
+    tiny_build(target);
+    generate(target)
+}
+
+fn tiny_build(target: &Path) {
     let source = fixture("f1_tiny");
     let build = pitwall(target, &["build", "--source", source.to_str().unwrap(), "--exclude", "ml.train_predict"]);
     assert!(build.ok(), "{}", build.all());
-    generate(target)
 }
 
 fn generate(target: &Path) -> String {
@@ -121,6 +126,58 @@ fn the_site_carries_lineage_in_the_workshops_colours_doc_blocks_and_runs() {
     assert_eq!(data["charts"]["ml"]["status"], "missing");
     assert!(html.contains("Not drawn: no trained model in the model stage"), "the ML chart says why it is missing");
     assert_self_contained(&html);
+}
+
+/// `unique_id`'s result in the `run_results.json` under `target`.
+fn run_result(target: &Path, unique_id: &str) -> Value {
+    let results: Value = serde_json::from_slice(&std::fs::read(target.join("run_results.json")).unwrap()).unwrap();
+    let found = results["results"].as_array().unwrap().iter().find(|r| r["unique_id"] == unique_id);
+    found.unwrap_or_else(|| panic!("no result for {unique_id}")).clone()
+}
+
+fn rfc3339(value: &Value) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(value.as_str().unwrap_or_else(|| panic!("not a time: {value}"))).unwrap()
+}
+
+#[test]
+fn a_node_the_last_build_reused_shows_as_reused_with_the_time_it_was_built() {
+    let target = tempfile::tempdir().unwrap();
+    let (model, test) = (
+        "model.pitwall.fastest_pit_stops_by_constructor",
+        "test.pitwall.unique_fastest_pit_stops_by_constructor_constructor_name",
+    );
+    tiny_build(target.path());
+    let first = run_result(target.path(), model)["adapter_response"]["built_at"].clone();
+    // Nothing changed, so the second build reuses every model and test.
+    tiny_build(target.path());
+    let second = run_result(target.path(), model);
+    let data = site_data(&generate(target.path()));
+    let run = &data["nodes"][model]["run"];
+    assert_eq!((&run["status"], &run["built_at"]), (&second["status"], &second["adapter_response"]["built_at"]));
+    assert_eq!(run["status"], "reused");
+    // The time the first build stored with the table: its built_at to within the writing.
+    let built = rfc3339(&run["built_at"]);
+    assert!((built - rfc3339(&first)).num_milliseconds().abs() < 1000, "{built} vs {first}");
+    assert!(built < rfc3339(&second["timing"][0]["started_at"]), "{second}");
+    assert_eq!(data["run"]["by_type"], serde_json::json!({"model": {"reused": 19}, "test": {"reused": 17}}));
+
+    let index = target.path().join("index.html");
+    let dom = dump_dom(&file_url(&index, "#/model/fastest_pit_stops_by_constructor"));
+    let page = &dom[dom.find(r#"<section id="page""#).unwrap()..dom.find(r#"<section id="graph-view""#).unwrap()];
+    let time = |at: &Value| format!(r#"<time class="built-at" datetime="{}">"#, at.as_str().unwrap());
+    assert!(page.contains(r#"<dt>Last run</dt><dd><span class="status-reused">reused</span>"#), "{page}");
+    assert!(page.contains(&format!("<dt>Built</dt><dd>{}", time(&run["built_at"]))), "{page}");
+    let test_run = &data["nodes"][test]["run"];
+    assert_eq!(test_run["status"], "reused");
+    let test_name = test.strip_prefix("test.pitwall.").unwrap();
+    let listed = format!(r##"<span class="status-reused">reused</span> <a href="#/test/{test_name}""##);
+    assert!(page.contains(&listed) && page.contains(&format!("passed {}", time(&test_run["built_at"]))), "{page}");
+
+    let dom = dump_dom(&file_url(&index, ""));
+    assert!(dom.contains(r#"data-status="reused">reused: 36</li>"#), "the last run's statuses");
+    let models =
+        r#"<li data-type="model">models: <span class="status-reused" data-status="reused">19 reused</span></li>"#;
+    assert!(dom.contains(models), "the overview counts the reused models");
 }
 
 /// Nothing in the page loads from elsewhere: no external resource, no request from the

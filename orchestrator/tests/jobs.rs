@@ -67,13 +67,15 @@ fn job_json(project: &Path, id: &str) -> Value {
     read_json(&project.join("target/runs").join(id).join("job.json"))
 }
 
-/// `job history`'s rows after its header, each split into its columns.
+/// `job history`'s rows after its header, each split into its columns (two spaces or more
+/// apart: a cell such as `2 built, 19 reused` has single spaces).
 fn history(project: &Path, args: &[&str]) -> Vec<Vec<String>> {
     let run = pitwall_in(project, &[&["job", "history"], args].concat());
     assert!(run.ok(), "{}", run.all());
     let mut lines = run.stdout.lines();
     assert!(lines.next().is_some_and(|h| h.starts_with("RUN ID")), "{}", run.stdout);
-    lines.map(|l| l.split_whitespace().map(str::to_owned).collect()).collect()
+    let cells = |l: &str| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+    lines.map(cells).collect()
 }
 
 /// How many results of `run_results.json` are of `kind` (model, test) with one of `statuses`.
@@ -123,14 +125,58 @@ fn production_job_builds_only_the_prod_warehouse_and_records_the_run_with_its_co
     let models_ok = results_count(&results, "model", &["success"]);
     let tests_ok = results_count(&results, "test", &["pass", "warn"]);
     assert!(models_ok > 0 && tests_ok > 0, "{results}");
-    let expected = serde_json::json!({"models_passed": models_ok, "models_failed": 0, "tests_passed": tests_ok, "tests_failed": 0});
+    let expected = serde_json::json!({
+        "models_passed": models_ok, "models_reused": 0, "models_failed": 0,
+        "tests_passed": tests_ok, "tests_reused": 0, "tests_failed": 0,
+    });
     assert_eq!(step["counts"], expected);
 
     let rows = history(dir, &[]);
     assert_eq!(rows.len(), 1, "{rows:?}");
     let row = &rows[0];
     assert_eq!(row[..3], [ids[0].as_str(), "production", "prod"]);
-    assert_eq!(row[5..], ["success", &models_ok.to_string(), "0", &tests_ok.to_string(), "0"]);
+    assert_eq!(row[5..], ["success", &format!("{models_ok} built"), &format!("{tests_ok} passed")]);
+}
+
+#[test]
+fn a_second_run_of_a_job_counts_the_nodes_it_reused_apart_from_those_it_built() {
+    let project = project();
+    let dir = project.path();
+    let runs: Vec<Run> = (0..2).map(|_| pitwall_in(dir, &["job", "run", "production"])).collect();
+    for run in &runs {
+        assert!(run.ok(), "{}", run.all());
+    }
+    let ids = run_ids(dir);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let first = read_json(&dir.join("target/runs").join(&ids[0]).join("01-build/run_results.json"));
+    let second = read_json(&dir.join("target/runs").join(&ids[1]).join("01-build/run_results.json"));
+    let models = results_count(&first, "model", &["success"]);
+    // Nothing changed in between: every model is reused, and every test that passed
+    // (a test that warned runs again: only a pass is kept).
+    assert_eq!(results_count(&second, "model", &["reused"]), models, "{second}");
+    let tests_reused = results_count(&second, "test", &["reused"]);
+    let tests_ran = results_count(&second, "test", &["pass", "warn"]);
+    assert!(tests_reused > 0 && tests_reused + tests_ran == results_count(&first, "test", &["pass", "warn"]));
+
+    let counts = &job_json(dir, &ids[1])["steps"][0]["counts"];
+    let expected = serde_json::json!({
+        "models_passed": 0, "models_reused": models, "models_failed": 0,
+        "tests_passed": tests_ran, "tests_reused": tests_reused, "tests_failed": 0,
+    });
+    assert_eq!(*counts, expected);
+    assert_eq!(job_json(dir, &ids[0])["steps"][0]["counts"]["models_reused"], 0);
+
+    let rows = history(dir, &["production"]);
+    let tests = match tests_ran {
+        0 => format!("{tests_reused} reused"),
+        ran => format!("{ran} passed, {tests_reused} reused"),
+    };
+    // The job's last line says the same.
+    let summary =
+        runs[1].stdout.lines().find(|l| l.contains("succeeded in")).unwrap_or_else(|| panic!("{}", runs[1].stdout));
+    assert!(summary.ends_with(&format!(": models {models} reused; tests {tests}")), "{summary}");
+    assert_eq!(rows[1][6..], [format!("{models} reused"), tests], "{rows:?}");
+    assert_eq!(rows[0][6], format!("{models} built"), "{rows:?}");
 }
 
 #[test]

@@ -34,6 +34,29 @@
   function status(value) {
     return value ? '<span class="status-' + esc(String(value).toLowerCase()) + '">' + esc(value) + '</span>' : '';
   }
+  // An RFC 3339 time as `2026-11-30 17:45:12 UTC`, the exact value kept in `datetime`.
+  function when(iso) {
+    const shown = String(iso).replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
+    return '<time class="built-at" datetime="' + esc(iso) + '">' + esc(shown) + '</time>';
+  }
+  // What a node's built_at (run_results) says: when what the warehouse holds for it was
+  // made, by the last run or, for a node that run reused, by the one that built it; for a
+  // test, when it last ran (it is reused only after a pass).
+  function builtVerb(run, type) {
+    return type !== 'test' ? 'built' : ['pass', 'reused'].includes(run.status) ? 'passed' : 'ran';
+  }
+  // A run's statuses in words, built before reused before the rest: `2 built, 19 reused`.
+  const STATUS_WORDS = [['success', 'built'], ['pass', 'passed'], ['warn', 'warned'], ['reused', 'reused'],
+    ['fail', 'failed'], ['error', 'errored'], ['skipped', 'skipped']];
+  function tally(counts) {
+    const known = new Map(STATUS_WORDS);
+    const order = STATUS_WORDS.map((w) => w[0]).concat(Object.keys(counts).filter((s) => !known.has(s)));
+    return order.filter((s) => counts[s]).map((s) => '<span class="status-' + esc(s) + '" data-status="' + esc(s) +
+      '">' + counts[s] + ' ' + esc(known.get(s) || s) + '</span>').join(', ');
+  }
+  function capitalized(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
   function facts(rows) {
     const items = rows.filter((r) => r[1] !== '' && r[1] !== null && r[1] !== undefined);
     return '<dl class="facts">' + items.map((r) => '<dt>' + esc(r[0]) + '</dt><dd>' + r[1] + '</dd>').join('') + '</dl>';
@@ -253,6 +276,8 @@
         '</code> on target <code>' + esc(run.target) + '</code>, finished ' + esc(run.generated_at) + ' in ' + seconds(run.elapsed) + '.</p>';
       html += '<ul class="run-counts" id="run-counts">' + Object.entries(run.counts).map(([s, n]) =>
         '<li class="status-' + esc(s) + '" data-status="' + esc(s) + '">' + esc(s) + ': ' + n + '</li>').join('') + '</ul>';
+      html += '<ul class="plain" id="run-by-type">' + Object.entries(run.by_type || {}).map(([type, counts]) =>
+        '<li data-type="' + esc(type) + '">' + esc(type) + 's: ' + tally(counts) + '</li>').join('') + '</ul>';
     } else {
       html += '<p class="muted">No run_results.json in the target path yet: run <code>pitwall build</code>, then <code>pitwall docs generate</code>.</p>';
     }
@@ -273,13 +298,14 @@
     return html;
   }
 
-  function runFacts(run) {
+  function runFacts(run, type) {
     if (!run) return [['Last run', '<span class="muted">not in the last run</span>']];
     const rows = run.rows !== null && run.rows !== undefined ? run.rows + ' rows' : '';
     const failures = typeof run.failures === 'number' && run.failures > 0 ? run.failures + ' failing rows' : '';
     return [
       ['Last run', status(run.status) + ' ' + esc([rows, failures, seconds(run.time)].filter(Boolean).join(', ')) +
         (run.started_at ? ' <span class="muted">(' + esc(run.started_at) + ')</span>' : '')],
+      run.built_at ? [capitalized(builtVerb(run, type)), when(run.built_at)] : ['Built', ''],
       ['Message', esc(run.message)],
     ];
   }
@@ -343,8 +369,13 @@
   function testsList(node) {
     const tests = nodes(node.children).filter((n) => n.resource_type === 'test');
     if (!tests.length) return '<p class="muted">No tests.</p>';
-    return '<ul class="plain">' + tests.map((t) => '<li>' + status(t.run && t.run.status) + ' ' + link(t) +
-      (t.column_name ? ' <span class="muted">on ' + esc(t.column_name) + '</span>' : '') + '</li>').join('') + '</ul>';
+    const item = (t) => {
+      const run = t.run || {};
+      const on = t.column_name ? ' <span class="muted">on ' + esc(t.column_name) + '</span>' : '';
+      const last = run.built_at ? ' <span class="muted">· ' + builtVerb(run, 'test') + ' ' + when(run.built_at) + '</span>' : '';
+      return '<li data-test="' + esc(t.name) + '">' + status(run.status) + ' ' + link(t) + on + last + '</li>';
+    };
+    return '<ul class="plain">' + tests.map(item).join('') + '</ul>';
   }
 
   function header(node) {
@@ -366,7 +397,7 @@
       ['Node colour', node.node_color ? '<span class="swatch" style="background:' + esc(node.color) + '"></span> ' + esc(node.node_color) : ''],
       ['Relation', '<code>' + esc(node.relation_name) + '</code>'],
       ['Defined in', '<code>' + esc(node.path) + '</code>'],
-    ].concat(runFacts(node.run))) + description(node) +
+    ].concat(runFacts(node.run, 'model'))) + description(node) +
       '<h2>Columns</h2>' + columnsTable(node) +
       '<h2>Lineage</h2><p class="muted"><a href="#/graph?select=' + encodeURIComponent('+' + node.name + '+') +
       '">In the full graph</a></p>' + miniLineage(node) +
@@ -397,7 +428,7 @@
       ['Severity', esc(node.severity)],
       ['Reads', nodes(node.parents).map(link).join(', ')],
       ['Defined in', '<code>' + esc(node.path) + '</code>'],
-    ].concat(runFacts(node.run))) + '<h2>Code</h2>' + code('Source', node.raw_code, true) +
+    ].concat(runFacts(node.run, 'test'))) + '<h2>Code</h2>' + code('Source', node.raw_code, true) +
       code('Compiled SQL (returns the failing rows)', node.compiled_code, true);
   }
 

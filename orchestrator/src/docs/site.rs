@@ -278,18 +278,26 @@ fn run_index(run_results: Option<&Value>) -> BTreeMap<String, Value> {
                 "time": r["execution_time"],
                 "message": r["message"],
                 "started_at": r["timing"][0]["started_at"],
+                // When what the warehouse holds was made: by this run, or earlier for a
+                // node it reused (status `reused`); null when it built nothing.
+                "built_at": r["adapter_response"]["built_at"],
             }),
         );
     }
     out
 }
 
-/// The last run's command, time and how many nodes ended in each status.
+/// The last run's command, time and how many nodes ended in each status, in all and per
+/// resource type (`model`, `test`), so the overview can say how many models it reused.
 fn run_summary(run_results: Option<&Value>) -> Value {
     let Some(r) = run_results else { return Value::Null };
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for result in r["results"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        *counts.entry(result["status"].as_str().unwrap_or("unknown").to_owned()).or_default() += 1;
+        let status = result["status"].as_str().unwrap_or("unknown");
+        let kind = result["unique_id"].as_str().and_then(|u| u.split('.').next()).unwrap_or("unknown");
+        *counts.entry(status.to_owned()).or_default() += 1;
+        *by_type.entry(kind.to_owned()).or_default().entry(status.to_owned()).or_default() += 1;
     }
     json!({
         "command": r["args"]["which"],
@@ -298,6 +306,7 @@ fn run_summary(run_results: Option<&Value>) -> Value {
         "generated_at": r["metadata"]["generated_at"],
         "elapsed": r["elapsed_time"],
         "counts": counts,
+        "by_type": by_type,
     })
 }
 
@@ -317,6 +326,17 @@ mod tests {
         let safe = script_safe(&json);
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
         assert_eq!(serde_json::from_str::<Value>(&safe).unwrap()["sql"], "</script><!-- a & b");
+    }
+
+    #[test]
+    fn the_run_summary_counts_reused_nodes_per_resource_type() {
+        let results = json!({"results": [
+            {"unique_id": "model.p.a", "status": "success"}, {"unique_id": "model.p.b", "status": "reused"},
+            {"unique_id": "model.p.c", "status": "reused"}, {"unique_id": "test.p.t", "status": "reused"},
+            {"unique_id": "test.p.u", "status": "pass"}]});
+        let summary = run_summary(Some(&results));
+        assert_eq!(summary["counts"], json!({"pass": 1, "reused": 3, "success": 1}));
+        assert_eq!(summary["by_type"], json!({"model": {"reused": 2, "success": 1}, "test": {"pass": 1, "reused": 1}}));
     }
 
     #[test]
