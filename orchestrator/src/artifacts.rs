@@ -280,9 +280,9 @@ fn source_node(project: &Project, loaded_by: &ProjectSource, table: &SourceTable
         "columns": columns(project.docs.get(&id)),
         "loader": format!("pitwall {} (COPY INTO semantics, on_error = continue)", loaded_by.layer),
         "external": {"location": location.location.join(&table.file).to_string()},
-        // Not dbt's field for sources, which have no checksum; state:modified reads it.
-        "checksum": checksum(definition::raw_table(table, location)),
-        "config": {"enabled": true},
+        // dbt's sources have no checksum; their config takes any key, and state:modified
+        // reads it there.
+        "config": {"enabled": true, "checksum": checksum(definition::raw_table(table, location))},
         "tags": [],
     })
 }

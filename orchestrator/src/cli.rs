@@ -242,7 +242,8 @@ pub enum JobCommand {
     ///
     /// One line per run under <target-path>/runs/: run id, job, target, start (UTC),
     /// duration, status (success, error, or running: still running, or its process died
-    /// before finishing) and the models and tests that passed and failed in all its steps.
+    /// before finishing) and its models and tests over all its steps: how many were built
+    /// or reused, passed or failed.
     History {
         /// Only this job's runs [default: every job's]
         name: Option<String>,

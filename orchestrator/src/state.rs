@@ -41,6 +41,21 @@ struct PreviousNode {
     resource_type: String,
     #[serde(default)]
     source_name: Option<String>,
+    /// A source's checksum is in its config (dbt's sources have no `checksum` field).
+    #[serde(default)]
+    config: Option<SourceConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct SourceConfig {
+    #[serde(default)]
+    checksum: Option<Checksum>,
+}
+
+impl PreviousNode {
+    fn checksum(&self) -> Option<&Checksum> {
+        self.checksum.as_ref().or_else(|| self.config.as_ref()?.checksum.as_ref())
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -88,7 +103,7 @@ impl PreviousState {
             .map(|(id, definition)| {
                 let comparison = match self.nodes.get(&id.unique_id(&project.config.name)) {
                     None => Comparison::New,
-                    Some(node) => match &node.checksum {
+                    Some(node) => match node.checksum() {
                         Some(c) if c.name == CHECKSUM_NAME && c.checksum == definition => Comparison::Unmodified,
                         _ => Comparison::Modified,
                     },

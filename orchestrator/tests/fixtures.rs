@@ -96,7 +96,7 @@ fn a_model_that_fails_skips_its_descendants_and_exits_non_zero() {
     for skipped in ["pit_stops_joined", "fastest_pit_stops_by_constructor", "ml_data_prep", "predict_position"] {
         assert!(run.stdout.contains(&format!("SKIP relation analytics.{skipped} ")), "{}", run.stdout);
     }
-    assert!(run.stdout.contains("PASS=0 WARN=0 ERROR=1 SKIP=8 TOTAL=9"), "{}", run.stdout);
+    assert!(run.stdout.contains("PASS=0 WARN=0 ERROR=1 SKIP=8 REUSED=0 TOTAL=9"), "{}", run.stdout);
 }
 
 #[test]

@@ -100,9 +100,14 @@ fn a_build_with_nothing_changed_reuses_every_node_unless_told_to_rebuild() {
     assert_eq!(results(&demo, true).len(), 38);
 
     let full = pitwall_in(&demo, &["build", "--full-refresh"]);
-    assert!(!full.stdout.contains("REUSED") && full.stdout.contains("Loaded and stored 8 raw tables"), "{}", full.stdout);
-    let env = Run::from(pitwall_command().current_dir(&demo).env("PITWALL_NO_REUSE", "1").arg("build").output().unwrap());
-    assert!(env.ok() && !env.stdout.contains("REUSED"), "{}", env.all());
+    assert!(
+        !full.stdout.contains("REUSED ") && full.stdout.contains("Loaded and stored 8 raw tables"),
+        "{}",
+        full.stdout
+    );
+    let env =
+        Run::from(pitwall_command().current_dir(&demo).env("PITWALL_NO_REUSE", "1").arg("build").output().unwrap());
+    assert!(env.ok() && !env.stdout.contains("REUSED "), "{}", env.all());
 }
 
 #[test]
@@ -122,7 +127,11 @@ fn an_edited_model_or_a_changed_source_file_rebuilds_exactly_its_downstream_as_a
     gz.write_all(text.replace("\"Undertray\"", "\"Undertray failure\"").as_bytes()).unwrap();
     std::fs::write(&status, gz.finish().unwrap()).unwrap();
     let build = pitwall_in(&demo, &["build"]);
-    assert!(build.stdout.contains("Loaded and stored 1 raw table ") && build.stdout.contains("7 unchanged"), "{}", build.stdout);
+    assert!(
+        build.stdout.contains("Loaded and stored 1 raw table ") && build.stdout.contains("7 unchanged"),
+        "{}",
+        build.stdout
+    );
     assert_eq!(results(&demo, false), selected(&demo, "source:formula1.status+"));
     assert_eq!(export(&demo, &[]), full_rebuild_export(&demo));
 }
@@ -157,7 +166,11 @@ fn state_modified_lists_the_edited_model_and_defer_builds_it_alone_from_the_stat
     let at = ["--warehouse", warehouse.to_str().unwrap(), "--target-path", target.to_str().unwrap()];
     let args = [&["build", "-s", "pit_stops_joined", "--defer", "--state", state][..], &at].concat();
     let build = pitwall_in(&demo, &args);
-    assert!(build.stdout.contains("Deferred to ") && build.stdout.contains("fct_results, int_pit_stops"), "{}", build.stdout);
+    assert!(
+        build.stdout.contains("Deferred to ") && build.stdout.contains("fct_results, int_pit_stops"),
+        "{}",
+        build.stdout
+    );
     assert!(build.stdout.contains("Models: 1 of 1 OK"), "{}", build.stdout);
     let stored: Vec<String> = std::fs::read_dir(warehouse.join("analytics"))
         .unwrap()

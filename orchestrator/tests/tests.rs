@@ -32,9 +32,9 @@ mod reliability;
 /// Sources, warehouse and model stage on S3 (a local moto server): parity with a local
 /// build, rebuilds, and failures that name the URL and never the secret.
 mod s3;
-/// State-aware builds: reuse, exact rebuilds after edits, state: selectors and --defer.
-mod state;
 /// Delivery to Snowflake (fakesnow's emulator): a full build read back equal, query,
 /// failures naming the endpoint.
 #[cfg(feature = "snowflake")]
 mod snowflake;
+/// State-aware builds: reuse, exact rebuilds after edits, state: selectors and --defer.
+mod state;

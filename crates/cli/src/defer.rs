@@ -41,10 +41,7 @@ pub(crate) async fn defer(
     }
     let other = Arc::new(Warehouse::open(&deferral.warehouse)?);
     let session = other.session(&deferral.relations)?;
-    let mut schemas: Vec<String> = deferral.relations.source_schemas.values().cloned().collect();
-    schemas.push(deferral.relations.target_schema.clone());
-    schemas.sort();
-    schemas.dedup();
+    let schemas = deferral.relations.schemas();
     let attached = other
         .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
         .await

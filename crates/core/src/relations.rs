@@ -19,6 +19,16 @@ impl Relations {
         format!("{}_dbt_test__audit", self.target_schema)
     }
 
+    /// Every schema a project reads or writes: its sources', the target and the audit
+    /// schema, sorted, each once.
+    pub fn schemas(&self) -> Vec<String> {
+        let mut schemas: Vec<String> = self.source_schemas.values().cloned().collect();
+        schemas.extend([self.target_schema.clone(), self.audit_schema()]);
+        schemas.sort();
+        schemas.dedup();
+        schemas
+    }
+
     pub fn model(&self, name: &str) -> TableReference {
         TableReference::partial(self.target_schema.as_str(), name)
     }

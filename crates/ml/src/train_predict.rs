@@ -307,6 +307,13 @@ impl Model for PredictPosition {
         output.push(prediction_udf(Arc::new(artifact)).call(inputs).alias("position_predicted"));
         Ok(hold_out.sort(vec![ident(ROW_KEY).sort(true, false)])?.select(output)?)
     }
+
+    /// Its predictions came from the stage's model, so they are current only while the
+    /// stage holds one (training, reused or rebuilt, keeps it the one its fingerprint
+    /// trained).
+    async fn is_current(&self, ctx: &ModelContext) -> Result<bool> {
+        Ok(stage::load_model(ctx.model_stage()?).await?.is_some())
+    }
 }
 
 /// The model as a scalar function of its features (as floats), one batch at a time.
