@@ -338,11 +338,11 @@ pub fn run_results(
                 }
             };
             let completed = o.started_at + o.elapsed;
-            // When what the warehouse holds was made: now for a node that ran, earlier
-            // for a reused one (its stamp's time).
+            // When what the warehouse holds was built: this run's start of it for a node
+            // that ran, an earlier run's for a reused one (the stamp's time, the same).
             let built_at = match &o.status {
                 NodeStatus::Reused { built_at } => built_at.map(timestamp).map(Value::from).unwrap_or(Value::Null),
-                NodeStatus::Success { .. } | NodeStatus::Pass | NodeStatus::Warn { .. } | NodeStatus::Fail { .. } => Value::from(timestamp(completed)),
+                NodeStatus::Success { .. } | NodeStatus::Pass | NodeStatus::Warn { .. } | NodeStatus::Fail { .. } => Value::from(timestamp(o.started_at)),
                 NodeStatus::Error(_) | NodeStatus::Skipped { .. } => Value::Null,
             };
             json!({

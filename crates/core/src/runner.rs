@@ -324,7 +324,8 @@ impl Runner {
     async fn run_one(self, job: Job) -> NodeOutcome {
         let mut outcome = self.outcome_shell(&job);
         let clock = Instant::now();
-        let stamp = outcome.fingerprint.as_deref().map(Stamp::now);
+        // Stamped with when the build started, as run_results.json says it was built.
+        let stamp = outcome.fingerprint.as_deref().map(|f| Stamp::at(f, outcome.started_at));
         let result = match &job {
             Job::Model(node) => {
                 outcome.compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
@@ -392,7 +393,7 @@ impl Runner {
             match (&outcome.status, &outcome.fingerprint) {
                 (NodeStatus::Reused { .. }, _) => {}
                 (NodeStatus::Pass, Some(fingerprint)) => {
-                    stamps.insert(outcome.name.clone(), Stamp::now(fingerprint));
+                    stamps.insert(outcome.name.clone(), Stamp::at(fingerprint, outcome.started_at));
                     changed = true;
                 }
                 _ => changed |= stamps.remove(&outcome.name).is_some(),

@@ -50,10 +50,16 @@ pub struct Stamp {
 impl Stamp {
     /// A stamp of `fingerprint`, built now.
     pub fn now(fingerprint: &str) -> Stamp {
-        let now: chrono::DateTime<chrono::Utc> = SystemTime::now().into();
+        Stamp::at(fingerprint, SystemTime::now())
+    }
+
+    /// A stamp of `fingerprint`, built at `time` (to the microsecond, as run_results.json
+    /// writes times).
+    pub fn at(fingerprint: &str, time: SystemTime) -> Stamp {
+        let time: chrono::DateTime<chrono::Utc> = time.into();
         Stamp {
             fingerprint: fingerprint.to_owned(),
-            built_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            built_at: time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         }
     }
 
