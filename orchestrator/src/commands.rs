@@ -170,7 +170,7 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
         write_run_results(project, verb, selection, &executed).await?;
     }
     // The lock is released here: delivery reads the warehouse under a shared one.
-    let result = executed.result();
+    let result = executed.result().await;
     if let Some(session) = snowflake {
         deliver(project, session, succeeded, &loaded, &outcomes).await?;
     }

@@ -414,6 +414,56 @@ fn killed_rebuilds_then_one_build_export_what_a_clean_build_does_on_an_s3_wareho
     killed_rebuilds_then_one_build_export_what_a_clean_build_does(WarehouseAt::s3(), 5, 0x5eed_0021_0000_0002);
 }
 
+/// On S3 the warehouse lock is a lease object taken by conditional writes: a build
+/// refused with `--no-wait` names the lease's holder, a waiting one takes over once the
+/// lease expires, and two builds racing on one bucket run in turn, both whole.
+#[test]
+fn builds_on_one_s3_warehouse_are_serialized_by_its_lease() {
+    let s3 = crate::support::s3::S3::shared();
+    let bucket = s3.bucket("lease");
+    let at = WarehouseAt { args: vec!["--warehouse".into(), format!("s3://{bucket}/wh/")], env: s3.env("testing") };
+    let source = fixture("f1_tiny");
+    let lease = |holder: &str, seconds: u64| {
+        let expires_at_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as u64
+            + seconds * 1000;
+        let record = serde_json::json!({"holder": holder, "expires_at_ms": expires_at_ms});
+        s3.put(&bucket, "wh/.pitwall.lock", serde_json::to_vec(&record).unwrap());
+    };
+    let target = tempfile::tempdir().unwrap();
+    lease("a build on another machine", 60);
+    let mut refused = at.build(target.path(), &source);
+    let refused = finish(spawn(refused.arg("--no-wait")));
+    assert!(!refused.ok(), "{}", refused.all());
+    assert!(
+        refused.stderr.contains(&format!("s3://{bucket}/wh/.pitwall.lock is held by a build on another machine")),
+        "{}",
+        refused.stderr
+    );
+
+    lease("a build that died", 2);
+    let waited = finish(spawn(&mut at.build(target.path(), &source)));
+    assert_clean_build(&waited);
+    assert!(
+        waited.stderr.contains("Waiting for the warehouse") && waited.stderr.contains("a build that died"),
+        "{}",
+        waited.all()
+    );
+
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut first = at.build(one.path(), &source);
+    let mut second = at.build(two.path(), &source);
+    let (first, second) = (spawn(first.arg("--full-refresh")), spawn(second.arg("--full-refresh")));
+    let (first, second) = (finish(first), finish(second));
+    assert_clean_build(&first);
+    assert_clean_build(&second);
+    let waits = [&first, &second].iter().filter(|r| r.stderr.contains("Waiting for the warehouse")).count();
+    assert_eq!(waits, 1, "one of two racing builds waits for the other:\n{}\n{}", first.all(), second.all());
+    let clean = tempfile::tempdir().unwrap();
+    assert_clean_build(&finish(spawn(&mut build(clean.path(), &source))));
+    assert_eq!(at.export(target.path()), export(clean.path()));
+}
+
 /// A warehouse pitwall cannot write: a raw schema it cannot store the load in fails the
 /// run before any model, naming it; a model schema it cannot write makes every error line
 /// say why, right under it, and run_results.json still records what ran.

@@ -106,14 +106,18 @@ pub struct Executed {
     /// Another process holds the warehouse and the run was told not to wait: nothing
     /// ran, and that process's artifacts (likely in the same target folder) stand.
     pub refused: bool,
-    /// The warehouse lock, kept until this value is dropped, so that the caller's
+    /// The warehouse lock, kept until [`Executed::result`], so that the caller's
     /// artifacts (run_results.json) are written before another build can start.
-    _lock: Option<WarehouseLock>,
+    lock: Option<WarehouseLock>,
 }
 
 impl Executed {
-    /// The run's result: its fatal error, or whether every node succeeded.
-    pub fn result(self) -> Result<bool> {
+    /// Releases the warehouse lock and returns the run's result: its fatal error, or
+    /// whether every node succeeded.
+    pub async fn result(mut self) -> Result<bool> {
+        if let Some(lock) = self.lock.take() {
+            lock.release().await;
+        }
         match self.fatal {
             Some(e) => Err(e),
             None => Ok(self.tally.ok()),
@@ -152,7 +156,7 @@ pub async fn execute(run: Execution<'_>) -> Executed {
             tally: Tally::default(),
             fatal: None,
             refused: false,
-            _lock: None,
+            lock: None,
         };
     }
     let mut outcomes = Vec::new();
@@ -189,7 +193,7 @@ pub async fn execute(run: Execution<'_>) -> Executed {
     if !outcomes.is_empty() {
         println!("\n{}", tally.summary());
     }
-    Executed { outcomes, elapsed, tally, fatal, refused, _lock: lock }
+    Executed { outcomes, elapsed, tally, fatal, refused, lock }
 }
 
 /// Takes the warehouse (its lock into `lock`), loads the sources, runs the plan (its

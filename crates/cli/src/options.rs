@@ -189,7 +189,7 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
         full_refresh: false,
         deferral: None,
     };
-    execute(execution).await.result()
+    execute(execution).await.result().await
 }
 
 #[cfg(test)]

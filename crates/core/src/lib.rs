@@ -25,6 +25,7 @@ pub mod dag;
 pub mod error;
 pub mod functions;
 pub mod layer;
+pub mod lease;
 pub mod location;
 pub mod model;
 pub mod relations;

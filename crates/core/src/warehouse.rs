@@ -23,7 +23,10 @@
 //! between two versions (DataFusion reads a Parquet file by path in several requests, and
 //! a rename between them tears the read) and no two builds interleave. Leftover temporary
 //! files can then only be a dead process's, and the writer removes them
-//! ([`Warehouse::remove_leftovers`]).
+//! ([`Warehouse::remove_leftovers`]). An object store has no file locks: there a run that
+//! writes holds a [`Lease`] (the object `<warehouse>/.pitwall.lock`, taken and renewed by
+//! conditional writes), so builds on one bucket are serialized too; readers take none,
+//! since the pointers already give them whole tables.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -48,6 +51,7 @@ use parquet::file::metadata::{FooterTail, KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
+use crate::lease::{Lease, LeaseSite, TIME_TO_LIVE};
 use crate::location::{Location, Store};
 use crate::relations::Relations;
 use crate::resources::Resources;
@@ -85,14 +89,24 @@ pub enum Access {
 /// however it ends (`kill -9` included), so a crash never leaves the warehouse locked.
 #[derive(Debug)]
 pub struct WarehouseLock {
-    /// `None`: nothing to lock (an object store, or a reader of a folder it cannot write).
+    /// `None`: no file to lock (an object store, or a reader of a folder it cannot write).
     file: Option<File>,
+    /// An object-store writer's lease.
+    lease: Option<Lease>,
     access: Access,
 }
 
 impl WarehouseLock {
     pub fn access(&self) -> Access {
         self.access
+    }
+
+    /// Releases the lock now. A local lock is released by dropping it too; an
+    /// object-store lease only by this (dropped, it stops being renewed and expires).
+    pub async fn release(mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
     }
 }
 
@@ -184,11 +198,18 @@ impl Warehouse {
     /// line as the lock file keeps them), or fail at once with
     /// [`Error::WarehouseLocked`] naming the holder.
     ///
-    /// An object-store warehouse has no lock (object stores offer no lock primitive): the
-    /// guard is empty, and nothing excludes two runs on one bucket.
+    /// In an object store, a writer takes the warehouse's [`Lease`] (waiting or failing
+    /// the same way); a reader takes nothing.
     pub async fn lock(&self, access: Access, wait: bool, on_wait: impl FnOnce(&str)) -> Result<WarehouseLock> {
+        if self.versioned() {
+            let lease = match access {
+                Access::Write => Some(Lease::acquire(self.lease_site(), wait, on_wait).await?),
+                Access::Read => None,
+            };
+            return Ok(WarehouseLock { file: None, lease, access });
+        }
         let Some(file) = self.open_lock_file(access)? else {
-            return Ok(WarehouseLock { file: None, access });
+            return Ok(WarehouseLock { file: None, lease: None, access });
         };
         let lock = match self.try_lock_file(file, access)? {
             Ok(lock) => lock,
@@ -212,11 +233,24 @@ impl Warehouse {
         Ok(lock)
     }
 
-    /// Takes the lock for `access` if nobody holds it in a conflicting way; otherwise
-    /// fails with [`Error::WarehouseLocked`] naming the holder.
+    /// Where an object-store warehouse's lease is, and this process as its holder.
+    fn lease_site(&self) -> LeaseSite {
+        let path = self.store.root.clone().join(LOCK_FILE);
+        LeaseSite {
+            store: self.store.store.clone(),
+            display: self.store.url_of(&path),
+            path,
+            holder: format!("pid {} on {}: {}", std::process::id(), host_name(), command_line()),
+            ttl: TIME_TO_LIVE,
+        }
+    }
+
+    /// Takes a local warehouse's lock for `access` if nobody holds it in a conflicting
+    /// way; otherwise fails with [`Error::WarehouseLocked`] naming the holder. (An
+    /// object store's lease is taken by [`Warehouse::lock`].)
     pub fn try_lock(&self, access: Access) -> Result<WarehouseLock> {
         let Some(file) = self.open_lock_file(access)? else {
-            return Ok(WarehouseLock { file: None, access });
+            return Ok(WarehouseLock { file: None, lease: None, access });
         };
         self.try_lock_file(file, access)?.map_err(|(_, holder)| self.locked_error(holder))
     }
@@ -275,7 +309,7 @@ impl Warehouse {
             }
         };
         recorded.map_err(|e| self.lock_io_error(e))?;
-        Ok(WarehouseLock { file: Some(file), access })
+        Ok(WarehouseLock { file: Some(file), lease: None, access })
     }
 
     fn locked_error(&self, holder: String) -> Error {
@@ -836,6 +870,16 @@ fn is_temporary(file: &str) -> bool {
 
 /// This process's command line, as the lock file records it: the program's file name,
 /// then its arguments.
+/// This machine's name, for a lease's holder (builds on one bucket may run anywhere).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "an unknown host".to_owned())
+}
+
 fn command_line() -> String {
     let mut args = std::env::args();
     let program = args.next().map(PathBuf::from);
@@ -941,13 +985,17 @@ mod tests {
         assert!(told[0].starts_with(&format!("process {} (", std::process::id())), "{told:?}");
     }
 
-    #[test]
-    fn an_object_store_warehouse_has_no_lock() {
+    #[tokio::test]
+    async fn an_object_store_warehouse_serializes_writers_by_lease_and_lets_readers_in() {
         let warehouse = Warehouse::open(&Location::parse("memory:///wh", std::path::Path::new("/")).unwrap()).unwrap();
         assert_eq!(warehouse.lock_file(), None);
-        let _first = warehouse.try_lock(Access::Write).unwrap();
-        let second = warehouse.try_lock(Access::Write).unwrap();
-        assert!(warehouse.remove_leftovers(&second).is_empty());
+        let first = warehouse.lock(Access::Write, false, |_| {}).await.unwrap();
+        let refused = warehouse.lock(Access::Write, false, |_| {}).await.unwrap_err().to_string();
+        assert!(refused.contains("memory:///wh/.pitwall.lock") && refused.contains(&std::process::id().to_string()));
+        let reader = warehouse.lock(Access::Read, false, |_| {}).await.unwrap();
+        assert!(warehouse.remove_leftovers(&reader).is_empty());
+        first.release().await;
+        warehouse.lock(Access::Write, false, |_| {}).await.unwrap().release().await;
     }
 
     fn batch_of(n: i64) -> SendableRecordBatchStream {
