@@ -115,3 +115,26 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     assert!(second.stderr.contains("races.csv") && second.stderr.contains("not found"), "{}", second.stderr);
     assert_eq!(snapshot(&warehouse), before, "the warehouse changed after a failed run");
 }
+
+/// A load shows its progress: in a log (stderr not a terminal), a line every
+/// PITWALL_PROGRESS_INTERVAL seconds with bytes, rows, rate and the tables still read;
+/// with --quiet, none.
+#[test]
+fn a_load_shows_progress_lines_in_a_log_and_none_when_quiet() {
+    let target = tempfile::tempdir().unwrap();
+    let load = |quiet: bool| {
+        let mut command = common::pitwall_command();
+        command.current_dir(common::workspace()).env("PITWALL_TARGET_PATH", target.path());
+        command.env("PITWALL_PROGRESS_INTERVAL", "0.02").args(["run", "-s", "stg_f1_lap_times", "--full-refresh"]);
+        if quiet {
+            command.arg("--quiet");
+        }
+        let run = common::Run::from(command.output().unwrap());
+        assert!(run.ok(), "{}", run.all());
+        run.stderr.lines().filter(|l| l.starts_with("Loading formula1: ")).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let lines = load(false);
+    assert!(!lines.is_empty(), "no progress line");
+    assert!(lines.iter().all(|l| l.contains(" rows, ") && l.contains(" MB/s")), "{lines:#?}");
+    assert_eq!(load(true), Vec::<String>::new());
+}

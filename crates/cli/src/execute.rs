@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use datafusion::prelude::SessionContext;
 use pitwall_core::config::SourceLocation;
 use pitwall_core::dag::NodeId;
+use pitwall_core::progress;
 use pitwall_core::report::{self, Tally};
 use pitwall_core::runner::State;
 use pitwall_core::state::{self, Fingerprints, Stamp, definition, reuse_disabled_by_env};
@@ -238,15 +239,37 @@ async fn run_jobs(run: &Execution<'_>, open: &OpenWarehouse, state: State) -> Ve
         .with_store_failures(run.store_failures)
         .with_state(state);
     let done = Mutex::new(0usize);
+    let running: Arc<Mutex<BTreeMap<String, Instant>>> = Arc::default();
+    let _progress = long_running(running.clone());
     runner
-        .run(&run.plan, &|event| {
-            if let RunEvent::Finished(outcome) = event {
+        .run(&run.plan, &|event| match event {
+            RunEvent::Started { id } => {
+                running.lock().expect("not poisoned").insert(id.name(), Instant::now());
+            }
+            RunEvent::Finished(outcome) => {
+                running.lock().expect("not poisoned").remove(&outcome.name);
                 let mut n = done.lock().expect("not poisoned");
                 *n += 1;
                 println!("{}", report::node_line(*n, total, outcome));
             }
         })
         .await
+}
+
+/// A node that runs longer than this gets a progress line.
+const LONG_RUNNING: Duration = Duration::from_secs(5);
+
+/// Shows the nodes of `running` (by name, since when) that have run for long.
+fn long_running(running: Arc<Mutex<BTreeMap<String, Instant>>>) -> progress::Progress {
+    progress::show(move || {
+        let running = running.lock().expect("not poisoned");
+        let long: Vec<String> = running
+            .iter()
+            .filter(|(_, since)| since.elapsed() >= LONG_RUNNING)
+            .map(|(name, since)| format!("{name} ({:.0} s)", since.elapsed().as_secs_f64()))
+            .collect();
+        (!long.is_empty()).then(|| format!("Still running: {}", long.join(", ")))
+    })
 }
 
 /// The stamps the warehouse holds, by node: each model's relation in the target schema,

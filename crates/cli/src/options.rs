@@ -75,11 +75,20 @@ pub struct GlobalOptions {
     /// datafusion-* folder in it) [default: the OS temp folder, $TMPDIR or /tmp]
     #[arg(long, global = true, env = "PITWALL_SPILL_DIR", value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+
+    /// Show no progress of long work. Otherwise a load, and a model running longer than
+    /// 5 s, show a live line on a terminal, or a line every 2 s in a log
+    /// (PITWALL_PROGRESS_INTERVAL: seconds)
+    #[arg(long, global = true, env = "PITWALL_QUIET", value_parser = clap::builder::FalseyValueParser::new())]
+    pub quiet: bool,
 }
 
 impl GlobalOptions {
     /// The project these options point at, with the options beating its file.
     pub fn config(&self) -> Result<ProjectConfig> {
+        // Every command reads its config first, once: the moment to choose how progress
+        // shows for the whole process.
+        pitwall_core::progress::init(self.quiet);
         let root = match &self.project_dir {
             Some(dir) => dir.clone(),
             None => ProjectConfig::discover(&std::env::current_dir()?)?,

@@ -28,6 +28,7 @@ pub mod layer;
 pub mod lease;
 pub mod location;
 pub mod model;
+pub mod progress;
 pub mod relations;
 pub mod report;
 pub mod resources;

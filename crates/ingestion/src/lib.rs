@@ -21,6 +21,7 @@ mod convert;
 mod header;
 mod ingest;
 mod load;
+mod progress;
 mod split;
 
 use pitwall_core::{Layer, SourceLoader};

@@ -25,6 +25,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::header::{self, Mapping};
+use crate::progress::{LoadProgress, TableCount};
 use crate::split::{self, Record};
 use crate::{compression, convert};
 
@@ -132,7 +133,14 @@ pub async fn load_source_with(
 ) -> Result<LoadReport> {
     let store = location.open()?;
     let files = futures::future::try_join_all(source.tables.iter().map(|table| find(&store, table))).await?;
-    let loads = files.into_iter().map(|file| load_table(&store, file, *options, sink));
+    let counts: Vec<Arc<TableCount>> = files.iter().map(|f| TableCount::new(&f.table.name, f.meta.size)).collect();
+    let load = LoadProgress::new(&source.name, counts);
+    let _progress = {
+        let load = load.clone();
+        pitwall_core::progress::show(move || Some(load.describe()))
+    };
+    let loads =
+        files.into_iter().zip(&load.tables).map(|(file, count)| load_table(&store, file, *options, sink, count));
     // Every load runs to its end, whatever another's outcome, so nothing still writes to
     // the sink when this returns; the first failure in the source's order is reported.
     let mut tables = Vec::new();
@@ -165,7 +173,13 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// Loads one file into `sink`: ranges are read ahead on this task, parsed on a blocking
 /// thread (a block's chunks on every core), and the batches stored by the sink as they
 /// come; then the file's status is settled, and a file `on_error` skips is stored empty.
-async fn load_table(store: &Store, found: Found, options: LoadOptions, sink: &dyn RawSink) -> Result<TableReport> {
+async fn load_table(
+    store: &Store,
+    found: Found,
+    options: LoadOptions,
+    sink: &dyn RawSink,
+    count: &Arc<TableCount>,
+) -> Result<TableReport> {
     let Found { table, path, meta, file } = found;
     let name = table.name.clone();
     let schema = table.schema();
@@ -174,9 +188,13 @@ async fn load_table(store: &Store, found: Found, options: LoadOptions, sink: &dy
     let batches = futures::stream::unfold(batch_rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     let storing = sink.store(&name, Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)));
     let parse_file = file.clone();
+    let count = count.clone();
     let parsing = tokio::task::spawn_blocking(move || {
-        let feed = Feed { rx: bytes_rx, current: Bytes::new() };
-        let mut send = |batch: RecordBatch| batch_tx.blocking_send(Ok(batch)).is_ok();
+        let feed = Feed { rx: bytes_rx, current: Bytes::new(), count: count.clone() };
+        let mut send = |batch: RecordBatch| {
+            count.parsed(batch.num_rows());
+            batch_tx.blocking_send(Ok(batch)).is_ok()
+        };
         let parsed = parse_stream(table, parse_file, feed, options.match_by_column_name, Tuning::default(), &mut send);
         if let Err(e) = &parsed {
             // The sink must not keep what came before the failure.
@@ -290,6 +308,8 @@ impl std::error::Error for ReadFailed {}
 struct Feed {
     rx: mpsc::Receiver<std::io::Result<Bytes>>,
     current: Bytes,
+    /// Counts the bytes the parser has taken (read-ahead is not progress).
+    count: Arc<TableCount>,
 }
 
 impl Read for Feed {
@@ -302,6 +322,7 @@ impl Read for Feed {
         }
         let n = out.len().min(self.current.len());
         out[..n].copy_from_slice(&self.current.split_to(n));
+        self.count.read(n);
         Ok(n)
     }
 }
