@@ -1,8 +1,13 @@
 //! Project chores: `cargo xtask build-all` (release build, then `pitwall build` on the
-//! configured source) and `cargo xtask bench` (pitwall against a DuckDB peer on scaled-up
-//! data, or with `--project-models N` against dbt-core parsing a generated project).
+//! configured source), `cargo xtask bench` (pitwall against a DuckDB peer on scaled-up
+//! data, or with `--project-models N` against dbt-core parsing a generated project) and
+//! `cargo xtask tidy` (the architecture's rules, checked; also run by `cargo test`).
+//!
+//! It must never depend on pitwall's crates (it builds in seconds, and measures or checks
+//! them from outside) nor change the checkout it works on.
 
 mod bench;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -14,6 +19,11 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   build-all [PITWALL ARGS...]   build the workspace in release, then run the
                                 built `pitwall build [PITWALL ARGS...]`
+  tidy                          check the architecture's rules: crates depend only
+                                downwards, only the registry names layers, crate
+                                roots say what they must never do, manifests use
+                                the workspace lints and no doctests, no function
+                                over 80 lines without a `// Long:` reason
   bench [OPTIONS] [-- PITWALL ARGS...]
                                 time pitwall's release build (clean, no-op and
                                 one-model edit) against DuckDB on the data
@@ -69,6 +79,7 @@ fn main() -> Result<()> {
     match args.next().as_deref() {
         Some("build-all") => build_all(args.collect()),
         Some("bench") => bench::main(args.collect(), USAGE),
+        Some("tidy") => tidy::main(&workspace_root()),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -223,65 +223,13 @@ impl Target {
 
 /// Converts every part of a result into batches of one schema.
 pub(crate) fn to_arrow(columns: &[Column], parts: Vec<Part>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
-    for part in &parts {
-        match part {
-            Part::Arrow(batches) => {
-                for batch in batches {
-                    if batch.num_columns() != columns.len() {
-                        return Err(format!(
-                            "an Arrow rowset has {} columns where the row type has {}",
-                            batch.num_columns(),
-                            columns.len()
-                        ));
-                    }
-                }
-            }
-            Part::Json(rows) => {
-                if let Some(row) = rows.iter().find(|row| row.len() != columns.len()) {
-                    return Err(format!("a JSON row has {} cells where the row type has {}", row.len(), columns.len()));
-                }
-            }
-        }
-    }
+    check_widths(columns, &parts)?;
     let targets: Vec<Target> =
         columns.iter().enumerate().map(|(i, column)| target(column, i, &parts)).collect::<Result<_, _>>()?;
-
     let mut converted: Vec<(usize, Vec<ArrayRef>)> = Vec::new();
     for part in &parts {
-        match part {
-            Part::Arrow(batches) => {
-                for batch in batches {
-                    let arrays = columns
-                        .iter()
-                        .zip(&targets)
-                        .enumerate()
-                        .map(|(i, (column, target))| {
-                            let field = batch.schema_ref().field(i).clone();
-                            convert_arrow(column, *target, &field, batch.column(i))
-                                .map_err(|e| format!("column {} ({}): {e}", column.name, column.type_name))
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    converted.push((batch.num_rows(), arrays));
-                }
-            }
-            Part::Json(rows) => {
-                if rows.is_empty() {
-                    continue;
-                }
-                let arrays = columns
-                    .iter()
-                    .zip(&targets)
-                    .enumerate()
-                    .map(|(i, (column, target))| {
-                        convert_json(column, *target, rows.iter().map(|row| row[i].as_deref()))
-                            .map_err(|e| format!("column {} ({}): {e}", column.name, column.type_name))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                converted.push((rows.len(), arrays));
-            }
-        }
+        converted.extend(convert_part(columns, &targets, part)?);
     }
-
     let fields: Vec<Field> = columns
         .iter()
         .zip(&targets)
@@ -304,6 +252,64 @@ pub(crate) fn to_arrow(columns: &[Column], parts: Vec<Part>) -> Result<(SchemaRe
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((schema, batches))
+}
+
+/// Every part has as many columns as the row type.
+fn check_widths(columns: &[Column], parts: &[Part]) -> Result<(), String> {
+    for part in parts {
+        match part {
+            Part::Arrow(batches) => {
+                if let Some(batch) = batches.iter().find(|b| b.num_columns() != columns.len()) {
+                    return Err(format!(
+                        "an Arrow rowset has {} columns where the row type has {}",
+                        batch.num_columns(),
+                        columns.len()
+                    ));
+                }
+            }
+            Part::Json(rows) => {
+                if let Some(row) = rows.iter().find(|row| row.len() != columns.len()) {
+                    return Err(format!("a JSON row has {} cells where the row type has {}", row.len(), columns.len()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One part's batches as `(rows, arrays)`, each column converted to its target type.
+fn convert_part(columns: &[Column], targets: &[Target], part: &Part) -> Result<Vec<(usize, Vec<ArrayRef>)>, String> {
+    let named = |column: &Column, e: String| format!("column {} ({}): {e}", column.name, column.type_name);
+    match part {
+        Part::Arrow(batches) => batches
+            .iter()
+            .map(|batch| {
+                let arrays = columns
+                    .iter()
+                    .zip(targets)
+                    .enumerate()
+                    .map(|(i, (column, target))| {
+                        let field = batch.schema_ref().field(i).clone();
+                        convert_arrow(column, *target, &field, batch.column(i)).map_err(|e| named(column, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((batch.num_rows(), arrays))
+            })
+            .collect(),
+        Part::Json(rows) if rows.is_empty() => Ok(Vec::new()),
+        Part::Json(rows) => {
+            let arrays = columns
+                .iter()
+                .zip(targets)
+                .enumerate()
+                .map(|(i, (column, target))| {
+                    convert_json(column, *target, rows.iter().map(|row| row[i].as_deref()))
+                        .map_err(|e| named(column, e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(vec![(rows.len(), arrays)])
+        }
+    }
 }
 
 fn target(column: &Column, index: usize, parts: &[Part]) -> Result<Target, String> {
@@ -366,40 +372,7 @@ fn scale_of(field: &Field, column: &Column) -> i64 {
 
 fn convert_arrow(column: &Column, target: Target, field: &Field, array: &ArrayRef) -> Result<ArrayRef, String> {
     match target {
-        Target::Int64 | Target::Decimal(..) => {
-            let source_scale = match array.data_type() {
-                DataType::Decimal128(_, s) => i64::from(*s),
-                _ => scale_of(field, column),
-            };
-            let target_scale = match target {
-                Target::Decimal(_, s) => i64::from(s),
-                _ => 0,
-            };
-            let values = integers(array)?;
-            match target {
-                Target::Int64 => {
-                    let mut builder = Int64Builder::with_capacity(values.len());
-                    for value in values {
-                        builder.append_option(
-                            value
-                                .map(|v| {
-                                    let v = rescale(v, source_scale, 0)?;
-                                    i64::try_from(v).map_err(|_| format!("{v} does not fit an Int64"))
-                                })
-                                .transpose()?,
-                        );
-                    }
-                    Ok(Arc::new(builder.finish()))
-                }
-                _ => {
-                    let mut builder = Decimal128Builder::with_capacity(values.len()).with_data_type(target.data_type());
-                    for value in values {
-                        builder.append_option(value.map(|v| rescale(v, source_scale, target_scale)).transpose()?);
-                    }
-                    Ok(Arc::new(builder.finish()))
-                }
-            }
-        }
+        Target::Int64 | Target::Decimal(..) => convert_fixed(column, target, field, array),
         Target::Time => {
             if matches!(array.data_type(), DataType::Time32(_) | DataType::Time64(_)) {
                 return cast(array, &target.data_type());
@@ -412,29 +385,7 @@ fn convert_arrow(column: &Column, target: Target, field: &Field, array: &ArrayRe
             }
             Ok(Arc::new(builder.finish()))
         }
-        Target::Timestamp { utc } => {
-            let scale = scale_of(field, column);
-            let values: Vec<Option<i64>> = match array.data_type() {
-                DataType::Struct(_) => {
-                    let structs = array.as_struct();
-                    struct_timestamps(structs, scale)?
-                }
-                DataType::Timestamp(..) => {
-                    let ns = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
-                    ns.as_primitive::<arrow::datatypes::TimestampNanosecondType>().iter().collect()
-                }
-                _ => integers(array)?
-                    .into_iter()
-                    .map(|v| v.map(|v| to_nanos(v, scale)).transpose())
-                    .collect::<Result<_, _>>()?,
-            };
-            let mut builder = TimestampNanosecondBuilder::with_capacity(values.len());
-            for value in values {
-                builder.append_option(value);
-            }
-            let array = builder.finish();
-            Ok(Arc::new(if utc { array.with_timezone("UTC") } else { array }))
-        }
+        Target::Timestamp { utc } => convert_timestamp(column, utc, field, array),
         Target::Date32 => match array.data_type() {
             DataType::Int32 => {
                 let mut builder = Date32Builder::with_capacity(array.len());
@@ -447,6 +398,59 @@ fn convert_arrow(column: &Column, target: Target, field: &Field, array: &ArrayRe
         },
         Target::Float64 | Target::Utf8 | Target::Binary | Target::Boolean => cast(array, &target.data_type()),
     }
+}
+
+/// A fixed-point column (scaled integers or Decimal128) as Int64 or Decimal128.
+fn convert_fixed(column: &Column, target: Target, field: &Field, array: &ArrayRef) -> Result<ArrayRef, String> {
+    let source_scale = match array.data_type() {
+        DataType::Decimal128(_, s) => i64::from(*s),
+        _ => scale_of(field, column),
+    };
+    let values = integers(array)?;
+    match target {
+        Target::Decimal(_, target_scale) => {
+            let mut builder = Decimal128Builder::with_capacity(values.len()).with_data_type(target.data_type());
+            for value in values {
+                builder.append_option(value.map(|v| rescale(v, source_scale, i64::from(target_scale))).transpose()?);
+            }
+            Ok(Arc::new(builder.finish()))
+        }
+        _ => {
+            let mut builder = Int64Builder::with_capacity(values.len());
+            for value in values {
+                let value = value
+                    .map(|v| {
+                        let v = rescale(v, source_scale, 0)?;
+                        i64::try_from(v).map_err(|_| format!("{v} does not fit an Int64"))
+                    })
+                    .transpose()?;
+                builder.append_option(value);
+            }
+            Ok(Arc::new(builder.finish()))
+        }
+    }
+}
+
+/// A timestamp column (Snowflake's struct layouts, Arrow timestamps or scaled integers)
+/// as nanoseconds, in UTC when `utc`.
+fn convert_timestamp(column: &Column, utc: bool, field: &Field, array: &ArrayRef) -> Result<ArrayRef, String> {
+    let scale = scale_of(field, column);
+    let values: Vec<Option<i64>> = match array.data_type() {
+        DataType::Struct(_) => struct_timestamps(array.as_struct(), scale)?,
+        DataType::Timestamp(..) => {
+            let ns = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+            ns.as_primitive::<arrow::datatypes::TimestampNanosecondType>().iter().collect()
+        }
+        _ => {
+            integers(array)?.into_iter().map(|v| v.map(|v| to_nanos(v, scale)).transpose()).collect::<Result<_, _>>()?
+        }
+    };
+    let mut builder = TimestampNanosecondBuilder::with_capacity(values.len());
+    for value in values {
+        builder.append_option(value);
+    }
+    let array = builder.finish();
+    Ok(Arc::new(if utc { array.with_timezone("UTC") } else { array }))
 }
 
 /// Timestamps of Snowflake's struct layouts, in nanoseconds since the epoch (UTC).

@@ -184,6 +184,53 @@ struct Request<'a> {
     timeout: Option<Duration>,
 }
 
+/// The login request's `data`: who logs in, from where, with which credentials.
+fn login_data(options: &ConnectOptions, endpoint: &str) -> Result<Value, Error> {
+    let account_name = options.account.split('.').next().unwrap_or_default().to_owned();
+    let mut data = json!({
+        "CLIENT_APP_ID": "pitwall-snowflake",
+        "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
+        "ACCOUNT_NAME": account_name,
+        "LOGIN_NAME": options.user,
+        "CLIENT_ENVIRONMENT": {
+            "APPLICATION": "pitwall",
+            "OS": std::env::consts::OS,
+            "LOGIN_TIMEOUT": options.login_timeout.as_secs(),
+        },
+        "SESSION_PARAMETERS": {},
+    });
+    match &options.auth {
+        Auth::Password(password) => data["PASSWORD"] = Value::String(password.expose().to_owned()),
+        Auth::KeyPair { private_key_pem, passphrase } => {
+            let key = PrivateKey::from_pem(private_key_pem, passphrase.as_ref())
+                .map_err(|reason| Error::PrivateKey { endpoint: endpoint.to_owned(), reason })?;
+            let issued_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+            let jwt = key
+                .jwt(&options.account, &options.user, issued_at)
+                .map_err(|reason| Error::PrivateKey { endpoint: endpoint.to_owned(), reason })?;
+            data["AUTHENTICATOR"] = Value::String("SNOWFLAKE_JWT".into());
+            data["TOKEN"] = Value::String(jwt);
+        }
+    }
+    Ok(data)
+}
+
+/// The login request's path: the session's database, schema, warehouse and role.
+fn login_path(options: &ConnectOptions) -> String {
+    let mut path = format!("/session/v1/login-request?requestId={}", uuid4());
+    for (name, value) in [
+        ("databaseName", &options.database),
+        ("schemaName", &options.schema),
+        ("warehouse", &options.warehouse),
+        ("roleName", &options.role),
+    ] {
+        if let Some(value) = value {
+            path.push_str(&format!("&{name}={}", encode(value)));
+        }
+    }
+    path
+}
+
 impl Session {
     /// Logs in with a password or a key-pair JWT.
     pub async fn login(options: &ConnectOptions) -> Result<Session, Error> {
@@ -192,46 +239,8 @@ impl Session {
             .connect_timeout(CONNECT_TIMEOUT.min(options.login_timeout))
             .build()
             .map_err(|e| Error::Options { endpoint: endpoint.clone(), reason: describe_http_error(e) })?;
-        let account_name = options.account.split('.').next().unwrap_or_default().to_owned();
-        let mut data = json!({
-            "CLIENT_APP_ID": "pitwall-snowflake",
-            "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
-            "ACCOUNT_NAME": account_name,
-            "LOGIN_NAME": options.user,
-            "CLIENT_ENVIRONMENT": {
-                "APPLICATION": "pitwall",
-                "OS": std::env::consts::OS,
-                "LOGIN_TIMEOUT": options.login_timeout.as_secs(),
-            },
-            "SESSION_PARAMETERS": {},
-        });
-        match &options.auth {
-            Auth::Password(password) => data["PASSWORD"] = Value::String(password.expose().to_owned()),
-            Auth::KeyPair { private_key_pem, passphrase } => {
-                let key = PrivateKey::from_pem(private_key_pem, passphrase.as_ref())
-                    .map_err(|reason| Error::PrivateKey { endpoint: endpoint.clone(), reason })?;
-                let issued_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-                let jwt = key
-                    .jwt(&options.account, &options.user, issued_at)
-                    .map_err(|reason| Error::PrivateKey { endpoint: endpoint.clone(), reason })?;
-                data["AUTHENTICATOR"] = Value::String("SNOWFLAKE_JWT".into());
-                data["TOKEN"] = Value::String(jwt);
-            }
-        }
-        let body = json!({ "data": data });
-
-        let mut path = format!("/session/v1/login-request?requestId={}", uuid4());
-        for (name, value) in [
-            ("databaseName", &options.database),
-            ("schemaName", &options.schema),
-            ("warehouse", &options.warehouse),
-            ("roleName", &options.role),
-        ] {
-            if let Some(value) = value {
-                path.push_str(&format!("&{name}={}", encode(value)));
-            }
-        }
-
+        let body = json!({ "data": login_data(options, &endpoint)? });
+        let path = login_path(options);
         let mut session = Session {
             endpoint,
             http,
@@ -350,57 +359,14 @@ impl Session {
         let mut poll_url: Option<String> = None;
         let mut poll = 0u32;
         loop {
-            let token = self.session_token();
-            let response: Envelope<QueryData> = match &poll_url {
-                None => {
-                    self.send(Request {
-                        what: "query-request",
-                        method: Method::POST,
-                        path: format!("/queries/v1/query-request?requestId={request_id}"),
-                        body: Some(&body),
-                        token: Some(&token),
-                        accept: "application/snowflake",
-                        retry_params: true,
-                        budget: RETRY_BUDGET,
-                        timeout: Some(REQUEST_TIMEOUT),
-                    })
-                    .await?
-                }
-                Some(url) => {
-                    self.send(Request {
-                        what: "polling the statement's result",
-                        method: Method::GET,
-                        path: url.clone(),
-                        body: None,
-                        token: Some(&token),
-                        accept: "application/snowflake",
-                        retry_params: false,
-                        budget: RETRY_BUDGET,
-                        timeout: Some(REQUEST_TIMEOUT),
-                    })
-                    .await?
-                }
-            };
+            let response = self.submit_or_poll(&request_id, &body, poll_url.as_deref()).await?;
             match response.code.as_deref() {
                 Some(SESSION_EXPIRED) if renewals < 3 => {
                     renewals += 1;
                     self.renew().await?;
                 }
                 Some(QUERY_IN_PROGRESS | QUERY_IN_PROGRESS_ASYNC) => {
-                    let url = response.data.as_ref().and_then(|d| d.get_result_url.clone()).ok_or_else(|| {
-                        Error::Protocol {
-                            endpoint: self.endpoint.clone(),
-                            what: "query-request".into(),
-                            reason: "a statement in progress without a getResultUrl".into(),
-                        }
-                    })?;
-                    if !url.starts_with('/') {
-                        return Err(Error::Protocol {
-                            endpoint: self.endpoint.clone(),
-                            what: "query-request".into(),
-                            reason: "a getResultUrl that is not a path on the server".into(),
-                        });
-                    }
+                    let url = self.result_url(response.data.as_ref())?;
                     if poll > 0 {
                         tokio::time::sleep(Duration::from_millis(100 << poll.min(3))).await;
                     }
@@ -420,6 +386,54 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Submits the statement, or, once it runs asynchronously, polls its result URL.
+    async fn submit_or_poll(
+        &self,
+        request_id: &str,
+        body: &Value,
+        poll_url: Option<&str>,
+    ) -> Result<Envelope<QueryData>, Error> {
+        let token = self.session_token();
+        let (what, method, path, body, retry_params) = match poll_url {
+            None => (
+                "query-request",
+                Method::POST,
+                format!("/queries/v1/query-request?requestId={request_id}"),
+                Some(body),
+                true,
+            ),
+            Some(url) => ("polling the statement's result", Method::GET, url.to_owned(), None, false),
+        };
+        self.send(Request {
+            what,
+            method,
+            path,
+            body,
+            token: Some(&token),
+            accept: "application/snowflake",
+            retry_params,
+            budget: RETRY_BUDGET,
+            timeout: Some(REQUEST_TIMEOUT),
+        })
+        .await
+    }
+
+    /// Where a statement still in progress will have its result: a path on the server.
+    fn result_url(&self, data: Option<&QueryData>) -> Result<String, Error> {
+        let refused = |reason: &str| Error::Protocol {
+            endpoint: self.endpoint.clone(),
+            what: "query-request".into(),
+            reason: reason.into(),
+        };
+        let url = data
+            .and_then(|d| d.get_result_url.clone())
+            .ok_or_else(|| refused("a statement in progress without a getResultUrl"))?;
+        if !url.starts_with('/') {
+            return Err(refused("a getResultUrl that is not a path on the server"));
+        }
+        Ok(url)
     }
 
     /// Renews the session token with the master token (`/session/token-request`).
@@ -573,42 +587,11 @@ impl Session {
         let mut attempt: u32 = 0;
         let mut last_status: Option<u16> = None;
         loop {
-            let mut url = format!("{}{}", self.endpoint, request.path);
-            let separator = if url.contains('?') { '&' } else { '?' };
-            if request.retry_params && attempt > 0 {
-                url.push_str(&format!("{separator}retryCount={attempt}&clientStartTime={start_millis}"));
-                if let Some(status) = last_status {
-                    url.push_str(&format!("&retryReason={status}"));
-                }
-            }
-            let separator = if url.contains('?') { '&' } else { '?' };
-            url.push_str(&format!("{separator}request_guid={}", uuid4()));
-
+            let url = self.attempt_url(&request, attempt, start_millis, last_status);
             let timeout = request
                 .timeout
                 .unwrap_or_else(|| request.budget.saturating_sub(started.elapsed()).max(Duration::from_millis(100)));
-            let mut builder = self
-                .http
-                .request(request.method.clone(), &url)
-                .timeout(timeout)
-                .header(ACCEPT, request.accept)
-                .header(USER_AGENT, concat!("pitwall-snowflake/", env!("CARGO_PKG_VERSION")));
-            if let Some(token) = request.token {
-                let mut value =
-                    HeaderValue::from_str(&format!("Snowflake Token=\"{}\"", token.expose())).map_err(|_| {
-                        Error::Protocol {
-                            endpoint: self.endpoint.clone(),
-                            what: what.clone(),
-                            reason: "the session token is not a valid header value".into(),
-                        }
-                    })?;
-                value.set_sensitive(true);
-                builder = builder.header(AUTHORIZATION, value);
-            }
-            if let Some(body) = request.body {
-                builder = builder.header(CONTENT_TYPE, "application/json").body(body.to_string());
-            }
-
+            let builder = self.builder(&request, &url, timeout)?;
             let failure = match builder.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
@@ -655,6 +638,49 @@ impl Session {
             tokio::time::sleep(backoff(attempt)).await;
             attempt += 1;
         }
+    }
+
+    /// The URL of one attempt: a retry says which it is, since when and why, as
+    /// Snowflake's drivers do; every attempt has a request GUID of its own.
+    fn attempt_url(&self, request: &Request<'_>, attempt: u32, start_millis: u64, last_status: Option<u16>) -> String {
+        let mut url = format!("{}{}", self.endpoint, request.path);
+        let separator = if url.contains('?') { '&' } else { '?' };
+        if request.retry_params && attempt > 0 {
+            url.push_str(&format!("{separator}retryCount={attempt}&clientStartTime={start_millis}"));
+            if let Some(status) = last_status {
+                url.push_str(&format!("&retryReason={status}"));
+            }
+        }
+        let separator = if url.contains('?') { '&' } else { '?' };
+        url.push_str(&format!("{separator}request_guid={}", uuid4()));
+        url
+    }
+
+    /// One attempt's HTTP request: headers, the session token (marked sensitive, so
+    /// never logged), the JSON body.
+    fn builder(&self, request: &Request<'_>, url: &str, timeout: Duration) -> Result<reqwest::RequestBuilder, Error> {
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url)
+            .timeout(timeout)
+            .header(ACCEPT, request.accept)
+            .header(USER_AGENT, concat!("pitwall-snowflake/", env!("CARGO_PKG_VERSION")));
+        if let Some(token) = request.token {
+            let mut value =
+                HeaderValue::from_str(&format!("Snowflake Token=\"{}\"", token.expose())).map_err(|_| {
+                    Error::Protocol {
+                        endpoint: self.endpoint.clone(),
+                        what: request.what.to_owned(),
+                        reason: "the session token is not a valid header value".into(),
+                    }
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        if let Some(body) = request.body {
+            builder = builder.header(CONTENT_TYPE, "application/json").body(body.to_string());
+        }
+        Ok(builder)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

@@ -1,0 +1,395 @@
+//! `cargo xtask tidy`: the architecture's rules, checked by a tool rather than by a
+//! reviewer's memory (rust-analyzer's `tidy.rs` does the same). Also run by `cargo test`.
+//!
+//! 1. Crates depend only downwards, as [`LAYERING`] orders them (from `cargo metadata`).
+//! 2. Only the orchestrator's registry names the layers' `LAYER` values (a layer's own
+//!    binary names its own).
+//! 3. Every crate root opens with `//!` and says what the crate must never do.
+//! 4. Every manifest opts into the workspace's lints; every library turns doctests off.
+//! 5. No function outside tests is longer than [`MAX_FUNCTION_LINES`] unless a comment
+//!    right above it starts with `// Long:` and says why.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Each package's rank: a dependency must have a lower one (a dev-dependency, at most
+/// the same: a layer's tests may load data with the loader). A package missing here
+/// fails the check, so a new crate takes its place in the layering deliberately.
+const LAYERING: &[(&str, u32)] = &[
+    ("pitwall-core", 1),
+    ("pitwall-test-servers", 0),
+    ("pitwall-snowflake", 1),
+    ("pitwall-project", 2),
+    ("pitwall-cli", 3),
+    ("ingestion", 4),
+    ("staging", 4),
+    ("intermediate", 4),
+    ("marts", 4),
+    ("ml", 4),
+    ("orchestrator", 5),
+    ("xtask", 5),
+];
+
+/// Layer crates, whose `LAYER` only the registry (and each one's own binary) may name.
+const LAYERS: &[&str] = &["ingestion", "staging", "intermediate", "marts", "ml"];
+const REGISTRY: &str = "orchestrator/src/registry.rs";
+
+pub(crate) const MAX_FUNCTION_LINES: usize = 80;
+
+pub(crate) fn main(root: &Path) -> Result<()> {
+    let problems = check(root)?;
+    if problems.is_empty() {
+        println!("tidy: every rule holds");
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    bail!("tidy: {} rule{} broken", problems.len(), if problems.len() == 1 { "" } else { "s" })
+}
+
+/// Every broken rule, one message each, naming the file at fault.
+pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
+    let packages = packages(root)?;
+    let mut problems = layering(&packages);
+    for package in &packages {
+        problems.extend(manifest(root, package)?);
+    }
+    for file in rust_files(root)? {
+        let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        problems.extend(layer_names(&shown, &text));
+        if !is_test_file(&shown) {
+            problems.extend(long_functions(&text).into_iter().map(|(line, name, n)| {
+                format!("{shown}:{line}: fn {name} is {n} lines (over {MAX_FUNCTION_LINES}): split it, or say why above it in a `// Long:` comment")
+            }));
+        }
+    }
+    Ok(problems)
+}
+
+/// A workspace package: its name, manifest, crate roots and internal dependencies.
+#[derive(Debug)]
+pub(crate) struct Package {
+    name: String,
+    manifest: PathBuf,
+    roots: Vec<PathBuf>,
+    has_lib: bool,
+    /// (dependency, is a dev-dependency), internal ones only.
+    depends_on: Vec<(String, bool)>,
+}
+
+fn packages(root: &Path) -> Result<Vec<Package>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).context("cargo metadata's JSON")?;
+    Ok(metadata["packages"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(package).collect())
+}
+
+fn package(p: &serde_json::Value) -> Package {
+    let targets = p["targets"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let kinds = |t: &serde_json::Value| t["kind"].as_array().cloned().unwrap_or_default();
+    let is_root = |t: &&serde_json::Value| kinds(t).iter().any(|k| k == "lib" || k == "bin");
+    Package {
+        name: p["name"].as_str().unwrap_or_default().to_owned(),
+        manifest: PathBuf::from(p["manifest_path"].as_str().unwrap_or_default()),
+        roots: targets.iter().filter(is_root).filter_map(|t| t["src_path"].as_str()).map(PathBuf::from).collect(),
+        has_lib: targets.iter().any(|t| kinds(t).iter().any(|k| k == "lib")),
+        depends_on: p["dependencies"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| d["path"].is_string())
+            .map(|d| (d["name"].as_str().unwrap_or_default().to_owned(), d["kind"] == "dev"))
+            .collect(),
+    }
+}
+
+/// Rule 1: every internal dependency points down [`LAYERING`].
+pub(crate) fn layering(packages: &[Package]) -> Vec<String> {
+    let rank = |name: &str| LAYERING.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+    let mut problems = Vec::new();
+    for package in packages {
+        let Some(mine) = rank(&package.name) else {
+            problems.push(format!(
+                "{}: package {} has no place in xtask/src/tidy.rs's LAYERING",
+                package.manifest.display(),
+                package.name
+            ));
+            continue;
+        };
+        for (dependency, dev) in &package.depends_on {
+            let theirs = rank(dependency).unwrap_or(u32::MAX);
+            let upward = if *dev { theirs > mine } else { theirs >= mine };
+            if upward && dependency != &package.name {
+                let what = if *dev { "dev-dependency" } else { "dependency" };
+                problems.push(format!(
+                    "{}: {} (rank {mine}) has the {what} {dependency} (rank {theirs}): crates depend only downwards",
+                    package.manifest.display(),
+                    package.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Rules 3 and 4, for one package.
+fn manifest(root: &Path, package: &Package) -> Result<Vec<String>> {
+    let shown = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    let text =
+        fs::read_to_string(&package.manifest).with_context(|| format!("cannot read {}", package.manifest.display()))?;
+    let mut problems = Vec::new();
+    if !text.contains("[lints]\nworkspace = true") {
+        problems.push(format!("{}: no `[lints] workspace = true`", shown(&package.manifest)));
+    }
+    if package.has_lib && !text.contains("doctest = false") {
+        problems.push(format!(
+            "{}: its library keeps doctests (`[lib] doctest = false`: examples live in tests)",
+            shown(&package.manifest)
+        ));
+    }
+    let library = package.roots.iter().find(|r| r.ends_with("lib.rs")).or(package.roots.first());
+    if let Some(root_file) = library {
+        let source = fs::read_to_string(root_file).with_context(|| format!("cannot read {}", root_file.display()))?;
+        if !source.starts_with("//!") || !source.to_lowercase().contains("must never") {
+            problems.push(format!(
+                "{}: a crate root opens with `//!` saying what it owns and what it must never do",
+                shown(root_file)
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// Rule 2, for one file: `<layer>::LAYER` outside the registry and that layer's binary.
+pub(crate) fn layer_names(shown: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for layer in LAYERS {
+        let own_binary = shown == format!("crates/{layer}/src/main.rs");
+        let needle = format!("{layer}::LAYER");
+        if shown == REGISTRY || own_binary || shown.starts_with("xtask/") {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let named = line
+                .match_indices(&needle)
+                .any(|(at, _)| line[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_')));
+            if named {
+                problems.push(format!("{shown}:{}: names {needle}: only {REGISTRY} lists the layers", n + 1));
+            }
+        }
+    }
+    problems
+}
+
+fn is_test_file(shown: &str) -> bool {
+    shown.contains("/tests/") || shown.contains("/benches/")
+}
+
+/// Every `.rs` file of the workspace's crates, the build output left out.
+fn rust_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.join("crates"), root.join("orchestrator"), root.join("xtask")];
+    while let Some(folder) = folders.pop() {
+        for entry in fs::read_dir(&folder).with_context(|| format!("cannot read {}", folder.display()))? {
+            let path = entry?.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Rule 5, for one file's text: `(line, name, lines)` of each function over
+/// [`MAX_FUNCTION_LINES`] lines without a `// Long:` comment above it; functions in a
+/// `#[cfg(test)]` module do not count.
+pub(crate) fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
+    let code = blank_comments_and_strings(text);
+    let lines: Vec<&str> = code.lines().collect();
+    let original: Vec<&str> = text.lines().collect();
+    let test_module = lines.iter().position(|l| l.trim() == "#[cfg(test)]").unwrap_or(lines.len());
+    let mut found = Vec::new();
+    for (at, line) in lines.iter().enumerate().take(test_module) {
+        let Some(name) = function_name(line) else { continue };
+        let Some(length) = body_length(&lines[at..]) else { continue };
+        if length > MAX_FUNCTION_LINES && !explained(&original[..at]) {
+            found.push((at + 1, name, length));
+        }
+    }
+    found
+}
+
+/// The name of the function a line declares, if it does.
+fn function_name(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "fn")?;
+    let qualifiers = ["pub", "pub(crate)", "pub(super)", "async", "const", "unsafe", "extern"];
+    if !words[..at].iter().all(|w| qualifiers.contains(w) || w.starts_with("pub(")) {
+        return None;
+    }
+    let name: String = words.get(at + 1)?.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Lines from a declaration to the brace closing its body; `None` for a declaration
+/// without a body (a trait method ending in `;`).
+fn body_length(lines: &[&str]) -> Option<usize> {
+    let mut depth = 0i64;
+    let mut opened = false;
+    for (n, line) in lines.iter().enumerate() {
+        for c in line.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' => depth -= 1,
+                ';' if !opened && depth == 0 => return None,
+                _ => {}
+            }
+            if opened && depth == 0 {
+                return Some(n + 1);
+            }
+        }
+    }
+    None
+}
+
+/// Whether the comments and attributes right above a declaration include `// Long:`.
+fn explained(above: &[&str]) -> bool {
+    above
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .take_while(|l| l.starts_with("//") || l.starts_with("#["))
+        .any(|l| l.starts_with("// Long:"))
+}
+
+/// `text` with comments and the contents of string and char literals blanked (newlines
+/// kept), so braces inside them are not counted.
+fn blank_comments_and_strings(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let blank = |out: &mut String, span: &[char]| out.extend(span.iter().map(|c| if *c == '\n' { '\n' } else { ' ' }));
+    while i < chars.len() {
+        let end = literal_end(&chars, i);
+        if end > i {
+            blank(&mut out, &chars[i..end]);
+            i = end;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Where a comment, string or char literal starting at `i` ends; `i` if none starts there.
+fn literal_end(chars: &[char], i: usize) -> usize {
+    let at = |k: usize| chars.get(k).copied();
+    let find = |from: usize, pat: &[char]| {
+        (from..chars.len()).find(|&k| chars[k..].starts_with(pat)).map_or(chars.len(), |k| k + pat.len())
+    };
+    let word_before = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+    match (at(i), at(i + 1)) {
+        (Some('/'), Some('/')) => (i..chars.len()).find(|&k| chars[k] == '\n').unwrap_or(chars.len()),
+        (Some('/'), Some('*')) => find(i + 2, &['*', '/']),
+        (Some('r'), Some('"' | '#')) if !word_before => {
+            let hashes = (i + 1..chars.len()).take_while(|&k| chars[k] == '#').count();
+            if at(i + 1 + hashes) != Some('"') {
+                return i;
+            }
+            let close: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+            find(i + 2 + hashes, &close)
+        }
+        (Some('"'), _) => {
+            let mut k = i + 1;
+            while k < chars.len() && chars[k] != '"' {
+                k += if chars[k] == '\\' { 2 } else { 1 };
+            }
+            k + 1
+        }
+        (Some('\''), Some('\\')) => find(i + 2, &['\'']),
+        (Some('\''), Some(_)) if at(i + 2) == Some('\'') => i + 3,
+        _ => i,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, depends_on: &[(&str, bool)]) -> Package {
+        Package {
+            name: name.into(),
+            manifest: PathBuf::from(format!("{name}/Cargo.toml")),
+            roots: Vec::new(),
+            has_lib: true,
+            depends_on: depends_on.iter().map(|(d, dev)| (d.to_string(), *dev)).collect(),
+        }
+    }
+
+    #[test]
+    fn an_upward_or_sideways_dependency_breaks_the_layering_and_a_dev_one_may_go_sideways() {
+        let fine = [package("pitwall-cli", &[("pitwall-core", false)]), package("staging", &[("ingestion", true)])];
+        assert_eq!(layering(&fine), Vec::<String>::new());
+        let up = layering(&[package("pitwall-core", &[("pitwall-cli", false)])]);
+        assert!(up[0].contains("pitwall-core (rank 1) has the dependency pitwall-cli (rank 3)"), "{up:?}");
+        let sideways = layering(&[package("marts", &[("ml", false)])]);
+        assert_eq!(sideways.len(), 1, "{sideways:?}");
+        let unknown = layering(&[package("pitwall-new", &[])]);
+        assert!(unknown[0].contains("no place in xtask/src/tidy.rs's LAYERING"), "{unknown:?}");
+    }
+
+    #[test]
+    fn only_the_registry_and_a_layers_own_binary_name_its_layer() {
+        let text = "let layers = [&staging::LAYER];\nlet x = my_staging::LAYER;\n";
+        assert_eq!(layer_names("orchestrator/src/commands.rs", text).len(), 1);
+        assert!(layer_names(REGISTRY, text).is_empty());
+        assert!(layer_names("crates/staging/src/main.rs", "layer_main(&staging::LAYER)").is_empty());
+    }
+
+    #[test]
+    fn a_long_function_is_found_unless_a_long_comment_says_why_and_tests_do_not_count() {
+        let body =
+            |name: &str| format!("fn {name}() {{\n{}}}\n", "    let s = \"}}\"; // {{\n".repeat(MAX_FUNCTION_LINES));
+        let text = format!(
+            "{}\n// Long: one table read top to bottom.\n{}\ntrait T {{ fn f(&self); }}\n#[cfg(test)]\nmod tests {{\n{}}}\n",
+            body("too_long"),
+            body("explained"),
+            body("in_a_test")
+        );
+        let found = long_functions(&text);
+        assert_eq!(found, vec![(1, "too_long".to_owned(), MAX_FUNCTION_LINES + 2)]);
+    }
+
+    #[test]
+    fn braces_in_comments_strings_and_chars_are_blanked() {
+        let code = blank_comments_and_strings("a { '}' \"}\" r#\"}\"# /* } */ // }\n}");
+        assert_eq!(code.matches(['{', '}']).count(), 2, "{code}");
+    }
+
+    #[test]
+    fn the_workspace_keeps_every_rule() {
+        let root = crate::workspace_root();
+        let problems = check(&root).unwrap();
+        assert!(problems.is_empty(), "cargo xtask tidy:\n{}", problems.join("\n"));
+    }
+}
