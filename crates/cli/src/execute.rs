@@ -63,13 +63,23 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
             );
         }
     }
-    let Sessions { engine: session, client } = engine::sessions(&engine, &warehouse, &relations).await?;
-    let schemas = relations.schemas();
-    let attached = warehouse
-        .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
-        .await
-        .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
-    Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached })
+    let opened = async {
+        let Sessions { engine: session, client } = engine::sessions(&engine, &warehouse, &relations).await?;
+        let schemas = relations.schemas();
+        let attached = warehouse
+            .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
+            .await
+            .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
+        anyhow::Ok((session, client, attached))
+    };
+    match opened.await {
+        Ok((session, client, attached)) => Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached }),
+        Err(e) => {
+            // An object store's lease would otherwise hold the next build off until it expires.
+            lock.release().await;
+            Err(e)
+        }
+    }
 }
 
 /// One run: sources to load first, then a plan.

@@ -77,7 +77,7 @@ impl LoadProgress {
 }
 
 fn percent(part: u64, whole: u64) -> u64 {
-    if whole == 0 { 100 } else { part.min(whole) * 100 / whole }
+    (part.min(whole) * 100).checked_div(whole).unwrap_or(100)
 }
 
 #[cfg(test)]
