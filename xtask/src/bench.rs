@@ -1,14 +1,16 @@
-//! `cargo xtask bench`: pitwall's full build against a DuckDB peer doing the relational
-//! part, on the real data scaled up, timed run by run, alternating the two.
+//! `cargo xtask bench`: pitwall's full build against two DuckDB peers doing the relational
+//! part, on the real data scaled up, timed run by run, alternating pitwall and the peers.
 //!
 //! Per scale: generate the data (`generate`), then run rounds: pitwall's clean build, a
-//! no-op build and a one-model edit build into the same warehouse (`reuse`), then the
-//! peer's full run. The first (warm-up) round checks that both produce the same row count
-//! for every relation; `runs` rounds are timed (`measure`: wall time and peak RSS of the
-//! child process), and medians, peaks and ratios reported (`report`), each of pitwall's
-//! three builds against the peer's full run, since DuckDB has no state to reuse. The peer
-//! (`peer`, `xtask/peer/`) runs pitwall's own compiled SQL of every non-ML model, each as
-//! a table, in DuckDB. Everything runs in a copy of the project, where the edit is made.
+//! no-op build and a one-model edit build into the same warehouse (`reuse`), then each
+//! peer's full run. The first (warm-up) round checks that every peer produces pitwall's
+//! row count for every relation; `runs` rounds are timed (`measure`: wall time and peak
+//! RSS of the child process), and medians, peaks and ratios reported (`report`), each of
+//! pitwall's three builds against each peer's full run, since DuckDB has no state to
+//! reuse. The peers (`peer`, `xtask/peer/`) create every non-ML model as a table in
+//! DuckDB: DuckDB 2.0 on idiomatic SQL written for it (the peer SPEC's targets are set
+//! against), and DuckDB 1.5 on pitwall's own compiled SQL. Everything runs in a copy of
+//! the project, where the edit is made.
 //!
 //! `--project-models N` runs the other benchmark instead (`project`): how fast pitwall
 //! reads a generated project of N models, against dbt-core.
@@ -32,26 +34,45 @@ use serde_json::json;
 
 use self::args::{BenchArgs, Parsed};
 use self::measure::Sample;
-use self::peer::Relation;
+use self::peer::{PeerKind, Relation};
 use self::report::{ScaleResult, ScaleSamples};
 use self::reuse::{Build, ModelEdit, NodeCounts};
 
 /// pitwall's switch that turns reuse off for every build (`PITWALL_NO_REUSE=1`).
 const NO_REUSE_ENV: &str = "PITWALL_NO_REUSE";
 
-/// Which of the two a run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Who {
-    Pitwall,
-    DuckDb,
+/// Names pitwall's run folder and logs, as a peer's key names its.
+const PITWALL: &str = "pitwall";
+
+/// A DuckDB peer, installed and ready to run.
+struct Peer {
+    kind: PeerKind,
+    /// `DuckDB 2.0.0 idiomatic`: how messages and the table name it.
+    name: String,
+    version: String,
+    python: PathBuf,
+    /// The statements loading the CSVs, and the folder of model statements.
+    raw_sql: PathBuf,
+    models: PathBuf,
 }
 
-impl Who {
-    fn name(self) -> &'static str {
-        match self {
-            Who::Pitwall => "pitwall",
-            Who::DuckDb => "duckdb",
-        }
+impl Peer {
+    /// Installs `kind`'s venv (in `target`) and names the SQL it runs: `models`, its
+    /// folder of model statements.
+    fn install(kind: PeerKind, peer_dir: &Path, target: &Path, raw_sql: PathBuf, models: PathBuf) -> Result<Peer> {
+        let (python, version) = peer::install(&peer_dir.join(kind.requirements), &target.join(kind.venv))?;
+        let name = format!("DuckDB {version} {}", kind.label);
+        Ok(Peer { kind, name, version, python, raw_sql, models })
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "version": self.version,
+            "sql": self.kind.description,
+            "raw_sql": self.raw_sql,
+            "models": self.models,
+        })
     }
 }
 
@@ -66,59 +87,69 @@ struct Bench {
     dir: PathBuf,
     pitwall: PathBuf,
     pitwall_args: Vec<String>,
-    python: PathBuf,
     peer_script: PathBuf,
-    peer_models: PathBuf,
+    /// The target peer first.
+    peers: Vec<Peer>,
 }
 
 impl Bench {
-    fn run_dir(&self, who: Who) -> PathBuf {
-        self.dir.join("run").join(who.name())
+    /// The output folder of pitwall's runs (`PITWALL`) or a peer's (its key).
+    fn run_dir(&self, key: &str) -> PathBuf {
+        self.dir.join("run").join(key)
     }
 
-    fn log(&self, who: Who, label: &str) -> PathBuf {
-        self.dir.join("logs").join(format!("{}-{label}.log", who.name()))
+    fn log(&self, key: &str, label: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{key}-{label}.log"))
     }
 
-    /// One run of `who` on `data` in a fresh output folder (for pitwall, a clean build);
-    /// `label` names its log.
-    fn run(&self, who: Who, data: &Path, label: &str) -> Result<Sample> {
-        let out = self.run_dir(who);
+    /// `key`'s output folder, emptied: each clean build or peer run starts from nothing.
+    fn fresh_run_dir(&self, key: &str) -> Result<PathBuf> {
+        let out = self.run_dir(key);
         if out.exists() {
             fs::remove_dir_all(&out).with_context(|| format!("cannot remove {}", out.display()))?;
         }
         fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-        let mut command = match who {
-            Who::Pitwall => self.build_command(data),
-            Who::DuckDb => self.peer_command(data),
-        };
-        measure::measure(&mut command, &self.log(who, label))
+        Ok(out)
+    }
+
+    /// pitwall's clean build of `data` into a fresh output folder; `label` names its log.
+    fn clean_build(&self, data: &Path, label: &str) -> Result<Sample> {
+        self.fresh_run_dir(PITWALL)?;
+        measure::measure(&mut self.build_command(data), &self.log(PITWALL, label))
+    }
+
+    /// One full run of `peer` on `data` in a fresh output folder; `label` names its log.
+    fn run_peer(&self, peer: &Peer, data: &Path, label: &str) -> Result<Sample> {
+        self.fresh_run_dir(peer.kind.key)?;
+        measure::measure(&mut self.peer_command(peer, data), &self.log(peer.kind.key, label))
     }
 
     /// `pitwall build` into the output folder of the last one, reusing what it stored.
     fn rebuild(&self, data: &Path, label: &str) -> Result<Sample> {
-        measure::measure(&mut self.build_command(data), &self.log(Who::Pitwall, label))
+        measure::measure(&mut self.build_command(data), &self.log(PITWALL, label))
     }
 
     fn build_command(&self, data: &Path) -> Command {
         let mut command = Command::new(&self.pitwall);
-        command.current_dir(&self.project).arg("build").args(pitwall_locations(data, &self.run_dir(Who::Pitwall)));
+        command.current_dir(&self.project).arg("build").args(pitwall_locations(data, &self.run_dir(PITWALL)));
         command.args(&self.pitwall_args);
         // Set in the caller's shell, it would turn the no-op row into a clean build.
         command.env_remove(NO_REUSE_ENV);
         command
     }
 
-    fn peer_command(&self, data: &Path) -> Command {
-        let out = self.run_dir(Who::DuckDb);
-        let mut command = Command::new(&self.python);
+    fn peer_command(&self, peer: &Peer, data: &Path) -> Command {
+        let out = self.run_dir(peer.kind.key);
+        let mut command = Command::new(&peer.python);
         command
             .current_dir(&self.project)
             .arg(&self.peer_script)
             .arg("--data")
             .arg(data)
+            .arg("--raw")
+            .arg(&peer.raw_sql)
             .arg("--models")
-            .arg(&self.peer_models)
+            .arg(&peer.models)
             .arg("--out")
             .arg(&out)
             .arg("--report")
@@ -131,7 +162,7 @@ impl Bench {
     /// before this returns, on an error too.
     fn build(&self, build: Build, data: &Path, label: &str) -> Result<(Sample, NodeCounts)> {
         let sample = match build {
-            Build::Clean => self.run(Who::Pitwall, data, label)?,
+            Build::Clean => self.clean_build(data, label)?,
             Build::NoOp => self.rebuild(data, label)?,
             Build::Edit => {
                 let edit = ModelEdit::apply(&self.edited_model)?;
@@ -140,23 +171,24 @@ impl Bench {
                 sample
             }
         };
-        let run_results = reuse::read_run_results(&self.run_dir(Who::Pitwall))?;
+        let run_results = reuse::read_run_results(&self.run_dir(PITWALL))?;
         let counts = reuse::check(build, &run_results, self.reuse_expected)?;
         Ok((sample, counts))
     }
 
-    /// The peer's report of its last run.
-    fn peer_report(&self) -> Result<serde_json::Value> {
-        let path = self.run_dir(Who::DuckDb).join("report.json");
+    /// `peer`'s report of its last run.
+    fn peer_report(&self, peer: &Peer) -> Result<serde_json::Value> {
+        let path = self.run_dir(peer.kind.key).join("report.json");
         let text =
             fs::read_to_string(&path).with_context(|| format!("cannot read the peer's report {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
     }
 
-    /// Compares the row count of every raw table and peer model between the last run of
-    /// each; returns how many relations matched, or an error listing the differences.
+    /// Compares the row count of every raw table and peer model between pitwall's last
+    /// run and each peer's; returns how many relations matched, or an error listing the
+    /// differences of every peer.
     fn check_rows(&self, data: &Path, relations: &[&Relation]) -> Result<usize> {
-        let out = self.run_dir(Who::Pitwall);
+        let out = self.run_dir(PITWALL);
         let printed = peer::output(
             Command::new(&self.pitwall)
                 .current_dir(&self.project)
@@ -167,12 +199,15 @@ impl Bench {
         if pitwall.len() != relations.len() {
             bail!("pitwall query counted {} relations, not {}:\n{printed}", pitwall.len(), relations.len());
         }
-        let peer: BTreeMap<String, u64> = serde_json::from_value(self.peer_report()?["rows"].clone())
-            .context("the peer's report has no row counts")?;
-        let differences = peer::count_differences(&pitwall, &peer);
+        let mut differences = Vec::new();
+        for peer in &self.peers {
+            let counts: BTreeMap<String, u64> = serde_json::from_value(self.peer_report(peer)?["rows"].clone())
+                .with_context(|| format!("the report of {} has no row counts", peer.name))?;
+            differences.extend(peer::count_differences(&pitwall, &counts, &peer.name));
+        }
         if !differences.is_empty() {
             bail!(
-                "pitwall and DuckDB disagree on row counts, so they did not do the same work:\n  {}",
+                "pitwall and a DuckDB peer disagree on row counts, so they did not do the same work:\n  {}",
                 differences.join("\n  ")
             );
         }
@@ -317,7 +352,7 @@ fn scale_data(bench: &Bench, source: &Path, scale: u32) -> Result<PathBuf> {
 }
 
 /// One round: pitwall's clean, no-op and one-model edit builds into one warehouse, then
-/// DuckDB's full run; kept in `timed` unless it is a warm-up round.
+/// each peer's full run; kept in `timed` unless it is a warm-up round.
 fn measure_round(bench: &Bench, data: &Path, scale: u32, label: &str, timed: Option<&mut ScaleSamples>) -> Result<()> {
     let file_label = format!("x{scale}-{}", label.replace(['/', ' '], "-"));
     let mut builds = Vec::new();
@@ -326,15 +361,22 @@ fn measure_round(bench: &Bench, data: &Path, scale: u32, label: &str, timed: Opt
         println!("{label} pitwall {} x{scale}: {} ({counts})", build.label(), format_sample(sample));
         builds.push((sample, counts));
     }
-    let duckdb = bench.run(Who::DuckDb, data, &file_label)?;
-    println!("{label} duckdb x{scale}: {}", format_sample(duckdb));
+    let mut peers = Vec::new();
+    for peer in &bench.peers {
+        let sample = bench.run_peer(peer, data, &file_label)?;
+        println!("{label} {} x{scale}: {}", peer.name, format_sample(sample));
+        let in_process = bench.peer_report(peer)?["in_process_seconds"].as_f64().unwrap_or(f64::NAN);
+        peers.push((sample, in_process));
+    }
     if let Some(samples) = timed {
         for (index, (sample, counts)) in builds.into_iter().enumerate() {
             samples.pitwall[index].push(sample);
             samples.counts[index].push(counts);
         }
-        samples.duckdb.push(duckdb);
-        samples.duckdb_in_process_seconds.push(bench.peer_report()?["in_process_seconds"].as_f64().unwrap_or(f64::NAN));
+        for (timed_peer, (sample, in_process)) in samples.peers.iter_mut().zip(peers) {
+            timed_peer.samples.push(sample);
+            timed_peer.in_process_seconds.push(in_process);
+        }
     }
     Ok(())
 }
@@ -351,7 +393,7 @@ fn measure_scale(
     let data = scale_data(bench, source, scale)?;
     let input_bytes = generate::folder_bytes(&data)?;
     let mut rows_checked = 0;
-    let mut samples = ScaleSamples::default();
+    let mut samples = ScaleSamples::new(bench.peers.iter().map(|peer| peer.name.clone()));
     for round in 0..warmup + runs {
         let timed = round >= warmup;
         let label = if timed {
@@ -362,19 +404,22 @@ fn measure_scale(
         measure_round(bench, &data, scale, &label, timed.then_some(&mut samples))?;
         if round == 0 {
             rows_checked = bench.check_rows(&data, checked)?;
-            println!("row counts: the same in pitwall and DuckDB for all {rows_checked} relations");
+            println!("row counts: the same in pitwall and every peer for all {rows_checked} relations");
         }
     }
     let result = samples.into_result(scale, input_bytes, rows_checked);
     for row in &result.builds {
-        println!(
-            "x{scale} {}: pitwall {:.2} s, DuckDB full run {:.2} s: ratio {:.2}x time, {:.2}x peak RSS",
-            row.build.label(),
-            row.pitwall.median_seconds,
-            result.duckdb.median_seconds,
-            row.time_ratio,
-            row.rss_ratio
-        );
+        for (peer, ratios) in result.peers.iter().zip(&row.ratios) {
+            println!(
+                "x{scale} {}: pitwall {:.2} s, {} full run {:.2} s: ratio {:.2}x time, {:.2}x peak RSS",
+                row.build.label(),
+                row.pitwall.median_seconds,
+                peer.label,
+                peer.tool.median_seconds,
+                ratios.time,
+                ratios.rss
+            );
+        }
     }
     Ok(result)
 }
@@ -445,8 +490,9 @@ struct Summary<'a> {
     models: usize,
     tests: usize,
     sources: usize,
-    duckdb_version: &'a str,
-    /// The models the peer builds, as `schema.name`.
+    /// The target peer first.
+    peers: &'a [Peer],
+    /// The models each peer builds, as `schema.name`.
     peer_models: Vec<String>,
     source: &'a Path,
     runs: u32,
@@ -456,18 +502,19 @@ struct Summary<'a> {
 /// The text above the table: what was run, on what, and how to read the ratios.
 fn caption(s: &Summary<'_>, machine: &serde_json::Value, binary: &str, date: &str) -> String {
     let extra = if s.pitwall_args.is_empty() { String::new() } else { format!(" {}", s.pitwall_args.join(" ")) };
+    let peers: Vec<String> = s.peers.iter().map(|peer| format!("{}: {}", peer.name, peer.kind.description)).collect();
     format!(
-        "Median wall time of {} per build, alternating pitwall and DuckDB after {} of each, and the highest \
-         peak RSS. Scale xN is the real data with N - 1 copies of races, results, pit_stops and lap_times as \
-         new seasons. pitwall ({binary}): `pitwall build{extra}`, everything: the {} source CSVs loaded and \
-         stored as Parquet, {} models (the ML model's training and prediction included) and {} data tests; \
-         three builds per round: clean (a fresh output folder), no-op (again into the same warehouse, nothing \
-         changed) and one-model edit (again, after `{}` is appended to {}, which changes its SQL tokens but \
-         not its rows; the file is restored after the build). Reused / built are the nodes' statuses in \
-         run_results.json. DuckDB {} (Python, in memory): only the relational part: the same CSVs loaded, the \
-         {} SQL models of {} each created as a table from pitwall's compiled SQL (both aggregates in SQL), \
-         every table written to Parquet; no ML, no tests. DuckDB re-runs everything; ratio = DuckDB full run / \
-         pitwall, the same DuckDB runs in all three rows: above 1, pitwall is faster or needs less memory. \
+        "Median wall time of {} per build, alternating pitwall and the DuckDB peers after {} of each, and the \
+         highest peak RSS. Scale xN is the real data with N - 1 copies of races, results, pit_stops and \
+         lap_times as new seasons. pitwall ({binary}): `pitwall build{extra}`, everything: the {} source CSVs \
+         loaded and stored as Parquet, {} models (the ML model's training and prediction included) and {} data \
+         tests; three builds per round: clean (a fresh output folder), no-op (again into the same warehouse, \
+         nothing changed) and one-model edit (again, after `{}` is appended to {}, which changes its SQL tokens \
+         but not its rows; the file is restored after the build). Reused / built are the nodes' statuses in \
+         run_results.json. Each DuckDB peer (Python, in memory) does only the relational part: the same CSVs \
+         loaded with the source's column types, the {} SQL models of {} each created as a table, every table \
+         written to Parquet; no ML, no tests. {}. A peer re-runs everything; each ratio = that peer's full run \
+         / pitwall, the same peer runs in all three rows: above 1, pitwall is faster or needs less memory. \
          {}, {} cores, {} MiB; {date}.",
         plural(s.runs, "run"),
         plural(s.warmup, "warm-up run"),
@@ -476,9 +523,9 @@ fn caption(s: &Summary<'_>, machine: &serde_json::Value, binary: &str, date: &st
         s.tests,
         reuse::HARMLESS_PREDICATE,
         s.edited_model,
-        s.duckdb_version,
         s.peer_models.len(),
         peer::LAYERS.join(", "),
+        peers.join(". "),
         machine["cpu"].as_str().filter(|c| !c.is_empty()).unwrap_or("this machine"),
         machine["nproc"].as_u64().unwrap_or(0),
         machine["memory_mib"].as_u64().unwrap_or(0),
@@ -510,10 +557,8 @@ fn write_results(s: &Summary<'_>, results: &[ScaleResult], load_before: Option<S
             "reuse_expected": s.reuse_expected,
         },
         "edit": { "model": s.edited_model, "appended": reuse::HARMLESS_PREDICATE },
-        "duckdb": {
-            "version": s.duckdb_version,
-            "models": s.peer_models,
-        },
+        "peers": s.peers.iter().map(Peer::to_json).collect::<Vec<_>>(),
+        "peer_models": s.peer_models,
         "source": s.source,
         "runs": s.runs,
         "warmup": s.warmup,
@@ -549,7 +594,18 @@ fn pitwall_reuses(pitwall: &Path) -> Result<bool> {
     Ok(expected)
 }
 
-/// The data-scale benchmark: pitwall's build against the DuckDB peer at each scale.
+/// The two peers, installed in their venvs under `target`, the target peer first: DuckDB
+/// 2.0 on the idiomatic SQL of `xtask/peer/idiomatic/`, and DuckDB 1.5 on pitwall's
+/// compiled SQL (`compiled_models`, written by `write_peer_models`).
+fn install_peers(peer_dir: &Path, target: &Path, compiled_models: PathBuf) -> Result<Vec<Peer>> {
+    let idiomatic = peer_dir.join("idiomatic");
+    Ok(vec![
+        Peer::install(peer::IDIOMATIC, peer_dir, target, idiomatic.join("raw.sql"), idiomatic.join("models"))?,
+        Peer::install(peer::COMPILED, peer_dir, target, peer_dir.join("raw.sql"), compiled_models)?,
+    ])
+}
+
+/// The data-scale benchmark: pitwall's build against the DuckDB peers at each scale.
 fn scales(args: BenchArgs) -> Result<()> {
     let BenchArgs { scales, runs, warmup, bin, source, project_dir, pitwall_args } = args;
     let root = crate::workspace_root();
@@ -566,12 +622,11 @@ fn scales(args: BenchArgs) -> Result<()> {
     let reuse_expected = pitwall_reuses(&pitwall)?;
     let copy = project_copy(&project, &fs::canonicalize(&dir)?, &fs::canonicalize(&target)?)?;
 
-    let peer_dir = root.join("xtask").join("peer");
-    let (python, duckdb_version) = peer::install(&peer_dir, &target.join("venv-bench"))?;
-
     let compiled = compile_peer(&pitwall, &copy, &dir)?;
     let (peer_models, peer_sql) = write_peer_models(&compiled, &dir)?;
     let checked: Vec<&Relation> = compiled.sources.iter().chain(peer_sql.iter().map(|(model, _)| *model)).collect();
+    let peer_dir = root.join("xtask").join("peer");
+    let peers = install_peers(&peer_dir, &target, peer_models)?;
 
     let bench = Bench {
         project: copy.clone(),
@@ -580,9 +635,8 @@ fn scales(args: BenchArgs) -> Result<()> {
         dir: dir.clone(),
         pitwall: pitwall.clone(),
         pitwall_args: pitwall_args.clone(),
-        python,
         peer_script: peer_dir.join("duckdb_peer.py"),
-        peer_models,
+        peers,
     };
 
     let load_before = load_average();
@@ -603,7 +657,7 @@ fn scales(args: BenchArgs) -> Result<()> {
         models: compiled.models.len(),
         tests: compiled.tests,
         sources: compiled.sources.len(),
-        duckdb_version: &duckdb_version,
+        peers: &bench.peers,
         peer_models: peer_sql.iter().map(|(m, _)| format!("{}.{}", m.schema, m.name)).collect(),
         source: &source,
         runs,

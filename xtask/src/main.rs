@@ -26,8 +26,8 @@ tasks:
                                 over 80 lines without a `// Long:` reason
   bench [OPTIONS] [-- PITWALL ARGS...]
                                 time pitwall's release build (clean, no-op and
-                                one-model edit) against DuckDB on the data
-                                scaled up; results in target/bench/
+                                one-model edit) against two DuckDB peers on
+                                the data scaled up; results in target/bench/
   bench --project-models N [--runs R] [--warmup W] [--bin PATH]
                                 time how fast pitwall reads a generated project
                                 of N models against dbt-core; results in
@@ -41,13 +41,13 @@ bench options:
   --runs N            timed rounds per scale (default 3): pitwall's clean build
                       (fresh output folder), its no-op build (same warehouse,
                       nothing changed), its build after a token change to
-                      pit_stops_joined.sql (undone after), then DuckDB's full
-                      run; the median time, the highest peak RSS and the
+                      pit_stops_joined.sql (undone after), then each peer's
+                      full run; the median time, the highest peak RSS and the
                       reused / built counts of run_results.json are reported,
-                      each row's ratios against DuckDB's full run
+                      each row's ratios against each peer's full run
   --warmup N          untimed rounds first (default 1); after the first round,
                       pitwall's warehouse (as the edit build left it) and
-                      DuckDB must give the same row count for every table
+                      each peer must give the same row count for every table
   --bin PATH          an already built pitwall (default: build it in release)
   --source DIR        the data to scale up (default data/f1)
   --project-dir DIR   the project (its pitwall.toml), copied into
@@ -65,10 +65,12 @@ bench options:
                       only --runs, --warmup (the first untimed run of each is
                       checked, so at least 1) and --bin
 
-The peer (xtask/peer/) is DuckDB from PyPI, installed into target/venv-bench: the
-relational part only (the CSVs loaded, every staging, intermediate and marts model
-as a table with pitwall's compiled SQL, every table written to Parquet; no ML, no
-tests), timed as one Python process. The parse benchmark's peer is dbt-core with
+The peers (xtask/peer/) are DuckDB from PyPI, each timed as one Python process doing
+the relational part only (the CSVs loaded, every staging, intermediate and marts
+model as a table, every table written to Parquet; no ML, no tests): DuckDB 2.0.0 in
+target/venv-bench2 on idiomatic SQL written for it (xtask/peer/idiomatic/:
+quantile_cont, a window, round; the peer of SPEC's targets), and DuckDB 1.5.6 in
+target/venv-bench on pitwall's own compiled SQL. The parse benchmark's peer is dbt-core with
 dbt-duckdb from PyPI (xtask/peer/dbt-parse-requirements.txt), installed into
 target/venv-dbt-parse; dbt runs offline, its usage statistics off. The loader's
 own throughput (MB/s) is a criterion benchmark, run separately: cargo bench -p

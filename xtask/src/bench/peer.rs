@@ -1,5 +1,6 @@
-//! The DuckDB peer: its venv, the model SQL it runs (pitwall's own, from `pitwall
-//! compile`), and the row counts that show both did the same work.
+//! The DuckDB peers: their venvs, the model SQL they run (pitwall's own, from `pitwall
+//! compile`, for one; idiomatic DuckDB SQL in `xtask/peer/idiomatic/` for the other), and
+//! the row counts that show each did the same work as pitwall.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -8,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// The layers whose models the peer runs: every SQL model but ML's.
+/// The layers whose models the peers run: every SQL model but ML's.
 pub(crate) const LAYERS: &[&str] = &["staging", "intermediate", "marts"];
 
 /// pitwall's SQL functions and DuckDB's names for them.
@@ -25,10 +26,46 @@ pub(crate) fn output(command: &mut Command) -> Result<String> {
     String::from_utf8(output.stdout).with_context(|| format!("{command:?} printed non-UTF-8 output"))
 }
 
-/// The venv's python with the pinned duckdb (`xtask/peer/requirements.txt`), created or
-/// updated when it is missing or at another version. Returns python and duckdb's version.
-pub(crate) fn install(peer_dir: &Path, venv: &Path) -> Result<(PathBuf, String)> {
-    let (python, mut pinned) = install_pinned(&peer_dir.join("requirements.txt"), venv, &[], &["duckdb"])?;
+/// How a peer gets its tables: which SQL it runs on which DuckDB.
+pub(crate) struct PeerKind {
+    /// Names its run folder and logs.
+    pub(crate) key: &'static str,
+    /// Names it in the table after DuckDB's version: `DuckDB 2.0.0 idiomatic`.
+    pub(crate) label: &'static str,
+    /// What SQL it runs, for the report's caption.
+    pub(crate) description: &'static str,
+    /// Its requirements file in `xtask/peer/`, pinning duckdb.
+    pub(crate) requirements: &'static str,
+    /// Its venv in cargo's target folder, one per DuckDB version.
+    pub(crate) venv: &'static str,
+}
+
+/// The idiomatic peer, the one the targets of SPEC section 6 are set against: DuckDB 2.0
+/// on SQL written as a DuckDB user writes it (`quantile_cont`, a window, `round`).
+pub(crate) const IDIOMATIC: PeerKind = PeerKind {
+    key: "duckdb2-idiomatic",
+    label: "idiomatic",
+    description: "idiomatic DuckDB SQL written for it (xtask/peer/idiomatic/: typed read_csv, and \
+                  quantile_cont and a window with round() for the two aggregates)",
+    requirements: "requirements-duckdb2.txt",
+    venv: "venv-bench2",
+};
+
+/// The peer that runs pitwall's own compiled SQL (its pandas-exact quantiles and
+/// rounding included), so it compares engines on the same plans.
+pub(crate) const COMPILED: PeerKind = PeerKind {
+    key: "duckdb-compiled",
+    label: "pitwall's SQL",
+    description: "pitwall's own compiled SQL (pitwall compile; both aggregates in SQL, with pandas' \
+                  quartiles and rounding emulated; round_half_even renamed round_even)",
+    requirements: "requirements.txt",
+    venv: "venv-bench",
+};
+
+/// The venv's python with the duckdb pinned in `requirements`, created or updated when it
+/// is missing or at another version. Returns python and duckdb's version.
+pub(crate) fn install(requirements: &Path, venv: &Path) -> Result<(PathBuf, String)> {
+    let (python, mut pinned) = install_pinned(requirements, venv, &[], &["duckdb"])?;
     Ok((python, pinned.remove("duckdb").unwrap_or_default()))
 }
 
@@ -213,15 +250,19 @@ pub(crate) fn parse_counts(printed: &str) -> Result<BTreeMap<String, u64>> {
     Ok(counts)
 }
 
-/// The differences between pitwall's and the peer's row counts, one line each; empty
-/// when every relation of pitwall's is in the peer with the same count.
-pub(crate) fn count_differences(pitwall: &BTreeMap<String, u64>, peer: &BTreeMap<String, u64>) -> Vec<String> {
+/// The differences between pitwall's and the peer `name`'s row counts, one line each;
+/// empty when every relation of pitwall's is in the peer with the same count.
+pub(crate) fn count_differences(
+    pitwall: &BTreeMap<String, u64>,
+    peer: &BTreeMap<String, u64>,
+    name: &str,
+) -> Vec<String> {
     pitwall
         .iter()
         .filter_map(|(relation, &rows)| match peer.get(relation) {
             Some(&theirs) if theirs == rows => None,
-            Some(&theirs) => Some(format!("{relation}: pitwall {rows} rows, DuckDB {theirs}")),
-            None => Some(format!("{relation}: pitwall {rows} rows, not in DuckDB")),
+            Some(&theirs) => Some(format!("{relation}: pitwall {rows} rows, {name} {theirs}")),
+            None => Some(format!("{relation}: pitwall {rows} rows, not in {name}")),
         })
         .collect()
 }
@@ -306,9 +347,9 @@ mod tests {
         let pitwall = BTreeMap::from([("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]);
         let peer = BTreeMap::from([("a".into(), 1), ("b".into(), 5), ("extra".into(), 9)]);
         assert_eq!(
-            count_differences(&pitwall, &peer),
-            ["b: pitwall 2 rows, DuckDB 5", "c: pitwall 3 rows, not in DuckDB"]
+            count_differences(&pitwall, &peer, "DuckDB 2.0.0 idiomatic"),
+            ["b: pitwall 2 rows, DuckDB 2.0.0 idiomatic 5", "c: pitwall 3 rows, not in DuckDB 2.0.0 idiomatic"]
         );
-        assert!(count_differences(&pitwall, &pitwall).is_empty());
+        assert!(count_differences(&pitwall, &pitwall, "DuckDB").is_empty());
     }
 }

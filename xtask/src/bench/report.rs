@@ -1,6 +1,7 @@
 //! The benchmark's results: per scale, for each of pitwall's three builds (clean, no-op,
-//! one-model edit) and DuckDB's full run, the samples, their median wall time and highest
-//! peak RSS, and the ratios; printed as a table, saved as JSON and Markdown.
+//! one-model edit) and each peer's full run, the samples, their median wall time and
+//! highest peak RSS, and the ratios against each peer; printed as a table, saved as JSON
+//! and Markdown.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -32,36 +33,73 @@ impl Tool {
     }
 }
 
+/// pitwall's build against one peer: the peer's median time and highest peak RSS over
+/// pitwall's. Above 1, pitwall is faster or needs less memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Ratios {
+    pub(crate) time: f64,
+    pub(crate) rss: f64,
+}
+
+impl Ratios {
+    fn new(peer: &Tool, pitwall: &Tool) -> Ratios {
+        Ratios {
+            time: peer.median_seconds / pitwall.median_seconds,
+            rss: peer.max_peak_rss_kib as f64 / pitwall.max_peak_rss_kib.max(1) as f64,
+        }
+    }
+}
+
 /// One of a scale's three builds: pitwall's samples and the reuse counts of each timed
-/// round, with the ratios against DuckDB's full run (DuckDB has no state, so its user
-/// re-runs everything for any change: every row is compared with the same DuckDB run).
+/// round, with the ratios against each peer's full run (a DuckDB user has no state to
+/// reuse, so re-runs everything for any change: every row is compared with the same runs).
 #[derive(Debug)]
 pub(crate) struct BuildRow {
     pub(crate) build: Build,
     pub(crate) pitwall: Tool,
     /// Per timed round, from its run_results.json.
     pub(crate) counts: Vec<NodeCounts>,
-    /// DuckDB's median time over pitwall's: above 1, pitwall is faster.
-    pub(crate) time_ratio: f64,
-    /// DuckDB's peak RSS over pitwall's: above 1, pitwall needs less memory.
-    pub(crate) rss_ratio: f64,
+    /// Against each peer, in the order of [`ScaleResult::peers`].
+    pub(crate) ratios: Vec<Ratios>,
 }
 
 impl BuildRow {
-    pub(crate) fn new(build: Build, pitwall: Tool, counts: Vec<NodeCounts>, duckdb: &Tool) -> BuildRow {
-        let time_ratio = duckdb.median_seconds / pitwall.median_seconds;
-        let rss_ratio = duckdb.max_peak_rss_kib as f64 / pitwall.max_peak_rss_kib.max(1) as f64;
-        BuildRow { build, pitwall, counts, time_ratio, rss_ratio }
+    pub(crate) fn new(build: Build, pitwall: Tool, counts: Vec<NodeCounts>, peers: &[PeerRuns]) -> BuildRow {
+        let ratios = peers.iter().map(|peer| Ratios::new(&peer.tool, &pitwall)).collect();
+        BuildRow { build, pitwall, counts, ratios }
     }
 
-    fn to_json(&self) -> Value {
+    fn to_json(&self, peers: &[PeerRuns]) -> Value {
+        let ratios: Vec<Value> = peers
+            .iter()
+            .zip(&self.ratios)
+            .map(|(peer, r)| json!({ "peer": peer.label, "time_ratio": r.time, "rss_ratio": r.rss }))
+            .collect();
         json!({
             "build": self.build.key(),
             "pitwall": self.pitwall.to_json(),
             "counts": self.counts.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
-            "time_ratio": self.time_ratio,
-            "rss_ratio": self.rss_ratio,
+            "ratios": ratios,
         })
+    }
+}
+
+/// A peer's timed full runs at one scale.
+#[derive(Debug)]
+pub(crate) struct PeerRuns {
+    /// How the table names the peer: `DuckDB 2.0.0 idiomatic`.
+    pub(crate) label: String,
+    pub(crate) tool: Tool,
+    /// The peer's own time per timed run, without Python's start and duckdb's import.
+    pub(crate) in_process_seconds: Vec<f64>,
+}
+
+impl PeerRuns {
+    fn to_json(&self) -> Value {
+        let mut value = self.tool.to_json();
+        value["peer"] = json!(self.label);
+        value["in_process_seconds"] = json!(self.in_process_seconds);
+        value
     }
 }
 
@@ -72,10 +110,9 @@ pub(crate) struct ScaleResult {
     pub(crate) input_bytes: u64,
     /// Clean, no-op and one-model edit, in that order.
     pub(crate) builds: Vec<BuildRow>,
-    pub(crate) duckdb: Tool,
-    /// The peer's own time per timed run, without Python's start and duckdb's import.
-    pub(crate) duckdb_in_process_seconds: Vec<f64>,
-    /// Relations whose row counts were compared (all equal, or the run failed).
+    /// Each peer's full runs, the target peer first.
+    pub(crate) peers: Vec<PeerRuns>,
+    /// Relations whose row counts were compared with each peer's (all equal, or the run failed).
     pub(crate) rows_checked: usize,
 }
 
@@ -84,41 +121,52 @@ impl ScaleResult {
         json!({
             "scale": self.scale,
             "input_bytes": self.input_bytes,
-            "builds": self.builds.iter().map(BuildRow::to_json).collect::<Vec<_>>(),
-            "duckdb": self.duckdb.to_json(),
-            "duckdb_in_process_seconds": self.duckdb_in_process_seconds,
+            "builds": self.builds.iter().map(|b| b.to_json(&self.peers)).collect::<Vec<_>>(),
+            "peers": self.peers.iter().map(PeerRuns::to_json).collect::<Vec<_>>(),
             "rows_checked": self.rows_checked,
         })
     }
 }
 
+/// A peer's samples at one scale, gathered round by round.
+pub(crate) struct PeerSamples {
+    pub(crate) label: String,
+    pub(crate) samples: Vec<Sample>,
+    pub(crate) in_process_seconds: Vec<f64>,
+}
+
 /// What a scale's timed rounds measured, gathered round by round.
-#[derive(Default)]
 pub(crate) struct ScaleSamples {
     /// Per build of [`Build::ALL`].
     pub(crate) pitwall: [Vec<Sample>; 3],
     pub(crate) counts: [Vec<NodeCounts>; 3],
-    pub(crate) duckdb: Vec<Sample>,
-    pub(crate) duckdb_in_process_seconds: Vec<f64>,
+    /// Per peer, in the bench's order.
+    pub(crate) peers: Vec<PeerSamples>,
 }
 
 impl ScaleSamples {
+    /// No samples yet, for the peers named `labels`.
+    pub(crate) fn new(labels: impl IntoIterator<Item = String>) -> ScaleSamples {
+        let peers = labels
+            .into_iter()
+            .map(|label| PeerSamples { label, samples: Vec::new(), in_process_seconds: Vec::new() })
+            .collect();
+        ScaleSamples { pitwall: Default::default(), counts: Default::default(), peers }
+    }
+
     pub(crate) fn into_result(self, scale: u32, input_bytes: u64, rows_checked: usize) -> ScaleResult {
-        let duckdb = Tool::new(self.duckdb);
+        let peers: Vec<PeerRuns> = self
+            .peers
+            .into_iter()
+            .map(|p| PeerRuns { label: p.label, tool: Tool::new(p.samples), in_process_seconds: p.in_process_seconds })
+            .collect();
         let builds = Build::ALL
             .into_iter()
             .zip(self.pitwall)
             .zip(self.counts)
-            .map(|((build, samples), counts)| BuildRow::new(build, Tool::new(samples), counts, &duckdb))
+            .map(|((build, samples), counts)| BuildRow::new(build, Tool::new(samples), counts, &peers))
             .collect();
-        ScaleResult {
-            scale,
-            input_bytes,
-            builds,
-            duckdb,
-            duckdb_in_process_seconds: self.duckdb_in_process_seconds,
-            rows_checked,
-        }
+        ScaleResult { scale, input_bytes, builds, peers, rows_checked }
     }
 }
 
@@ -145,19 +193,22 @@ fn seconds(value: f64) -> String {
     if value < 10.0 { format!("{value:.2} s") } else { format!("{value:.1} s") }
 }
 
-const COLUMNS: [&str; 11] = [
-    "scale",
-    "build",
-    "input",
-    "pitwall",
-    "pitwall peak RSS",
-    "models reused / built",
-    "tests reused / run",
-    "DuckDB full run",
-    "DuckDB peak RSS",
-    "time ratio",
-    "RSS ratio",
-];
+/// pitwall's columns; each peer's follow ([`peer_columns`]).
+const PITWALL_COLUMNS: [&str; 7] =
+    ["scale", "build", "input", "pitwall", "pitwall peak RSS", "models reused / built", "tests reused / run"];
+
+/// A peer's four columns: its full run (headed by its name, which the next three share),
+/// its peak RSS and pitwall's ratios against it.
+fn peer_columns(label: &str) -> [String; 4] {
+    [format!("{label} full run"), "peak RSS".into(), "time ratio".into(), "RSS ratio".into()]
+}
+
+/// The header of the results table: pitwall's columns, then each peer's.
+fn columns(results: &[ScaleResult]) -> Vec<String> {
+    let peers = results.first().map_or(&[][..], |r| &r.peers[..]);
+    let pitwall = PITWALL_COLUMNS.iter().map(|&c| c.to_owned());
+    pitwall.chain(peers.iter().flat_map(|p| peer_columns(&p.label))).collect()
+}
 
 /// `reused / not` of each round's counts, once per distinct value (rounds agree unless
 /// something changed between them).
@@ -172,11 +223,11 @@ fn counts_cell(counts: &[NodeCounts], reused_and_not: fn(&NodeCounts) -> (usize,
     cells.join(", ")
 }
 
-fn rows(results: &[ScaleResult]) -> Vec<[String; 11]> {
+fn rows(results: &[ScaleResult]) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for r in results {
         for b in &r.builds {
-            rows.push([
+            let mut row = vec![
                 format!("x{}", r.scale),
                 b.build.label().to_owned(),
                 megabytes(r.input_bytes),
@@ -184,11 +235,14 @@ fn rows(results: &[ScaleResult]) -> Vec<[String; 11]> {
                 mib(b.pitwall.max_peak_rss_kib),
                 counts_cell(&b.counts, |c| (c.models_reused, c.models_built)),
                 counts_cell(&b.counts, |c| (c.tests_reused, c.tests_run)),
-                seconds(r.duckdb.median_seconds),
-                mib(r.duckdb.max_peak_rss_kib),
-                format!("{:.2}x", b.time_ratio),
-                format!("{:.2}x", b.rss_ratio),
-            ]);
+            ];
+            for (peer, ratios) in r.peers.iter().zip(&b.ratios) {
+                row.push(seconds(peer.tool.median_seconds));
+                row.push(mib(peer.tool.max_peak_rss_kib));
+                row.push(format!("{:.2}x", ratios.time));
+                row.push(format!("{:.2}x", ratios.rss));
+            }
+            rows.push(row);
         }
     }
     rows
@@ -199,24 +253,32 @@ const LABEL_COLUMNS: usize = 2;
 
 /// The results as an aligned plain-text table.
 pub(crate) fn text_table(results: &[ScaleResult]) -> String {
-    aligned_with_labels(&COLUMNS, &rows(results), LABEL_COLUMNS)
+    aligned_with_labels(&columns(results), &rows(results), LABEL_COLUMNS)
 }
 
 /// The results as a Markdown table, `caption` above it.
 pub(crate) fn markdown(results: &[ScaleResult], caption: &str) -> String {
-    format!("{caption}\n\n{}", markdown_table_with_labels(&COLUMNS, &rows(results), LABEL_COLUMNS))
+    format!("{caption}\n\n{}", markdown_table_with_labels(&columns(results), &rows(results), LABEL_COLUMNS))
+}
+
+/// Fixed-width rows as the tables' `String` rows.
+fn owned<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> (Vec<String>, Vec<Vec<String>>) {
+    (columns.iter().map(|&c| c.to_owned()).collect(), rows.iter().map(|r| r.to_vec()).collect())
 }
 
 /// `rows` under `columns` as plain text, each column as wide as its widest cell: the
 /// first (a row's label) left-aligned, the others (numbers) right-aligned.
 pub(crate) fn aligned<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> String {
-    aligned_with_labels(columns, rows, 1)
+    let (columns, rows) = owned(columns, rows);
+    aligned_with_labels(&columns, &rows, 1)
 }
 
 /// `aligned`, with the first `labels` columns left-aligned.
-fn aligned_with_labels<const N: usize>(columns: &[&str; N], rows: &[[String; N]], labels: usize) -> String {
-    let widths: Vec<usize> =
-        (0..N).map(|i| rows.iter().map(|r| r[i].len()).chain([columns[i].len()]).max().unwrap_or(0)).collect();
+/// Every row has as many cells as `columns`.
+fn aligned_with_labels(columns: &[String], rows: &[Vec<String>], labels: usize) -> String {
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([columns[i].len()]).max().unwrap_or(0))
+        .collect();
     let line = |cells: &[String]| {
         let padded: Vec<String> = cells
             .iter()
@@ -226,7 +288,7 @@ fn aligned_with_labels<const N: usize>(columns: &[&str; N], rows: &[[String; N]]
             .collect();
         padded.join("  ").trim_end().to_owned()
     };
-    let mut text = line(&columns.map(str::to_owned));
+    let mut text = line(columns);
     for row in rows {
         text.push('\n');
         text.push_str(&line(row));
@@ -236,13 +298,14 @@ fn aligned_with_labels<const N: usize>(columns: &[&str; N], rows: &[[String; N]]
 
 /// `rows` under `columns` as a Markdown table, the first column left-aligned.
 pub(crate) fn markdown_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> String {
-    markdown_table_with_labels(columns, rows, 1)
+    let (columns, rows) = owned(columns, rows);
+    markdown_table_with_labels(&columns, &rows, 1)
 }
 
 /// `markdown_table`, with the first `labels` columns left-aligned.
-fn markdown_table_with_labels<const N: usize>(columns: &[&str; N], rows: &[[String; N]], labels: usize) -> String {
+fn markdown_table_with_labels(columns: &[String], rows: &[Vec<String>], labels: usize) -> String {
     let mut text = format!("| {} |\n|", columns.join(" | "));
-    text.push_str(&(0..N).map(|i| if i < labels { "---|" } else { "---:|" }).collect::<String>());
+    text.push_str(&(0..columns.len()).map(|i| if i < labels { "---|" } else { "---:|" }).collect::<String>());
     for row in rows {
         text.push_str(&format!("\n| {} |", row.join(" | ")));
     }
@@ -299,42 +362,48 @@ mod tests {
         NodeCounts { models_reused: models.0, models_built: models.1, tests_reused: tests.0, tests_run: tests.1 }
     }
 
-    /// A scale whose DuckDB run took 1 s and 300 MiB, pitwall's three builds `seconds`.
+    /// A scale whose peer A took 1 s and 300 MiB, peer B 2 s and 50 MiB, pitwall's three
+    /// builds `seconds` and 100 MiB.
     fn scale_result(seconds: [f64; 3]) -> ScaleResult {
-        let duckdb = Tool::new(vec![sample(1.0, 300 * 1024)]);
+        let mut samples = ScaleSamples::new(["A".to_owned(), "B".to_owned()]);
         let reuse = [counts((0, 21), (0, 17)), counts((21, 0), (17, 0)), counts((19, 2), (15, 2))];
-        let builds = Build::ALL
-            .iter()
-            .zip(seconds)
-            .zip(reuse)
-            .map(|((&build, s), c)| BuildRow::new(build, Tool::new(vec![sample(s, 100 * 1024)]), vec![c], &duckdb))
-            .collect();
-        ScaleResult {
-            scale: 10,
-            input_bytes: 180_000_000,
-            builds,
-            duckdb,
-            duckdb_in_process_seconds: vec![0.8],
-            rows_checked: 23,
+        for (index, (s, c)) in seconds.into_iter().zip(reuse).enumerate() {
+            samples.pitwall[index].push(sample(s, 100 * 1024));
+            samples.counts[index].push(c);
         }
+        for (peer, (s, rss)) in samples.peers.iter_mut().zip([(1.0, 300), (2.0, 50)]) {
+            peer.samples.push(sample(s, rss * 1024));
+            peer.in_process_seconds.push(s - 0.1);
+        }
+        samples.into_result(10, 180_000_000, 23)
     }
 
     #[test]
-    fn every_rows_ratios_are_the_duckdb_full_run_over_that_pitwall_build() {
+    fn every_rows_ratios_are_each_peers_full_run_over_that_pitwall_build() {
         let result = scale_result([0.5, 0.1, 0.25]);
-        let ratios: Vec<(f64, f64)> = result.builds.iter().map(|b| (b.time_ratio, b.rss_ratio)).collect();
-        assert_eq!(ratios, [(2.0, 3.0), (10.0, 3.0), (4.0, 3.0)]);
+        let ratios: Vec<Vec<(f64, f64)>> =
+            result.builds.iter().map(|b| b.ratios.iter().map(|r| (r.time, r.rss)).collect()).collect();
+        assert_eq!(ratios, [[(2.0, 3.0), (4.0, 0.5)], [(10.0, 3.0), (20.0, 0.5)], [(4.0, 3.0), (8.0, 0.5)]]);
         assert_eq!(
             text_table(&[result]),
             "scale  build            input  pitwall  pitwall peak RSS  models reused / built  tests reused / run  \
-             DuckDB full run  DuckDB peak RSS  time ratio  RSS ratio\n\
+             A full run  peak RSS  time ratio  RSS ratio  B full run  peak RSS  time ratio  RSS ratio\n\
              x10    clean           180 MB   0.50 s           100 MiB                 0 / 21              0 / 17  \
-             \x20        1.00 s          300 MiB       2.00x      3.00x\n\
+             \x20   1.00 s   300 MiB       2.00x      3.00x      2.00 s    50 MiB       4.00x      0.50x\n\
              x10    no-op           180 MB   0.10 s           100 MiB                 21 / 0              17 / 0  \
-             \x20        1.00 s          300 MiB      10.00x      3.00x\n\
+             \x20   1.00 s   300 MiB      10.00x      3.00x      2.00 s    50 MiB      20.00x      0.50x\n\
              x10    one-model edit  180 MB   0.25 s           100 MiB                 19 / 2              15 / 2  \
-             \x20        1.00 s          300 MiB       4.00x      3.00x"
+             \x20   1.00 s   300 MiB       4.00x      3.00x      2.00 s    50 MiB       8.00x      0.50x"
         );
+    }
+
+    #[test]
+    fn the_json_names_each_peer_and_its_ratios() {
+        let json = scale_result([0.5, 0.1, 0.25]).to_json();
+        assert_eq!(json["peers"][1]["peer"], "B");
+        assert_eq!(json["peers"][1]["median_seconds"], 2.0);
+        assert_eq!(json["peers"][0]["in_process_seconds"], json!([0.9]));
+        assert_eq!(json["builds"][1]["ratios"][1], json!({ "peer": "B", "time_ratio": 20.0, "rss_ratio": 0.5 }));
     }
 
     #[test]
@@ -351,11 +420,14 @@ mod tests {
             markdown(&[scale_result([12.0, 0.1, 0.25])], "Caption."),
             "Caption.\n\n\
              | scale | build | input | pitwall | pitwall peak RSS | models reused / built | tests reused / run \
-             | DuckDB full run | DuckDB peak RSS | time ratio | RSS ratio |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
-             | x10 | clean | 180 MB | 12.0 s | 100 MiB | 0 / 21 | 0 / 17 | 1.00 s | 300 MiB | 0.08x | 3.00x |\n\
-             | x10 | no-op | 180 MB | 0.10 s | 100 MiB | 21 / 0 | 17 / 0 | 1.00 s | 300 MiB | 10.00x | 3.00x |\n\
-             | x10 | one-model edit | 180 MB | 0.25 s | 100 MiB | 19 / 2 | 15 / 2 | 1.00 s | 300 MiB | 4.00x | 3.00x |\n"
+             | A full run | peak RSS | time ratio | RSS ratio | B full run | peak RSS | time ratio | RSS ratio |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+             | x10 | clean | 180 MB | 12.0 s | 100 MiB | 0 / 21 | 0 / 17 \
+             | 1.00 s | 300 MiB | 0.08x | 3.00x | 2.00 s | 50 MiB | 0.17x | 0.50x |\n\
+             | x10 | no-op | 180 MB | 0.10 s | 100 MiB | 21 / 0 | 17 / 0 \
+             | 1.00 s | 300 MiB | 10.00x | 3.00x | 2.00 s | 50 MiB | 20.00x | 0.50x |\n\
+             | x10 | one-model edit | 180 MB | 0.25 s | 100 MiB | 19 / 2 | 15 / 2 \
+             | 1.00 s | 300 MiB | 4.00x | 3.00x | 2.00 s | 50 MiB | 8.00x | 0.50x |\n"
         );
     }
 

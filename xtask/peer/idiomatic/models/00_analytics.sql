@@ -1,0 +1,3 @@
+-- The schema of every model, as pitwall's project names it (the row check compares
+-- analytics.<model> with pitwall's).
+create schema analytics;
