@@ -327,8 +327,8 @@ impl Warehouse {
     /// local staging of an upload). Holding the exclusive lock, no live process can be
     /// writing one, so each was left by a process that died mid-write. Returns the files removed; one that cannot be
     /// removed is logged and left (the run itself will then fail on that folder, naming
-    /// it). An object-store warehouse is left alone: without a lock, a temporary object
-    /// may be a live writer's.
+    /// it). An object-store warehouse has no temporary files: an unreferenced version is
+    /// removed by the next write of its table.
     pub fn remove_leftovers(&self, lock: &WarehouseLock) -> Vec<PathBuf> {
         assert_eq!(lock.access, Access::Write, "only the exclusive holder may remove temporary files");
         let Location::Local(root) = &self.store.location else {
@@ -992,8 +992,8 @@ mod tests {
         let first = warehouse.lock(Access::Write, false, |_| {}).await.unwrap();
         let refused = warehouse.lock(Access::Write, false, |_| {}).await.unwrap_err().to_string();
         assert!(refused.contains("memory:///wh/.pitwall.lock") && refused.contains(&std::process::id().to_string()));
-        let reader = warehouse.lock(Access::Read, false, |_| {}).await.unwrap();
-        assert!(warehouse.remove_leftovers(&reader).is_empty());
+        let _reader = warehouse.lock(Access::Read, false, |_| {}).await.unwrap();
+        assert!(warehouse.remove_leftovers(&first).is_empty());
         first.release().await;
         warehouse.lock(Access::Write, false, |_| {}).await.unwrap().release().await;
     }
