@@ -2,10 +2,14 @@
 //! succeeded, and `pitwall query` in Snowflake. The protocol and the loading itself are
 //! pitwall-snowflake's; this module only decides what goes where.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use anyhow::{Context, Result};
 use arrow::util::pretty::pretty_format_batches;
 use pitwall_cli::{Access, open_warehouse};
 use pitwall_core::config::SnowflakeTarget;
+use pitwall_core::progress;
 use pitwall_core::report::dotted;
 use pitwall_core::{Materialization, NodeOutcome, NodeStatus, OutcomeKind};
 use pitwall_snowflake::delivery::{self, Delivered, Outcome, Relation, Shape};
@@ -109,13 +113,18 @@ pub async fn deliver(project: &Project, session: &Session, relations: &[Relation
     );
     let clock = std::time::Instant::now();
     let open = open_warehouse(&project.config, Access::Read, false).await?;
+    let finished = Arc::new(Mutex::new((0usize, Instant::now())));
+    let _progress = delivering(relations, finished.clone());
     let outcomes = delivery::deliver(
         session,
         &open.client,
         &target.database,
         &project.config.schema,
         relations,
-        &|index, total, outcome| println!("{}", line(index, total, outcome)),
+        &|index, total, outcome| {
+            *finished.lock().expect("not poisoned") = (index, Instant::now());
+            println!("{}", line(index, total, outcome));
+        },
     )
     .await
     .with_context(|| format!("Snowflake at {}", session.endpoint()))?;
@@ -127,6 +136,26 @@ pub async fn deliver(project: &Project, session: &Session, relations: &[Relation
         clock.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A relation whose delivery takes longer than this gets a progress line.
+const LONG_DELIVERY: Duration = Duration::from_secs(5);
+
+/// Shows the relation being delivered (they go one after another) once it has taken
+/// long: `finished` holds how many are done and since when the current one runs.
+fn delivering(relations: &[Relation], finished: Arc<Mutex<(usize, Instant)>>) -> progress::Progress {
+    let names: Vec<String> = relations.iter().map(|r| format!("{}.{}", r.schema, r.name)).collect();
+    progress::show(move || {
+        let (done, since) = *finished.lock().expect("not poisoned");
+        let current = names.get(done)?;
+        (since.elapsed() >= LONG_DELIVERY).then(|| {
+            format!(
+                "Delivering to Snowflake: {current} ({:.0} s), {done} of {} relations done",
+                since.elapsed().as_secs_f64(),
+                names.len()
+            )
+        })
+    })
 }
 
 /// `  3 of 29 OK delivered table PC_DBT_DB.RAW.RACES ....... [1125 rows in 0.08s]`, and for

@@ -76,9 +76,9 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "PITWALL_SPILL_DIR", value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
 
-    /// Show no progress of long work. Otherwise a load, and a model running longer than
-    /// 5 s, show a live line on a terminal, or a line every 2 s in a log
-    /// (PITWALL_PROGRESS_INTERVAL: seconds)
+    /// Show no progress of long work. Otherwise a load, a model running longer than 5 s
+    /// and a long delivery to Snowflake show a live line on a terminal, or a line every 2 s
+    /// in a log (PITWALL_PROGRESS_INTERVAL: seconds)
     #[arg(long, global = true, env = "PITWALL_QUIET", value_parser = clap::builder::FalseyValueParser::new())]
     pub quiet: bool,
 }
