@@ -1,6 +1,6 @@
 """A DuckDB peer of `cargo xtask bench`: the relational part of pitwall's build in DuckDB.
 
-It loads the eight source CSVs of a data folder into tables (the statements of --raw),
+It loads the eight source CSVs of a data folder into tables (raw.sql, beside this script),
 creates every SQL model as a table by running the model files of --models in name order
 (one `create table ... as` each, in DAG order), then writes every table, raw ones
 included, to Parquet under --out as <schema>/<table>.parquet, and reports the row count
@@ -8,10 +8,10 @@ of each table and its own times as JSON to --report. No ML: pitwall's Rust model
 no SQL to run.
 
 The bench runs it for two peers, each with its own venv and SQL:
-- DuckDB 1.5.6 (requirements.txt, target/venv-bench) on pitwall's own SQL: raw.sql
-  beside this script and the models the harness writes from `pitwall compile`;
+- DuckDB 1.5.6 (requirements.txt, target/venv-bench) on pitwall's own SQL: the models
+  the harness writes from `pitwall compile`;
 - DuckDB 2.0.0 (requirements-duckdb2.txt, target/venv-bench2) on SQL written the way a
-  DuckDB user writes the workshop: idiomatic/raw.sql and idiomatic/models/.
+  DuckDB user writes the workshop: idiomatic/models/.
 In memory, with DuckDB's default settings (threads = the machine's cores).
 """
 
@@ -46,7 +46,6 @@ def refuse_doubled_sources(data):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=pathlib.Path, help="folder of the source CSVs")
-    parser.add_argument("--raw", type=pathlib.Path, default=HERE / "raw.sql", help="SQL file loading the CSVs")
     parser.add_argument("--models", required=True, type=pathlib.Path, help="folder of model .sql files")
     parser.add_argument("--out", required=True, type=pathlib.Path, help="folder to write Parquet into")
     parser.add_argument("--report", required=True, type=pathlib.Path, help="JSON file to write")
@@ -56,7 +55,7 @@ def main():
     imported = time.perf_counter()
     con = duckdb.connect()
     con.execute(f"set file_search_path = {sql_string(str(args.data.resolve()))}")
-    con.execute(args.raw.read_text())
+    con.execute((HERE / "raw.sql").read_text())
     models = sorted(args.models.glob("*.sql"))
     if not models:
         raise SystemExit(f"no model .sql files in {args.models}")

@@ -51,18 +51,17 @@ struct Peer {
     name: String,
     version: String,
     python: PathBuf,
-    /// The statements loading the CSVs, and the folder of model statements.
-    raw_sql: PathBuf,
+    /// The folder of model statements (both peers load the CSVs with `xtask/peer/raw.sql`).
     models: PathBuf,
 }
 
 impl Peer {
     /// Installs `kind`'s venv (in `target`) and names the SQL it runs: `models`, its
     /// folder of model statements.
-    fn install(kind: PeerKind, peer_dir: &Path, target: &Path, raw_sql: PathBuf, models: PathBuf) -> Result<Peer> {
+    fn install(kind: PeerKind, peer_dir: &Path, target: &Path, models: PathBuf) -> Result<Peer> {
         let (python, version) = peer::install(&peer_dir.join(kind.requirements), &target.join(kind.venv))?;
         let name = format!("DuckDB {version} {}", kind.label);
-        Ok(Peer { kind, name, version, python, raw_sql, models })
+        Ok(Peer { kind, name, version, python, models })
     }
 
     fn to_json(&self) -> serde_json::Value {
@@ -70,7 +69,6 @@ impl Peer {
             "name": self.name,
             "version": self.version,
             "sql": self.kind.description,
-            "raw_sql": self.raw_sql,
             "models": self.models,
         })
     }
@@ -146,8 +144,6 @@ impl Bench {
             .arg(&self.peer_script)
             .arg("--data")
             .arg(data)
-            .arg("--raw")
-            .arg(&peer.raw_sql)
             .arg("--models")
             .arg(&peer.models)
             .arg("--out")
@@ -598,10 +594,9 @@ fn pitwall_reuses(pitwall: &Path) -> Result<bool> {
 /// 2.0 on the idiomatic SQL of `xtask/peer/idiomatic/`, and DuckDB 1.5 on pitwall's
 /// compiled SQL (`compiled_models`, written by `write_peer_models`).
 fn install_peers(peer_dir: &Path, target: &Path, compiled_models: PathBuf) -> Result<Vec<Peer>> {
-    let idiomatic = peer_dir.join("idiomatic");
     Ok(vec![
-        Peer::install(peer::IDIOMATIC, peer_dir, target, idiomatic.join("raw.sql"), idiomatic.join("models"))?,
-        Peer::install(peer::COMPILED, peer_dir, target, peer_dir.join("raw.sql"), compiled_models)?,
+        Peer::install(peer::IDIOMATIC, peer_dir, target, peer_dir.join("idiomatic/models"))?,
+        Peer::install(peer::COMPILED, peer_dir, target, compiled_models)?,
     ])
 }
 

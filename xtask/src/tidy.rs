@@ -223,7 +223,12 @@ pub(crate) fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
     let code = blank_comments_and_strings(text);
     let lines: Vec<&str> = code.lines().collect();
     let original: Vec<&str> = text.lines().collect();
-    let test_module = lines.iter().position(|l| l.trim() == "#[cfg(test)]").unwrap_or(lines.len());
+    // The test module: `#[cfg(test)]` on a `mod`, not on a single item further up.
+    let test_module = (0..lines.len())
+        .find(|&i| {
+            lines[i].trim() == "#[cfg(test)]" && lines.get(i + 1).is_some_and(|l| l.trim_start().starts_with("mod "))
+        })
+        .unwrap_or(lines.len());
     let mut found = Vec::new();
     for (at, line) in lines.iter().enumerate().take(test_module) {
         let Some(name) = function_name(line) else { continue };
@@ -371,13 +376,15 @@ mod tests {
         let body =
             |name: &str| format!("fn {name}() {{\n{}}}\n", "    let s = \"}}\"; // {{\n".repeat(MAX_FUNCTION_LINES));
         let text = format!(
-            "{}\n// Long: one table read top to bottom.\n{}\ntrait T {{ fn f(&self); }}\n#[cfg(test)]\nmod tests {{\n{}}}\n",
+            "{}\n// Long: one table read top to bottom.\n{}\ntrait T {{ fn f(&self); }}\n#[cfg(test)]\nfn helper() {{}}\n{}\n#[cfg(test)]\nmod tests {{\n{}}}\n",
             body("too_long"),
             body("explained"),
+            body("after_a_test_helper"),
             body("in_a_test")
         );
-        let found = long_functions(&text);
-        assert_eq!(found, vec![(1, "too_long".to_owned(), MAX_FUNCTION_LINES + 2)]);
+        let found: Vec<String> = long_functions(&text).into_iter().map(|(_, name, _)| name).collect();
+        assert_eq!(found, ["too_long", "after_a_test_helper"]);
+        assert_eq!(long_functions(&body("x"))[0], (1, "x".to_owned(), MAX_FUNCTION_LINES + 2));
     }
 
     #[test]
