@@ -185,6 +185,14 @@ pub enum Command {
         #[command(subcommand)]
         command: DocsCommand,
     },
+    /// A Ballista cluster from this binary: its scheduler and executors, which run
+    /// pitwall's SQL for `--engine df://HOST:PORT` (copy the binary to every machine;
+    /// they share only the object store), and its status
+    #[cfg(feature = "ballista")]
+    Cluster {
+        #[command(subcommand)]
+        command: pitwall_cluster::ClusterCommand,
+    },
     /// Production jobs, as dbt Cloud's deployment jobs: run one of pitwall.toml's
     /// [jobs.<name>], or list the recorded runs
     Job {

@@ -68,6 +68,11 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         Command::Init { dir } => return crate::init::init(dir),
         _ => {}
     }
+    // A cluster process serves any project: it reads none.
+    #[cfg(feature = "ballista")]
+    if let Command::Cluster { command } = cli.command {
+        return pitwall_cluster::run(command).await.map(|()| true);
+    }
     let clock = std::time::Instant::now();
     let mut project = pitwall_project::load(cli.options.config()?, LAYERS, Bindings::Required)?;
     tracing::info!(models = project.nodes.len(), tests = project.tests.len(), elapsed = ?clock.elapsed(), "project loaded");
@@ -102,6 +107,8 @@ async fn command(project: &Project, command: Command, no_wait: bool) -> Result<b
         Command::Job { .. } | Command::Init { .. } => {
             unreachable!("job and init are dispatched before the project is loaded")
         }
+        #[cfg(feature = "ballista")]
+        Command::Cluster { .. } => unreachable!("cluster is dispatched before the project is loaded"),
     }
 }
 

@@ -22,6 +22,7 @@ const LAYERING: &[(&str, u32)] = &[
     ("pitwall-core", 1),
     ("pitwall-test-servers", 0),
     ("pitwall-snowflake", 1),
+    ("pitwall-cluster", 2),
     ("pitwall-project", 2),
     ("pitwall-cli", 3),
     ("ingestion", 4),

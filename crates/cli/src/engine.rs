@@ -1,6 +1,7 @@
 //! The query engine a command's session plans and runs on: DataFusion in this process
-//! (`local`, the default), or Apache DataFusion Ballista, either a cluster started in this
-//! process (`ballista`) or a remote scheduler (`df://host:port`). Chosen by `--engine`
+//! (`local`, the default), or Apache DataFusion Ballista (`pitwall-cluster`), either a
+//! scheduler and executor started in this process (`ballista`) or a cluster of
+//! `pitwall cluster` processes (`df://host:port`). Chosen by `--engine`
 //! (`PITWALL_ENGINE`) or a target's `engine`; only the `ballista` cargo feature can
 //! build the Ballista engines.
 
@@ -15,7 +16,8 @@ use pitwall_core::{Relations, Warehouse};
 pub enum Engine {
     /// DataFusion in this process.
     Local,
-    /// A Ballista scheduler and executor started in this process.
+    /// A Ballista scheduler and executor started in this process (pitwall's own, as
+    /// `pitwall cluster` runs them).
     Standalone,
     /// A Ballista scheduler at `df://host:port`.
     Remote(String),
@@ -55,50 +57,47 @@ pub(crate) struct Sessions {
     /// Runs what cannot leave this process: the Rust models, whose plans hold
     /// in-memory batches and a scalar function closing over a trained model.
     pub(crate) client: SessionContext,
+    /// Keeps the engine's in-process servers running.
+    pub(crate) guard: EngineGuard,
+}
+
+/// The in-process cluster of `--engine ballista`, stopped (and its work folder removed)
+/// when this is dropped: keep it as long as the engine session is used.
+#[derive(Default)]
+pub(crate) struct EngineGuard {
+    #[cfg(feature = "ballista")]
+    _standalone: Option<pitwall_cluster::Standalone>,
 }
 
 /// The sessions for `engine` over `warehouse`, with pitwall's functions everywhere.
 pub(crate) async fn sessions(engine: &Engine, warehouse: &Warehouse, relations: &Relations) -> Result<Sessions> {
     let client = warehouse.session(relations)?;
-    let engine = match engine {
-        Engine::Local => client.clone(),
+    match engine {
+        Engine::Local => Ok(Sessions { engine: client.clone(), client, guard: EngineGuard::default() }),
         #[cfg(feature = "ballista")]
-        distributed => cluster::session(distributed, &client).await?,
+        Engine::Standalone => {
+            let standalone = pitwall_cluster::Standalone::start(warehouse.spill_dir()).await?;
+            // The executor in this process registers within moments of starting.
+            let engine = pitwall_cluster::session(standalone.url(), &client, STANDALONE_START).await?;
+            Ok(Sessions { engine, client, guard: EngineGuard { _standalone: Some(standalone) } })
+        }
+        #[cfg(feature = "ballista")]
+        Engine::Remote(url) => {
+            let engine = pitwall_cluster::session(url, &client, EXECUTOR_WAIT).await?;
+            Ok(Sessions { engine, client, guard: EngineGuard::default() })
+        }
         #[cfg(not(feature = "ballista"))]
         _ => unreachable!("Engine::parse refuses Ballista engines without the feature"),
-    };
-    Ok(Sessions { engine, client })
-}
-
-#[cfg(feature = "ballista")]
-mod cluster {
-    use anyhow::{Context, Result};
-    use ballista::prelude::SessionContextExt;
-    use datafusion::execution::SessionStateBuilder;
-    use datafusion::prelude::SessionContext;
-
-    use super::Engine;
-
-    /// A Ballista session made from the client's state, so the scheduler (which plans
-    /// from a copy of this state) and a standalone executor (whose function registry is
-    /// taken from it) know pitwall's SQL functions, and the catalog is the client's.
-    pub(super) async fn session(engine: &Engine, client: &SessionContext) -> Result<SessionContext> {
-        // Rebuilt from the client's state, which turns off creating the default catalog
-        // (it exists). Ballista rebuilds the state it is given, and with that still on
-        // it would replace the shared catalog with an empty one.
-        let state = SessionStateBuilder::new_from_existing(client.state()).build();
-        let session = match engine {
-            Engine::Standalone => SessionContext::standalone_with_state(state).await,
-            Engine::Remote(url) => SessionContext::remote_with_state(url, state).await,
-            Engine::Local => unreachable!("a local engine needs no cluster"),
-        }
-        .with_context(|| format!("starting the {engine} engine"))?;
-        // Upgrading the state for Ballista resets its scalar functions to DataFusion's
-        // own, so the client-side SQL planner needs pitwall's registered again.
-        pitwall_core::functions::register(&session);
-        Ok(session)
     }
 }
+
+/// How long a build waits for the in-process executor to register.
+#[cfg(feature = "ballista")]
+const STANDALONE_START: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a build waits for a remote scheduler with no executor to get one (an
+/// executor started with it registers within a heartbeat).
+#[cfg(feature = "ballista")]
+const EXECUTOR_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,7 @@ use pitwall_core::{
 };
 
 use crate::defer::{Deferral, defer};
-use crate::engine::{self, Engine, Sessions};
+use crate::engine::{self, Engine, EngineGuard, Sessions};
 
 /// An opened warehouse: the warehouse, a session with every relation it holds in the
 /// project's schemas (sources', target, audit) attached, and its lock, held as long as
@@ -34,6 +34,8 @@ pub struct OpenWarehouse {
     pub lock: WarehouseLock,
     /// Every relation attached, with its stamp.
     pub attached: Vec<Relation>,
+    /// The engine's in-process servers, if it has any, stopped with this.
+    _engine: EngineGuard,
 }
 
 /// Opens the warehouse of `config` for `access`: takes its lock first (shared to read,
@@ -64,16 +66,18 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
         }
     }
     let opened = async {
-        let Sessions { engine: session, client } = engine::sessions(&engine, &warehouse, &relations).await?;
+        let Sessions { engine: session, client, guard } = engine::sessions(&engine, &warehouse, &relations).await?;
         let schemas = relations.schemas();
         let attached = warehouse
             .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
             .await
             .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
-        anyhow::Ok((session, client, attached))
+        anyhow::Ok((session, client, attached, guard))
     };
     match opened.await {
-        Ok((session, client, attached)) => Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached }),
+        Ok((session, client, attached, _engine)) => {
+            Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached, _engine })
+        }
         Err(e) => {
             // An object store's lease would otherwise hold the next build off until it expires.
             lock.release().await;

@@ -108,19 +108,37 @@ impl GlobalOptions {
     }
 }
 
-/// Process set-up every binary does first: logs to stderr (`RUST_LOG`), and the default
-/// SIGPIPE action, so `pitwall compile | head -1` ends quietly when `head` stops reading
-/// instead of panicking in `println!` (Rust ignores SIGPIPE unless told otherwise).
+/// Sets up a binary's process: logging to stderr (`RUST_LOG`, default warn; the `log`
+/// records of Ballista and object_store included), and a quiet end when stdout's reader
+/// goes away, so `pitwall compile | head -1` ends as with the default SIGPIPE action
+/// instead of panicking in `println!`. SIGPIPE itself stays ignored (Rust's default):
+/// sockets written with `writev` (hyper's HTTP/2, the in-process Ballista servers)
+/// raise it when the peer has closed, and that must be an error the client retries or
+/// reports, not the death of the whole process.
 pub fn init() {
-    #[cfg(unix)]
-    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid action.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if is_stdout_broken_pipe(info) {
+            // 128 + SIGPIPE: what the shell would have seen had the signal ended it.
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Whether a panic is `println!`'s on a closed stdout.
+fn is_stdout_broken_pipe(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let message = info
+        .payload()
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| info.payload().downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
 }
 
 /// The exit code of a command: success, failure (a model or test failed; already

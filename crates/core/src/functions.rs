@@ -11,7 +11,7 @@ use arrow::array::{ArrayRef, AsArray};
 use arrow::compute::kernels::arity::binary;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 
 /// numpy's `round(x, digits)` for one value.
@@ -38,15 +38,23 @@ fn round_half_even_udf(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     }
 }
 
-/// Registers pitwall's functions in `session`.
-pub fn register(session: &SessionContext) {
-    session.register_udf(create_udf(
+/// pitwall's functions, for a session state built by hand (a Ballista scheduler's or
+/// executor's) rather than a [`SessionContext`].
+pub fn udfs() -> Vec<ScalarUDF> {
+    vec![create_udf(
         "round_half_even",
         vec![DataType::Float64, DataType::Int64],
         DataType::Float64,
         Volatility::Immutable,
         Arc::new(round_half_even_udf),
-    ));
+    )]
+}
+
+/// Registers pitwall's functions in `session`.
+pub fn register(session: &SessionContext) {
+    for udf in udfs() {
+        session.register_udf(udf);
+    }
 }
 
 #[cfg(test)]

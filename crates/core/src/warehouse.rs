@@ -173,6 +173,11 @@ impl Warehouse {
         Ok(Warehouse { store: location.open()?, resources: Resources::default() })
     }
 
+    /// The spill folder of its sessions (`None`: the OS temp folder).
+    pub fn spill_dir(&self) -> Option<&std::path::Path> {
+        self.resources.spill_dir.as_deref()
+    }
+
     /// The memory limit and spill folder of the sessions [`Warehouse::session`] makes
     /// (default: no limit, the OS temp folder).
     pub fn with_resources(mut self, resources: Resources) -> Warehouse {

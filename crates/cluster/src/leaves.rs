@@ -1,0 +1,84 @@
+//! A physical optimizer rule for the scheduler: every constant leaf becomes an in-memory
+//! source, so each task of a stage reports the same operators.
+//!
+//! Why: Ballista 55 restricts a stage's plan to each task's partitions, and a
+//! `PlaceholderRowExec` or `EmptyExec` (the leaf of `select 0.25 as q`, a one-row
+//! source, and of an empty relation) that a task does not read becomes an in-memory
+//! source (`MemorySourceConfig`) there. The two report metrics differently (the
+//! placeholder none, the source a set), so tasks covering different partitions of a
+//! `UNION ALL` of such selects report operator lists of different lengths. The
+//! scheduler rejects a task status whose list differs from the stage's, logs
+//! "task metrics array size 7 does not equal with the stage metrics array size 6",
+//! and drops the status, so the job waits forever for a task that has finished: the
+//! hang of about one `--engine ballista` build in 15 (`fastest_pit_stops_by_constructor`,
+//! whose quantiles are a union of three such selects). With every constant leaf an
+//! in-memory source from the start, restricting keeps each leaf's kind.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::RecordBatchOptions;
+use datafusion::common::Result;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::config::ConfigOptions;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::placeholder_row::PlaceholderRowExec;
+
+/// See the module: constant leaves as in-memory sources.
+#[derive(Debug, Default)]
+pub(crate) struct ConstantLeavesAsMemory;
+
+impl PhysicalOptimizerRule for ConstantLeavesAsMemory {
+    fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            let rows = if node.is::<PlaceholderRowExec>() {
+                1
+            } else if node.is::<EmptyExec>() {
+                0
+            } else {
+                return Ok(Transformed::no(node));
+            };
+            let schema = node.schema();
+            let partitions = node.properties().output_partitioning().partition_count();
+            // One batch of `rows` rows per partition; a placeholder's schema may have no
+            // columns, so the row count is given rather than read off the columns.
+            let options = RecordBatchOptions::new().with_row_count(Some(rows));
+            let batch = RecordBatch::try_new_with_options(schema.clone(), vec![], &options)?;
+            let batches = if rows == 0 { vec![] } else { vec![batch] };
+            let source = MemorySourceConfig::try_new_exec(&vec![batches; partitions], schema, None)?;
+            Ok(Transformed::yes(source as Arc<dyn ExecutionPlan>))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "pitwall_constant_leaves_as_memory"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::physical_plan::collect;
+    use datafusion::prelude::SessionContext;
+
+    #[tokio::test]
+    async fn constant_selects_keep_their_rows_as_memory_sources() {
+        let session = SessionContext::new();
+        let sql = "select q from (select 0.25 as q union all select 0.5 union all select 0.75) order by q";
+        let plan = session.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+        let rewritten = ConstantLeavesAsMemory.optimize(plan, &ConfigOptions::default()).unwrap();
+        let shown = datafusion::physical_plan::displayable(rewritten.as_ref()).indent(true).to_string();
+        assert!(!shown.contains("PlaceholderRowExec"), "{shown}");
+        let batches = collect(rewritten, session.task_ctx()).await.unwrap();
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 3, "{shown}");
+    }
+}

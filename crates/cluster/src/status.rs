@@ -1,0 +1,70 @@
+//! `pitwall cluster status`: what the scheduler's REST API says of its executors and
+//! jobs, as a table.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct Executor {
+    id: String,
+    host: String,
+    port: u16,
+    last_seen: Option<u128>,
+    specification: Specification,
+}
+
+#[derive(Debug, Deserialize)]
+struct Specification {
+    vcores: u32,
+}
+
+/// Prints the executors registered with the scheduler at `address` (HOST:PORT), their
+/// task slots and when each was last heard from, then the scheduler's jobs by status.
+pub(crate) async fn print(address: &str) -> Result<()> {
+    let base = format!("http://{}", address.trim_start_matches("df://").trim_end_matches('/'));
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let get = |path: &'static str| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move {
+            let answer = client.get(&url).send().await.with_context(|| {
+                format!("the Ballista scheduler at {address} does not answer (is `pitwall cluster scheduler` running?)")
+            })?;
+            let answer = answer.error_for_status().with_context(|| format!("GET {url}"))?;
+            answer.text().await.with_context(|| format!("GET {url}"))
+        }
+    };
+    let executors: Vec<Executor> =
+        serde_json::from_str(&get("/api/executors").await?).context("the scheduler's /api/executors")?;
+    let jobs: serde_json::Value =
+        serde_json::from_str(&get("/api/jobs").await?).context("the scheduler's /api/jobs")?;
+    print!("{}", render(address, &executors, &jobs));
+    Ok(())
+}
+
+fn render(address: &str, executors: &[Executor], jobs: &serde_json::Value) -> String {
+    let slots: u32 = executors.iter().map(|e| e.specification.vcores).sum();
+    let mut out = format!("scheduler {address}: {} executor(s), {slots} task slot(s)\n", executors.len());
+    for e in executors {
+        let seen = e.last_seen.map_or("never".to_owned(), |ms| format!("{:.1}s ago", ms as f64 / 1000.0));
+        let _ = writeln!(out, "  {}  {}:{}  slots {}  last seen {seen}", e.id, e.host, e.port, e.specification.vcores);
+    }
+    let _ = writeln!(out, "jobs: {}", job_counts(jobs));
+    out
+}
+
+/// "3 successful, 1 running" from `/api/jobs` (a list, or an object holding `jobs`).
+fn job_counts(jobs: &serde_json::Value) -> String {
+    let list = jobs.get("jobs").unwrap_or(jobs).as_array().cloned().unwrap_or_default();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for job in &list {
+        let status = job.get("job_status").or_else(|| job.get("status")).and_then(|s| s.as_str()).unwrap_or("unknown");
+        *counts.entry(status.to_ascii_lowercase()).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return "none".into();
+    }
+    counts.iter().map(|(status, n)| format!("{n} {status}")).collect::<Vec<_>>().join(", ")
+}
