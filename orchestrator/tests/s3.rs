@@ -12,14 +12,14 @@ use crate::support::s3::{S3, pitwall_env, unique_bucket_name};
 use crate::support::{Run, files, pitwall, real_data, snapshot};
 
 /// An export: every file under `--out` with its bytes, sorted by name.
-type Export = Vec<(PathBuf, Vec<u8>)>;
+pub(crate) type Export = Vec<(PathBuf, Vec<u8>)>;
 
 /// A bucket nobody creates.
 const MISSING_BUCKET: &str = "no-such-bucket-xyz";
 
 /// `--source <repo>/data/f1` built into a local warehouse, then exported: what every S3
 /// build must export, byte for byte.
-fn local_export() -> &'static Export {
+pub(crate) fn local_export() -> &'static Export {
     static LOCAL: OnceLock<Export> = OnceLock::new();
     LOCAL.get_or_init(|| {
         let target = tempfile::tempdir().unwrap();

@@ -6,7 +6,8 @@ mod support;
 
 /// manifest.json and run_results.json against dbt's published schemas (dbt-artifacts-parser).
 mod artifacts;
-/// `--engine ballista`: a standalone Ballista cluster builds what the local engine does.
+/// The Ballista engines: in-process, and a cluster of `pitwall cluster` processes on S3,
+/// build what the local engine does; lost executors and unreachable schedulers.
 #[cfg(feature = "ballista")]
 mod ballista;
 /// The warehouse lock and crash hygiene: concurrent builds, readers, SIGKILLed builds.

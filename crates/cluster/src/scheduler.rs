@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
 
 use crate::state;
@@ -28,6 +28,9 @@ pub(crate) fn config(bind: SocketAddr) -> SchedulerConfig {
     let mut config = SchedulerConfig::default()
         .with_hostname(bind.ip().to_string())
         .with_port(bind.port())
+        // Each task to the executor with the most free slots, so every machine works
+        // (Ballista's default fills one executor's slots before the next one's).
+        .with_task_distribution(TaskDistributionPolicy::RoundRobin)
         .with_finished_job_data_clean_up_interval_seconds(FINISHED_JOB_DATA_SECONDS)
         .with_finished_job_state_clean_up_interval_seconds(60)
         .with_no_executors_grace_period_seconds(EXECUTOR_TIMEOUT_SECONDS)

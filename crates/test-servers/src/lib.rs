@@ -34,35 +34,23 @@ impl Server {
     /// answers HTTP, trying a few ports (another process may take one between the probe
     /// and the bind).
     pub fn start(program: &Path, args: &dyn Fn(u16) -> Vec<String>) -> Result<Server, String> {
+        Server::start_with_env(program, &[], args)
+    }
+
+    /// [`Server::start`] with `env` added to the server's environment.
+    pub fn start_with_env(
+        program: &Path,
+        env: &[(String, String)],
+        args: &dyn Fn(u16) -> Vec<String>,
+    ) -> Result<Server, String> {
         let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let mut problems = Vec::new();
         for _ in 0..3 {
-            let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+            let port = free_port().map_err(|e| e.to_string())?;
             let log_path = std::env::temp_dir().join(format!("pitwall-{name}-{port}.log"));
-            let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-            let parent = std::process::id();
             let mut command = Command::new(program);
-            command
-                .args(args(port))
-                // Out of the checkout: a server may write scratch files where it starts.
-                .current_dir(std::env::temp_dir())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().map_err(|e| e.to_string())?)
-                .stderr(log);
-            // SAFETY: prctl and getppid are async-signal-safe, and nothing is allocated here.
-            unsafe {
-                command.pre_exec(move || {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    // The parent may have ended before the signal was asked for.
-                    if libc::getppid() as u32 != parent {
-                        libc::_exit(1);
-                    }
-                    Ok(())
-                });
-            }
-            let mut child = command.spawn().map_err(|e| format!("{}: {e}", program.display()))?;
+            command.args(args(port)).envs(env.iter().map(|(k, v)| (k, v)));
+            let mut child = spawn_tied(command, &log_path)?;
             let endpoint = format!("http://127.0.0.1:{port}");
             let start = Instant::now();
             while start.elapsed() < STARTUP {
@@ -122,6 +110,38 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A port free on 127.0.0.1 now (another process may take it before it is bound).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Spawns `command` out of the checkout, its output into `log`, killed when the thread
+/// that spawned it ends (`PR_SET_PDEATHSIG`): a test's server or cluster process.
+pub fn spawn_tied(mut command: Command, log: &Path) -> Result<Child, String> {
+    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let parent = std::process::id();
+    command
+        // Out of the checkout: a server may write scratch files where it starts.
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(file);
+    // SAFETY: prctl and getppid are async-signal-safe, and nothing is allocated here.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have ended before the signal was asked for.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    command.spawn().map_err(|e| format!("{:?}: {e}", command.get_program()))
 }
 
 /// `.ci/<script> install`, once per script and process (two servers must not race one
