@@ -1,12 +1,14 @@
 //! Project chores: `cargo xtask build-all` (release build, then `pitwall build` on the
 //! configured source), `cargo xtask bench` (pitwall against a DuckDB peer on scaled-up
 //! data, or with `--project-models N` against dbt-core parsing a generated project) and
-//! `cargo xtask tidy` (the architecture's rules, checked; also run by `cargo test`).
+//! `cargo xtask tidy` (the architecture's rules, checked; also run by `cargo test`) and
+//! `cargo xtask cluster up` (a local Ballista cluster of pitwall processes).
 //!
 //! It must never depend on pitwall's crates (it builds in seconds, and measures or checks
 //! them from outside) nor change the checkout it works on.
 
 mod bench;
+mod cluster;
 mod tidy;
 
 use std::path::PathBuf;
@@ -24,6 +26,11 @@ tasks:
                                 roots say what they must never do, manifests use
                                 the workspace lints and no doctests, no function
                                 over 80 lines without a `// Long:` reason
+  cluster up [--executors N] [--bin PATH]
+                                a local Ballista cluster for development: a pitwall
+                                scheduler on 127.0.0.1:50050 and N executors (default
+                                2; work folders in target/cluster/) from the release
+                                build (or PATH), until Ctrl-C
   bench [OPTIONS] [-- PITWALL ARGS...]
                                 time pitwall's release build (clean, no-op and
                                 one-model edit) against two DuckDB peers on
@@ -82,6 +89,7 @@ fn main() -> Result<()> {
         Some("build-all") => build_all(args.collect()),
         Some("bench") => bench::main(args.collect(), USAGE),
         Some("tidy") => tidy::main(&workspace_root()),
+        Some("cluster") => cluster::main(args.collect(), &workspace_root()),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -108,15 +116,17 @@ fn build_all(pitwall_args: Vec<String>) -> Result<()> {
     run(Command::new(pitwall).current_dir(&root).arg("build").args(pitwall_args))
 }
 
-/// Builds the workspace in release and returns the pitwall executable.
-fn build_release(root: &std::path::Path) -> Result<PathBuf> {
+/// Builds the workspace in release, with the Ballista engine and `pitwall cluster` (the
+/// one binary to copy to a cluster's machines), and returns the pitwall executable.
+pub(crate) fn build_release(root: &std::path::Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // The binary's path comes from cargo itself: CARGO_TARGET_DIR or build.target-dir can
     // put it anywhere. Diagnostics are rendered to stderr, which stays on the terminal.
     let mut build = Command::new(&cargo);
     build
         .current_dir(root)
-        .args(["build", "--release", "--workspace", "--message-format=json-render-diagnostics"])
+        .args(["build", "--release", "--workspace", "--features", "orchestrator/ballista"])
+        .arg("--message-format=json-render-diagnostics")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let output = build.output().with_context(|| format!("cannot start {build:?}"))?;

@@ -186,7 +186,8 @@ mod tests {
     async fn an_unreachable_scheduler_fails_at_once() {
         let url = format!("df://127.0.0.1:{}", free_port().unwrap());
         let started = Instant::now();
-        let refused = session(&url, &SessionContext::new(), Duration::from_secs(30)).await.unwrap_err();
+        let refused =
+            session(&url, &SessionContext::new(), Duration::from_secs(30)).await.err().expect("no scheduler there");
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         assert!(format!("{refused:#}").contains("does not answer"), "{refused:#}");
     }

@@ -66,6 +66,7 @@ impl PhysicalOptimizerRule for ConstantLeavesAsMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ballista_scheduler::state::task_builder::restrict_plan_to_partitions;
     use datafusion::physical_plan::collect;
     use datafusion::prelude::SessionContext;
 
@@ -80,5 +81,28 @@ mod tests {
         let batches = collect(rewritten, session.task_ctx()).await.unwrap();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         assert_eq!(rows, 3, "{shown}");
+    }
+
+    /// The operators a task restricted to `partitions` reports, as an executor counts them.
+    fn reported_operators(plan: &Arc<dyn ExecutionPlan>, partitions: &[usize]) -> usize {
+        let restricted = restrict_plan_to_partitions(plan.clone(), partitions).unwrap();
+        ballista_core::utils::collect_plan_metrics(restricted.as_ref()).len()
+    }
+
+    #[tokio::test]
+    async fn every_task_of_a_union_of_constant_selects_reports_the_same_operators() {
+        let session = SessionContext::new();
+        let sql = "select 0.25 as q union all select 0.5 union all select 0.75";
+        let plan = session.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+        assert_eq!(plan.properties().output_partitioning().partition_count(), 3);
+        let slices: [&[usize]; 4] = [&[0], &[2], &[0, 1], &[0, 1, 2]];
+        let counts = |plan: &Arc<dyn ExecutionPlan>| slices.map(|slice| reported_operators(plan, slice));
+        // Ballista's own restriction, on DataFusion's plan: the tasks disagree, which made
+        // the scheduler drop their statuses.
+        let before = counts(&plan);
+        assert!(before.iter().any(|&n| n != before[0]), "{before:?}");
+        let rewritten = ConstantLeavesAsMemory.optimize(plan, &ConfigOptions::default()).unwrap();
+        let after = counts(&rewritten);
+        assert!(after.iter().all(|&n| n == after[0]), "{after:?}");
     }
 }

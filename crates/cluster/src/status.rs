@@ -12,6 +12,7 @@ struct Executor {
     id: String,
     host: String,
     port: u16,
+    /// The last heartbeat, in milliseconds since the Unix epoch.
     last_seen: Option<u128>,
     specification: Specification,
 }
@@ -40,15 +41,18 @@ pub(crate) async fn print(address: &str) -> Result<()> {
         serde_json::from_str(&get("/api/executors").await?).context("the scheduler's /api/executors")?;
     let jobs: serde_json::Value =
         serde_json::from_str(&get("/api/jobs").await?).context("the scheduler's /api/jobs")?;
-    print!("{}", render(address, &executors, &jobs));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+    print!("{}", render(address, &executors, &jobs, now));
     Ok(())
 }
 
-fn render(address: &str, executors: &[Executor], jobs: &serde_json::Value) -> String {
+fn render(address: &str, executors: &[Executor], jobs: &serde_json::Value, now_ms: u128) -> String {
     let slots: u32 = executors.iter().map(|e| e.specification.vcores).sum();
     let mut out = format!("scheduler {address}: {} executor(s), {slots} task slot(s)\n", executors.len());
     for e in executors {
-        let seen = e.last_seen.map_or("never".to_owned(), |ms| format!("{:.1}s ago", ms as f64 / 1000.0));
+        let seen = e
+            .last_seen
+            .map_or("never".to_owned(), |ms| format!("{:.1}s ago", now_ms.saturating_sub(ms) as f64 / 1000.0));
         let _ = writeln!(out, "  {}  {}:{}  slots {}  last seen {seen}", e.id, e.host, e.port, e.specification.vcores);
     }
     let _ = writeln!(out, "jobs: {}", job_counts(jobs));
@@ -60,11 +64,37 @@ fn job_counts(jobs: &serde_json::Value) -> String {
     let list = jobs.get("jobs").unwrap_or(jobs).as_array().cloned().unwrap_or_default();
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for job in &list {
-        let status = job.get("job_status").or_else(|| job.get("status")).and_then(|s| s.as_str()).unwrap_or("unknown");
+        // `status` is the plain word (Queued, Running, Completed, Failed); `job_status`
+        // is a sentence.
+        let status = job.get("status").and_then(|s| s.as_str()).unwrap_or("unknown");
         *counts.entry(status.to_ascii_lowercase()).or_default() += 1;
     }
     if counts.is_empty() {
         return "none".into();
     }
     counts.iter().map(|(status, n)| format!("{n} {status}")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executors_show_their_slots_and_heartbeat_age_and_jobs_are_counted_by_status() {
+        let executors: Vec<Executor> = serde_json::from_str(
+            r#"[{"id":"e1","host":"10.0.0.2","port":50051,"last_seen":1000000,"specification":{"vcores":2},"metrics":[],"os_info":{}},
+                {"id":"e2","host":"10.0.0.3","port":50051,"last_seen":null,"specification":{"vcores":4},"metrics":[]}]"#,
+        )
+        .unwrap();
+        let jobs = serde_json::json!([
+            {"job_id": "a", "status": "Completed", "job_status": "Completed. produced 1 partition"},
+            {"job_id": "b", "status": "Completed"},
+            {"job_id": "c", "status": "Running"},
+        ]);
+        let shown = render("h:50050", &executors, &jobs, 1_002_500);
+        assert!(shown.starts_with("scheduler h:50050: 2 executor(s), 6 task slot(s)\n"), "{shown}");
+        assert!(shown.contains("e1  10.0.0.2:50051  slots 2  last seen 2.5s ago"), "{shown}");
+        assert!(shown.contains("last seen never"), "{shown}");
+        assert!(shown.ends_with("jobs: 2 completed, 1 running\n"), "{shown}");
+    }
 }
