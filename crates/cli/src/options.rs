@@ -52,9 +52,9 @@ pub struct GlobalOptions {
     pub no_wait: bool,
 
     /// The query engine: local (DataFusion in this process), ballista (a Ballista
-    /// scheduler and executor in this process) or df://HOST:PORT (a Ballista scheduler);
-    /// the Ballista ones need the `ballista` cargo feature [default: the target's engine,
-    /// else local]
+    /// scheduler and executor in this process) or df://HOST:PORT (the scheduler of a
+    /// cluster of `pitwall cluster` processes); the Ballista ones need the `ballista`
+    /// cargo feature [default: the target's engine, else local]
     #[arg(long, global = true, env = "PITWALL_ENGINE", value_name = "ENGINE")]
     pub engine: Option<String>,
 

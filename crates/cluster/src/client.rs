@@ -128,6 +128,7 @@ impl Standalone {
         let scheduler = tokio::spawn(scheduler::serve(scheduler_address));
         listening(scheduler_address, &scheduler).await?;
         let tasks = vec![scheduler, tokio::spawn(executor::serve(options))];
+        end_on_signal(work_dir.path().to_path_buf())?;
         Ok(Standalone { url: format!("df://{scheduler_address}"), tasks, _work_dir: work_dir })
     }
 
@@ -143,6 +144,35 @@ impl Drop for Standalone {
             task.abort();
         }
     }
+}
+
+/// Ends the process on Ctrl-C or SIGTERM as their default action would, after removing
+/// the executor's work folder. Needed because Ballista's executor listens for both (to
+/// shut itself down gracefully), which takes their default action away from the whole
+/// process: a build would otherwise go on without its executor until its jobs time out.
+/// The watcher has a thread and runtime of its own, so busy query workers cannot delay it.
+fn end_on_signal(work_dir: std::path::PathBuf) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("pitwall-signals".into()).spawn(move || {
+        runtime.block_on(async {
+            let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+                return;
+            };
+            let code = tokio::select! {
+                _ = tokio::signal::ctrl_c() => 130,
+                _ = terminate.recv() => 143,
+            };
+            // Tasks may still be writing into it: a few tries catch the files they add.
+            for _ in 0..5 {
+                if std::fs::remove_dir_all(&work_dir).is_ok() || !work_dir.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            std::process::exit(code);
+        })
+    })?;
+    Ok(())
 }
 
 /// Waits until the in-process scheduler accepts connections, or says why it stopped.
