@@ -213,6 +213,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cluster_without_pitwalls_functions_is_refused_naming_the_function() {
+        // A session that lacks round_half_even, as a stock Ballista cluster's planner does.
+        let refused = probe_functions("df://stock:50050", &SessionContext::new()).await.unwrap_err().to_string();
+        assert!(refused.contains("df://stock:50050 cannot run pitwall's SQL function round_half_even"), "{refused}");
+        assert!(refused.contains("pitwall cluster executor"), "{refused}");
+    }
+
+    #[tokio::test]
     async fn an_unreachable_scheduler_fails_at_once() {
         let url = format!("df://127.0.0.1:{}", free_port().unwrap());
         let started = Instant::now();
