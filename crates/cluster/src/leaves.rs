@@ -16,8 +16,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::array::RecordBatchOptions;
+use datafusion::arrow::array::{RecordBatch, RecordBatchOptions, new_null_array};
 use datafusion::common::Result;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::config::ConfigOptions;
@@ -31,6 +30,21 @@ use datafusion::physical_plan::placeholder_row::PlaceholderRowExec;
 #[derive(Debug, Default)]
 pub(crate) struct ConstantLeavesAsMemory;
 
+/// An in-memory source with `rows` all-null rows per partition of `leaf`, in its schema
+/// (a placeholder's may have no columns, so the row count is given, not read off them).
+fn memory_source(leaf: &Arc<dyn ExecutionPlan>, rows: usize) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = leaf.schema();
+    let partitions = leaf.properties().output_partitioning().partition_count();
+    let batches = if rows == 0 {
+        vec![]
+    } else {
+        let columns = schema.fields().iter().map(|field| new_null_array(field.data_type(), rows)).collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        vec![RecordBatch::try_new_with_options(schema.clone(), columns, &options)?]
+    };
+    Ok(MemorySourceConfig::try_new_exec(&vec![batches; partitions], schema, None)?)
+}
+
 impl PhysicalOptimizerRule for ConstantLeavesAsMemory {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
@@ -41,15 +55,12 @@ impl PhysicalOptimizerRule for ConstantLeavesAsMemory {
             } else {
                 return Ok(Transformed::no(node));
             };
-            let schema = node.schema();
-            let partitions = node.properties().output_partitioning().partition_count();
-            // One batch of `rows` rows per partition; a placeholder's schema may have no
-            // columns, so the row count is given rather than read off the columns.
-            let options = RecordBatchOptions::new().with_row_count(Some(rows));
-            let batch = RecordBatch::try_new_with_options(schema.clone(), vec![], &options)?;
-            let batches = if rows == 0 { vec![] } else { vec![batch] };
-            let source = MemorySourceConfig::try_new_exec(&vec![batches; partitions], schema, None)?;
-            Ok(Transformed::yes(source as Arc<dyn ExecutionPlan>))
+            match memory_source(&node, rows) {
+                Ok(source) => Ok(Transformed::yes(source)),
+                // A schema the rows cannot be made for (a non-nullable column): the leaf
+                // stays as DataFusion planned it.
+                Err(_) => Ok(Transformed::no(node)),
+            }
         })
         .map(|t| t.data)
     }
@@ -81,6 +92,19 @@ mod tests {
         let batches = collect(rewritten, session.task_ctx()).await.unwrap();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         assert_eq!(rows, 3, "{shown}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_relation_with_columns_stays_empty_with_its_columns() {
+        let session = SessionContext::new();
+        let plan =
+            session.sql("select 1 as a, 'x' as b where false").await.unwrap().create_physical_plan().await.unwrap();
+        let shown = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
+        assert!(shown.contains("EmptyExec"), "the planner's empty leaf: {shown}");
+        let rewritten = ConstantLeavesAsMemory.optimize(plan.clone(), &ConfigOptions::default()).unwrap();
+        assert_eq!(rewritten.schema(), plan.schema());
+        let batches = collect(rewritten, session.task_ctx()).await.unwrap();
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
     }
 
     /// The operators a task restricted to `partitions` reports, as an executor counts them.
