@@ -32,6 +32,12 @@ pub(crate) struct ExecutorOptions {
 const JOB_DATA_TTL_SECONDS: u64 = 3600;
 
 fn process_config(options: &ExecutorOptions) -> Result<ExecutorProcessConfig> {
+    let unspecified = options.bind_host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+    if unspecified && options.external_host.is_none() {
+        // The scheduler tells other executors and the client where to fetch this one's
+        // output: "0.0.0.0" reaches nobody.
+        anyhow::bail!("--bind {} needs --external-host: the name other machines reach this one at", options.bind_host);
+    }
     std::fs::create_dir_all(&options.work_dir)
         .with_context(|| format!("cannot create the work folder {}", options.work_dir.display()))?;
     let work_dir = options.work_dir.canonicalize()?;
@@ -74,4 +80,25 @@ pub(crate) async fn serve(options: ExecutorOptions) -> Result<()> {
     start_executor_process(Arc::new(config))
         .await
         .with_context(|| format!("the executor serving {}:{}", options.scheduler_host, options.scheduler_port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_executor_on_every_interface_must_say_how_it_is_reached() {
+        let options = ExecutorOptions {
+            scheduler_host: "sched".into(),
+            scheduler_port: 50050,
+            bind_host: "0.0.0.0".into(),
+            external_host: None,
+            flight_port: 50051,
+            grpc_port: 50052,
+            work_dir: std::env::temp_dir().join("pitwall-executor-test"),
+            concurrent_tasks: 1,
+        };
+        let refused = process_config(&options).err().expect("refused").to_string();
+        assert!(refused.contains("--bind 0.0.0.0 needs --external-host"), "{refused}");
+    }
 }
