@@ -153,15 +153,20 @@ impl Executor {
     }
 }
 
-/// `build --engine <cluster>` with every location on `s3://bucket/`, then its export by
-/// the local engine (the build's engine is what is compared).
-fn cluster_build(env: &[(String, String)], engine: &str, bucket: &str, target: &Path) -> (Option<Run>, Export) {
+/// `build --engine <cluster>` with every location on `s3://bucket/`, killed at the
+/// deadline (`None`).
+fn cluster_build(env: &[(String, String)], engine: &str, bucket: &str, target: &Path) -> Option<Run> {
     let mut command = pitwall_command();
     command.current_dir(workspace()).envs(env.iter().map(|(k, v)| (k, v)));
     command.args(["build", "--engine", engine, "--source", &format!("s3://{bucket}/f1/")]);
     command.args(["--warehouse", &format!("s3://{bucket}/wh/"), "--model-stage", &format!("s3://{bucket}/stage/")]);
     command.args(["--target-path", target.to_str().unwrap()]);
-    let build = run_before(command, CLUSTER_DEADLINE, target);
+    run_before(command, CLUSTER_DEADLINE, target)
+}
+
+/// The export of the warehouse on `s3://bucket/wh/`, by the local engine (the build's
+/// engine is what is compared).
+fn export(env: &[(String, String)], bucket: &str, target: &Path) -> Export {
     let out = target.join("export");
     let mut export = pitwall_command();
     export.current_dir(workspace()).envs(env.iter().map(|(k, v)| (k, v)));
@@ -169,7 +174,7 @@ fn cluster_build(env: &[(String, String)], engine: &str, bucket: &str, target: &
     export.args(["--target-path", target.to_str().unwrap()]);
     let exported = export.output().expect("pitwall runs");
     assert!(exported.status.success(), "export: {}", String::from_utf8_lossy(&exported.stderr));
-    (build, snapshot(&out))
+    snapshot(&out)
 }
 
 fn assert_exports_equal(actual: &Export, expected: &Export, engine: &str) {
@@ -189,11 +194,11 @@ fn a_cluster_of_processes_builds_on_s3_exactly_what_the_local_engine_builds() {
     s3.put_real_data(&bucket, "f1/");
     let before: Vec<u64> = cluster.executors.iter().map(Executor::cpu_ticks).collect();
     let target = tempfile::tempdir().unwrap();
-    let (build, export) = cluster_build(&env, &cluster.url(), &bucket, target.path());
-    let build = build.unwrap_or_else(|| panic!("the cluster build missed its {CLUSTER_DEADLINE:?} deadline"));
+    let build = cluster_build(&env, &cluster.url(), &bucket, target.path())
+        .unwrap_or_else(|| panic!("the cluster build missed its {CLUSTER_DEADLINE:?} deadline"));
     assert!(build.ok(), "{}", build.all());
     assert!(build.stdout.contains("ERROR=0 SKIP=0"), "{}", build.stdout);
-    assert_exports_equal(&export, local_export(), "the cluster");
+    assert_exports_equal(&export(&env, &bucket, target.path()), local_export(), "the cluster");
     for (n, (executor, before)) in cluster.executors.iter().zip(before).enumerate() {
         assert!(executor.cpu_ticks() > before, "executor {n} did no work during the build");
     }
@@ -225,7 +230,7 @@ fn an_executor_killed_mid_build_ends_the_build_in_time_and_a_rebuild_is_exact() 
     let target = tempfile::tempdir().unwrap();
     let engine = cluster.url();
     let started = Instant::now();
-    let killer = std::thread::scope(|scope| {
+    let build = std::thread::scope(|scope| {
         let build = scope.spawn(|| cluster_build(&env, &engine, &bucket, target.path()));
         std::thread::sleep(Duration::from_millis(1500));
         let victim = &mut cluster.executors[0];
@@ -233,7 +238,6 @@ fn an_executor_killed_mid_build_ends_the_build_in_time_and_a_rebuild_is_exact() 
         victim.child.wait().unwrap();
         build.join().unwrap()
     });
-    let (build, _) = killer;
     let build = build.unwrap_or_else(|| panic!("the build missed its {CLUSTER_DEADLINE:?} deadline after the kill"));
     assert!(started.elapsed() < CLUSTER_DEADLINE);
     eprintln!(
@@ -245,8 +249,8 @@ fn an_executor_killed_mid_build_ends_the_build_in_time_and_a_rebuild_is_exact() 
         assert!(build.all().contains("executor"), "a failed build names the lost executor:\n{}", build.all());
     }
     let rebuild_target = tempfile::tempdir().unwrap();
-    let (rebuild, export) = cluster_build(&env, &engine, &bucket, rebuild_target.path());
-    let rebuild = rebuild.expect("the rebuild finishes");
+    let rebuild = cluster_build(&env, &engine, &bucket, rebuild_target.path()).expect("the rebuild finishes");
     assert!(rebuild.ok(), "{}", rebuild.all());
-    assert_exports_equal(&export, local_export(), "the cluster after losing an executor");
+    let exported = export(&env, &bucket, rebuild_target.path());
+    assert_exports_equal(&exported, local_export(), "the cluster after losing an executor");
 }
