@@ -6,10 +6,11 @@
 //! build the Ballista engines.
 
 use std::fmt;
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use datafusion::prelude::SessionContext;
-use pitwall_core::{Relations, Warehouse};
+use pitwall_core::{EngineWatch, Relations, Warehouse};
 
 /// Where SQL is planned and executed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub(crate) struct Sessions {
     pub(crate) client: SessionContext,
     /// Keeps the engine's in-process servers running.
     pub(crate) guard: EngineGuard,
+    /// A remote cluster's executors, watched so that losing one stops the run.
+    pub(crate) watch: Option<Arc<dyn EngineWatch>>,
 }
 
 /// The in-process cluster of `--engine ballista`, stopped (and its work folder removed)
@@ -73,18 +76,22 @@ pub(crate) struct EngineGuard {
 pub(crate) async fn sessions(engine: &Engine, warehouse: &Warehouse, relations: &Relations) -> Result<Sessions> {
     let client = warehouse.session(relations)?;
     match engine {
-        Engine::Local => Ok(Sessions { engine: client.clone(), client, guard: EngineGuard::default() }),
+        Engine::Local => Ok(Sessions { engine: client.clone(), client, guard: EngineGuard::default(), watch: None }),
         #[cfg(feature = "ballista")]
         Engine::Standalone => {
             let standalone = pitwall_cluster::Standalone::start(warehouse.spill_dir()).await?;
             // The executor in this process registers within moments of starting.
             let engine = pitwall_cluster::session(standalone.url(), &client, STANDALONE_START).await?;
-            Ok(Sessions { engine, client, guard: EngineGuard { _standalone: Some(standalone) } })
+            // Its executor is this process: it cannot be lost on its own.
+            Ok(Sessions { engine, client, guard: EngineGuard { _standalone: Some(standalone) }, watch: None })
         }
         #[cfg(feature = "ballista")]
         Engine::Remote(url) => {
+            // Watched from before the first query, so none is sent to an executor that
+            // died since the last build but is still listed.
+            let watch = pitwall_cluster::ExecutorWatch::start(url).await?;
             let engine = pitwall_cluster::session(url, &client, EXECUTOR_WAIT).await?;
-            Ok(Sessions { engine, client, guard: EngineGuard::default() })
+            Ok(Sessions { engine, client, guard: EngineGuard::default(), watch: Some(Arc::new(watch)) })
         }
         #[cfg(not(feature = "ballista"))]
         _ => unreachable!("Engine::parse refuses Ballista engines without the feature"),

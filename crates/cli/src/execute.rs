@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use datafusion::prelude::SessionContext;
+use futures::FutureExt;
 use pitwall_core::config::SourceLocation;
 use pitwall_core::dag::NodeId;
 use pitwall_core::progress;
@@ -15,7 +16,8 @@ use pitwall_core::runner::State;
 use pitwall_core::state::{self, Fingerprints, Stamp, definition, reuse_disabled_by_env};
 use pitwall_core::warehouse::{Access, RawStage, Relation, WarehouseLock};
 use pitwall_core::{
-    Dag, Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, Warehouse,
+    Dag, EngineWatch, Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source,
+    SourceLoader, Warehouse,
 };
 
 use crate::defer::{Deferral, defer};
@@ -36,6 +38,8 @@ pub struct OpenWarehouse {
     pub attached: Vec<Relation>,
     /// The engine's in-process servers, if it has any, stopped with this.
     _engine: EngineGuard,
+    /// A remote cluster's executors, watched while this lives.
+    engine_watch: Option<Arc<dyn EngineWatch>>,
 }
 
 /// Opens the warehouse of `config` for `access`: takes its lock first (shared to read,
@@ -66,17 +70,18 @@ pub async fn open_warehouse(config: &ProjectConfig, access: Access, no_wait: boo
         }
     }
     let opened = async {
-        let Sessions { engine: session, client, guard } = engine::sessions(&engine, &warehouse, &relations).await?;
+        let Sessions { engine: session, client, guard, watch } =
+            engine::sessions(&engine, &warehouse, &relations).await?;
         let schemas = relations.schemas();
         let attached = warehouse
             .attach(&session, &schemas.iter().map(String::as_str).collect::<Vec<_>>())
             .await
             .with_context(|| format!("reading the warehouse at {}", config.warehouse))?;
-        anyhow::Ok((session, client, attached, guard))
+        anyhow::Ok((session, client, attached, guard, watch))
     };
     match opened.await {
-        Ok((session, client, attached, _engine)) => {
-            Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached, _engine })
+        Ok((session, client, attached, _engine, engine_watch)) => {
+            Ok(OpenWarehouse { warehouse, session, client, engine, lock, attached, _engine, engine_watch })
         }
         Err(e) => {
             // An object store's lease would otherwise hold the next build off until it expires.
@@ -239,6 +244,13 @@ async fn run_plan(
         }
         let state = State { fingerprints: Fingerprints::compute(run.dag, &definitions, &stored), stored, full_refresh };
         *outcomes = run_jobs(run, &open, state).await;
+        if let Some(lost) = open.engine_watch.as_ref().and_then(|watch| watch.lost().now_or_never()) {
+            *lock = Some(open.lock);
+            bail!(
+                "{lost}: the build stopped there; what it committed before is whole, and the next build \
+                 reuses it"
+            );
+        }
     }
     *lock = Some(open.lock);
     loaded.map(drop)
@@ -247,11 +259,14 @@ async fn run_plan(
 /// Runs the plan's jobs, printing a line as each finishes.
 async fn run_jobs(run: &Execution<'_>, open: &OpenWarehouse, state: State) -> Vec<NodeOutcome> {
     let total = run.plan.jobs.len();
-    let runner = Runner::new(open.session.clone(), open.warehouse.clone(), run.config.relations())
+    let mut runner = Runner::new(open.session.clone(), open.warehouse.clone(), run.config.relations())
         .with_client_session(open.client.clone())
         .with_model_stage(run.config.model_stage.clone())
         .with_store_failures(run.store_failures)
         .with_state(state);
+    if let Some(watch) = &open.engine_watch {
+        runner = runner.with_engine_watch(watch.clone());
+    }
     let done = Mutex::new(0usize);
     let running: Arc<Mutex<BTreeMap<String, Instant>>> = Arc::default();
     let _progress = long_running(running.clone());

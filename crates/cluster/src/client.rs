@@ -67,7 +67,7 @@ async fn probe_functions(url: &str, session: &SessionContext) -> Result<()> {
 }
 
 /// The scheduler's HTTP address for `df://host:port`.
-fn http_base(url: &str) -> Result<String> {
+pub(crate) fn http_base(url: &str) -> Result<String> {
     let rest = url.strip_prefix("df://").with_context(|| format!("`{url}` is not a df://HOST:PORT URL"))?;
     let address = rest.trim_end_matches('/');
     if address.is_empty() || !address.contains(':') {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 
@@ -57,6 +58,8 @@ fn process_config(options: &ExecutorOptions) -> Result<ExecutorProcessConfig> {
         job_data_ttl_seconds: JOB_DATA_TTL_SECONDS,
         job_data_clean_up_interval_seconds: 60,
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+        // Asks the scheduler for tasks as slots free up (see the scheduler's config).
+        task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&registry))),
         override_config_producer: Some(Arc::new(state::config)),
         override_runtime_producer: Some(Arc::new(move |_| state::runtime(Some(&runtime_dir)))),

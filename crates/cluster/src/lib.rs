@@ -11,7 +11,9 @@
 //! - the client: [`session`], the session a build plans SQL in and submits it through,
 //!   either to a scheduler at `df://HOST:PORT` or to a scheduler and executor started in
 //!   this process (`--engine ballista`, [`Standalone`]), with a check that the cluster
-//!   answers and runs pitwall's functions before any model is submitted.
+//!   answers and runs pitwall's functions before any model is submitted;
+//! - [`ExecutorWatch`]: during a build on a remote cluster, notices a lost executor
+//!   within seconds, so the runner stops and commits nothing computed after the loss.
 //!
 //! It must never decide what runs or know a model: the runner submits SQL through the
 //! session this crate makes, and the Rust models never leave the pitwall process.
@@ -24,6 +26,8 @@ mod scheduler;
 mod state;
 mod status;
 pub mod stores;
+mod watch;
 
 pub use client::{Standalone, session};
 pub use command::{ClusterCommand, run};
+pub use watch::ExecutorWatch;

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use ballista_core::config::TaskSchedulingPolicy;
 use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
+use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 
 use crate::state;
@@ -28,9 +29,14 @@ pub(crate) fn config(bind: SocketAddr) -> SchedulerConfig {
     let mut config = SchedulerConfig::default()
         .with_hostname(bind.ip().to_string())
         .with_port(bind.port())
-        // Each task to the executor with the most free slots, so every machine works
-        // (Ballista's default fills one executor's slots before the next one's).
-        .with_task_distribution(TaskDistributionPolicy::RoundRobin)
+        // Executors ask for work when they have free slots (pull), rather than the
+        // scheduler counting each one's free slots and pushing tasks to them: Ballista
+        // 55's count leaks the slots of tasks whose stage it rolled back after losing an
+        // executor (their statuses are ignored, their slots never returned), so the
+        // executors left stop getting tasks and every job waits forever. An executor
+        // knows its own free slots. Job files are removed the same way (the scheduler
+        // answers a poll with the jobs to clean up).
+        .with_scheduler_policy(TaskSchedulingPolicy::PullStaged)
         .with_finished_job_data_clean_up_interval_seconds(FINISHED_JOB_DATA_SECONDS)
         .with_finished_job_state_clean_up_interval_seconds(60)
         .with_no_executors_grace_period_seconds(EXECUTOR_TIMEOUT_SECONDS)

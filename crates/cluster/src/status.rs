@@ -7,19 +7,36 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+/// An executor as the scheduler's `/api/executors` lists it.
 #[derive(Debug, Deserialize)]
-struct Executor {
-    id: String,
-    host: String,
-    port: u16,
+pub(crate) struct Executor {
+    pub(crate) id: String,
+    pub(crate) host: String,
+    /// Its Flight port, where tasks fetch shuffle output from it.
+    pub(crate) port: u16,
     /// The last heartbeat, in milliseconds since the Unix epoch.
     last_seen: Option<u128>,
     specification: Specification,
 }
 
+impl Executor {
+    /// Where it serves its data, as other machines reach it.
+    pub(crate) fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Specification {
     vcores: u32,
+}
+
+/// The executors the scheduler at `base` (`http://HOST:PORT`) has registered and not yet
+/// given up on.
+pub(crate) async fn executors(client: &reqwest::Client, base: &str) -> Result<Vec<Executor>> {
+    let url = format!("{base}/api/executors");
+    let answer = client.get(&url).send().await?.error_for_status()?.text().await?;
+    serde_json::from_str(&answer).with_context(|| format!("the scheduler's answer to GET {url}"))
 }
 
 /// Prints the executors registered with the scheduler at `address` (HOST:PORT), their
@@ -37,8 +54,9 @@ pub(crate) async fn print(address: &str) -> Result<()> {
             answer.text().await.with_context(|| format!("GET {url}"))
         }
     };
-    let executors: Vec<Executor> =
-        serde_json::from_str(&get("/api/executors").await?).context("the scheduler's /api/executors")?;
+    let executors = executors(&client, &base).await.with_context(|| {
+        format!("the Ballista scheduler at {address} does not answer (is `pitwall cluster scheduler` running?)")
+    })?;
     let jobs: serde_json::Value =
         serde_json::from_str(&get("/api/jobs").await?).context("the scheduler's /api/jobs")?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();

@@ -29,6 +29,11 @@ pub enum Error {
     #[error("{lock_file} is held by {holder}")]
     WarehouseLocked { lock_file: String, holder: String },
 
+    /// The engine lost part of itself (see [`crate::EngineWatch`]) before this result
+    /// was committed: it may be wrong, so the warehouse keeps what it had.
+    #[error("{0}; this result is not trusted, so the warehouse keeps what it had")]
+    EngineLost(String),
+
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },
 

@@ -6,7 +6,8 @@
 //! project file ([`ProjectConfig`], `pitwall.toml`), the [`Dag`], resolved data tests
 //! ([`testing::TestSpec`]), the embedded [`Warehouse`] format (Parquet tables written
 //! atomically, views kept as SQL), the [`Runner`] that executes a [`Plan`] made from the
-//! DAG, [`Location`] (a local folder or an object-store URL, parsed once), declared
+//! DAG, [`EngineWatch`] (how a run learns that a cluster lost an
+//! executor), [`Location`] (a local folder or an object-store URL, parsed once), declared
 //! [`Source`]s and the [`Layer`] value each layer crate exports to describe what it
 //! compiles into pitwall (Rust models, a loader, reports).
 //!
@@ -39,6 +40,7 @@ pub mod sql;
 pub mod state;
 pub mod testing;
 pub mod warehouse;
+pub mod watch;
 
 pub use config::{Materialization, ModelConfig, ProjectConfig};
 pub use context::ModelContext;
@@ -53,6 +55,7 @@ pub use source::{MemorySink, RawSink, Source};
 pub use spec::{Language, ModelSpec, SourceRef};
 pub use sql::{CompiledSql, Piece};
 pub use warehouse::Warehouse;
+pub use watch::EngineWatch;
 
 /// The datafusion this workspace is built on, re-exported so layers name one version.
 pub use datafusion;

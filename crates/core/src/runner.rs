@@ -4,13 +4,17 @@
 //!
 //! A job whose prerequisite failed (a model error, an error-severity test failure) is
 //! skipped, and so is everything waiting on it; relations outside the plan are read
-//! from the warehouse as they are, and a missing one is an error naming it.
+//! from the warehouse as they are, and a missing one is an error naming it. On an
+//! engine with an [`EngineWatch`], losing part of it ends the work on it: what runs
+//! there fails, what has not started is skipped, and nothing computed after the loss
+//! is committed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
+use futures::FutureExt;
 use tokio::task::JoinSet;
 
 use crate::config::Materialization;
@@ -23,6 +27,7 @@ use crate::relations::{Relations, display};
 use crate::state::{Fingerprints, Stamp};
 use crate::testing::{Severity, Target, TestSpec};
 use crate::warehouse::Warehouse;
+use crate::watch::EngineWatch;
 
 /// Something the runner executes.
 #[derive(Clone)]
@@ -169,6 +174,8 @@ pub struct Runner {
     model_stage: Option<Location>,
     store_failures: bool,
     state: Arc<State>,
+    /// The engine's health, when it can lose part of itself (a cluster).
+    watch: Option<Arc<dyn EngineWatch>>,
 }
 
 /// What a run knows of the state: the fingerprint each job is built with, what the
@@ -192,6 +199,7 @@ impl Runner {
             model_stage: None,
             store_failures: false,
             state: Arc::default(),
+            watch: None,
         }
     }
 
@@ -217,6 +225,13 @@ impl Runner {
     /// Keep each test's failing rows as a table in the audit schema.
     pub fn with_store_failures(mut self, store: bool) -> Self {
         self.store_failures = store;
+        self
+    }
+
+    /// Stops the work on `session` when `watch` says the engine lost part of itself, and
+    /// commits nothing computed there after that.
+    pub fn with_engine_watch(mut self, watch: Arc<dyn EngineWatch>) -> Self {
+        self.watch = Some(watch);
         self
     }
 
@@ -331,6 +346,9 @@ impl Runner {
                 outcome.compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
                 match self.reusable(&job).await {
                     Some(built_at) => Ok(NodeStatus::Reused { built_at }),
+                    None if outcome.compiled_code.is_some() && self.engine_lost().is_some() => {
+                        Ok(NodeStatus::Skipped { because: self.engine_lost().unwrap_or_default() })
+                    }
                     None => self.materialize(node, stamp.as_ref()).await.map(|rows| NodeStatus::Success { rows }),
                 }
             }
@@ -338,7 +356,10 @@ impl Runner {
                 outcome.compiled_code = test.compile(&self.relations).ok();
                 match self.reusable(&job).await {
                     Some(built_at) => Ok(NodeStatus::Reused { built_at }),
-                    None => self.test(test).await,
+                    None => match self.engine_lost() {
+                        Some(because) => Ok(NodeStatus::Skipped { because }),
+                        None => self.test(test).await,
+                    },
                 }
             }
         };
@@ -446,8 +467,7 @@ impl Runner {
                 let session = if is_sql { &self.session } else { &self.client };
                 let ctx = self.context(node, session).with_fingerprint(stamp.map(|s| s.fingerprint.clone()));
                 let frame = node.model.build(&ctx).await?;
-                let stream = frame.execute_stream().await?;
-                let rows = self.warehouse.write_table(schema, &spec.name, stream, stamp).await?;
+                let rows = self.write_table(schema, &spec.name, frame, stamp, is_sql).await?;
                 self.warehouse.register_table(&self.session, schema, &spec.name).await?;
                 Ok(Some(rows))
             }
@@ -463,6 +483,54 @@ impl Runner {
         }
     }
 
+    /// Writes `frame`'s rows as table `schema.name`, committed only if the engine was
+    /// whole until it finished (when the frame ran `on_engine`, not in this process).
+    async fn write_table(
+        &self,
+        schema: &str,
+        name: &str,
+        frame: DataFrame,
+        stamp: Option<&Stamp>,
+        on_engine: bool,
+    ) -> Result<u64> {
+        let stage = async {
+            let stream = frame.execute_stream().await?;
+            self.warehouse.stage_table(schema, name, stream, stamp).await
+        };
+        if !on_engine {
+            return self.warehouse.commit_table(stage.await?).await;
+        }
+        let staged = self.until_engine_lost(stage).await?;
+        if let Err(lost) = self.engine_whole().await {
+            self.warehouse.discard_table(staged).await;
+            return Err(lost);
+        }
+        self.warehouse.commit_table(staged).await
+    }
+
+    /// `work` on the engine, ended with an error when the engine loses part of itself.
+    async fn until_engine_lost<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let Some(watch) = &self.watch else { return work.await };
+        tokio::select! {
+            done = work => done,
+            lost = watch.lost() => Err(Error::EngineLost(lost)),
+        }
+    }
+
+    /// `Err` when the engine has lost part of itself, looking again now: a result
+    /// computed there is about to be trusted.
+    async fn engine_whole(&self) -> Result<()> {
+        match &self.watch {
+            Some(watch) => watch.check().await.map_err(Error::EngineLost),
+            None => Ok(()),
+        }
+    }
+
+    /// What the engine has lost so far, if anything (without waiting).
+    fn engine_lost(&self) -> Option<String> {
+        self.watch.as_ref().and_then(|watch| watch.lost().now_or_never())
+    }
+
     async fn test(&self, test: &TestSpec) -> Result<NodeStatus> {
         for target in test.depends_on.clone() {
             self.check_exists(&test.name, &target)?;
@@ -471,16 +539,120 @@ impl Runner {
         let frame = self.session.sql(&sql).await?;
         let failures = if test.config.store_failures.unwrap_or(self.store_failures) {
             let audit = self.relations.audit_schema();
-            let rows = self.warehouse.write_table(&audit, &test.name, frame.execute_stream().await?, None).await?;
+            let rows = self.write_table(&audit, &test.name, frame, None, true).await?;
             self.warehouse.register_table(&self.session, &audit, &test.name).await?;
             rows
         } else {
-            frame.count().await? as u64
+            let rows = self.until_engine_lost(async { Ok(frame.count().await?) }).await?;
+            self.engine_whole().await?;
+            rows as u64
         };
         Ok(match (failures, test.config.severity) {
             (0, _) => NodeStatus::Pass,
             (n, Severity::Warn) => NodeStatus::Warn { failures: n },
             (n, Severity::Error) => NodeStatus::Fail { failures: n },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::future::BoxFuture;
+
+    use super::*;
+    use crate::config::ModelConfig;
+    use crate::model::SqlModel;
+    use crate::spec::{Language, ModelSpec};
+    use crate::sql::{CompiledSql, Piece};
+
+    /// An engine that has lost part of itself: seen at once (`seen`), or only by the
+    /// check before a commit.
+    struct Lost {
+        seen: bool,
+    }
+
+    const LOST: &str = "lost the executor e1";
+
+    impl EngineWatch for Lost {
+        fn lost(&self) -> BoxFuture<'_, String> {
+            let seen = self.seen;
+            Box::pin(async move {
+                if !seen {
+                    std::future::pending::<()>().await;
+                }
+                LOST.to_owned()
+            })
+        }
+
+        fn check(&self) -> BoxFuture<'_, std::result::Result<(), String>> {
+            Box::pin(async { Err(LOST.to_owned()) })
+        }
+    }
+
+    fn table(name: &str, sql: Vec<Piece>, refs: &[&str]) -> Node {
+        let spec = ModelSpec {
+            name: name.into(),
+            fqn: vec![],
+            refs: refs.iter().map(|r| r.to_string()).collect(),
+            sources: vec![],
+            own_config: Default::default(),
+            language: Language::Sql,
+            raw_code: String::new(),
+            original_file_path: format!("models/{name}.sql"),
+        };
+        let config = ModelConfig { materialized: Materialization::Table, ..Default::default() };
+        Node::new(Arc::new(SqlModel::new(spec, CompiledSql::new(sql))), config).unwrap()
+    }
+
+    /// Tables `a` (`rows` rows) and `b`, read from `a`.
+    fn a_then_b(rows: i64) -> Plan {
+        let values = (0..rows).map(|x| format!("({x})")).collect::<Vec<_>>().join(", ");
+        let a = table("a", vec![Piece::Text(format!("select * from (values {values}) as t(x)"))], &[]);
+        let b = table("b", vec![Piece::Text("select * from ".into()), Piece::Model("a".into())], &["a"]);
+        let dag = Dag::build([a.spec(), b.spec()], &[]).unwrap();
+        Plan::new(&dag, vec![a, b], vec![], false)
+    }
+
+    /// A runner on a memory warehouse that holds `a` and `b` with 3 rows each.
+    async fn built_runner() -> Runner {
+        let warehouse = Arc::new(Warehouse::open(&Location::parse("memory:///wh", "/".as_ref()).unwrap()).unwrap());
+        let relations = Relations { target_schema: "s".into(), source_schemas: Default::default() };
+        let runner = Runner::new(warehouse.session(&relations).unwrap(), warehouse, relations);
+        let built = runner.run(&a_then_b(3), &|_| {}).await;
+        assert!(built.iter().all(|o| matches!(o.status, NodeStatus::Success { .. })), "{built:?}");
+        runner
+    }
+
+    async fn rows_of(runner: &Runner, name: &str) -> usize {
+        runner.session.sql(&format!("select * from s.{name}")).await.unwrap().count().await.unwrap()
+    }
+
+    fn status<'a>(outcomes: &'a [NodeOutcome], name: &str) -> &'a NodeStatus {
+        &outcomes.iter().find(|o| o.name == name).unwrap().status
+    }
+
+    #[tokio::test]
+    async fn a_result_computed_while_the_engine_lost_part_of_itself_is_not_committed() {
+        let runner = built_runner().await;
+        let watched = runner.clone().with_engine_watch(Arc::new(Lost { seen: false }));
+        let outcomes = watched.run(&a_then_b(5), &|_| {}).await;
+        let NodeStatus::Error(refused) = status(&outcomes, "a") else { panic!("{outcomes:?}") };
+        assert!(refused.starts_with("lost the executor e1; this result is not trusted"), "{refused}");
+        assert!(matches!(status(&outcomes, "b"), NodeStatus::Skipped { .. }));
+        assert_eq!(
+            (rows_of(&runner, "a").await, rows_of(&runner, "b").await),
+            (3, 3),
+            "the warehouse keeps what it had"
+        );
+    }
+
+    #[tokio::test]
+    async fn once_the_engine_is_known_lost_nothing_more_runs_on_it() {
+        let runner = built_runner().await;
+        let watched = runner.clone().with_engine_watch(Arc::new(Lost { seen: true }));
+        let outcomes = watched.run(&a_then_b(5), &|_| {}).await;
+        assert!(matches!(status(&outcomes, "a"), NodeStatus::Skipped { because } if because == LOST), "{outcomes:?}");
+        assert!(matches!(status(&outcomes, "b"), NodeStatus::Skipped { .. }));
+        assert_eq!(rows_of(&runner, "a").await, 3);
     }
 }
