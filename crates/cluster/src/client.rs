@@ -54,10 +54,13 @@ async fn probe_functions(url: &str, session: &SessionContext) -> Result<()> {
     let probe = async { session.sql(FUNCTION_PROBE).await?.collect().await };
     match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => bail!(
+        // Only a failure that names the function is blamed on it: anything else (an
+        // executor that cannot reach the object store, say) is shown as it is.
+        Ok(Err(e)) if e.to_string().contains("round_half_even") => bail!(
             "the cluster at {url} cannot run pitwall's SQL function round_half_even ({e}); start its \
              scheduler and executors with `pitwall cluster scheduler` and `pitwall cluster executor`"
         ),
+        Ok(Err(e)) => bail!("the cluster at {url} failed its first query: {e}"),
         Err(_) => bail!(
             "the cluster at {url} did not run pitwall's SQL function round_half_even within {}s: do its \
              executors run `pitwall cluster executor` (stock Ballista executors lack it)?",
