@@ -269,6 +269,9 @@ fn an_executor_killed_mid_build_ends_the_build_in_time_and_a_rebuild_is_exact() 
             "a failed build names the lost executor:\n{}",
             build.all()
         );
+        // It cancelled the jobs it left: none of them runs on for nothing.
+        let (_, jobs) = http(cluster.scheduler.endpoint(), "GET", "/api/jobs").unwrap();
+        assert!(!jobs.contains("\"status\":\"Running\"") && !jobs.contains("\"status\":\"Queued\""), "{jobs}");
     }
     let rebuild_target = tempfile::tempdir().unwrap();
     let rebuild = cluster_build(&env, &engine, &bucket, rebuild_target.path()).expect("the rebuild finishes");

@@ -116,8 +116,9 @@ fn build_all(pitwall_args: Vec<String>) -> Result<()> {
     run(Command::new(pitwall).current_dir(&root).arg("build").args(pitwall_args))
 }
 
-/// Builds the workspace in release, with the Ballista engine and `pitwall cluster` (the
-/// one binary to copy to a cluster's machines), and returns the pitwall executable.
+/// Builds the workspace in release, with its default features (Ballista's engine and
+/// `pitwall cluster` among them: the one binary to copy to a cluster's machines), and
+/// returns the pitwall executable.
 pub(crate) fn build_release(root: &std::path::Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // The binary's path comes from cargo itself: CARGO_TARGET_DIR or build.target-dir can
@@ -125,7 +126,7 @@ pub(crate) fn build_release(root: &std::path::Path) -> Result<PathBuf> {
     let mut build = Command::new(&cargo);
     build
         .current_dir(root)
-        .args(["build", "--release", "--workspace", "--features", "orchestrator/ballista"])
+        .args(["build", "--release", "--workspace"])
         .arg("--message-format=json-render-diagnostics")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -34,7 +34,9 @@ impl Engine {
             Some(other) => bail!("unknown engine `{other}` (known: local, ballista, df://HOST:PORT)"),
         };
         if engine != Engine::Local && !cfg!(feature = "ballista") {
-            bail!("engine `{engine}`: built without the ballista feature: cargo build --features ballista");
+            bail!(
+                "engine `{engine}`: built without the ballista feature (a default one): cargo build -p orchestrator --features ballista"
+            );
         }
         Ok(engine)
     }
@@ -124,7 +126,7 @@ mod tests {
         for text in ["ballista", "df://localhost:50050"] {
             let refused = Engine::parse(Some(text)).unwrap_err().to_string();
             assert!(
-                refused.contains("built without the ballista feature: cargo build --features ballista"),
+                refused.contains("built without the ballista feature (a default one): cargo build -p orchestrator --features ballista"),
                 "{refused}"
             );
         }

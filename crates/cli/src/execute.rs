@@ -244,7 +244,7 @@ async fn run_plan(
         }
         let state = State { fingerprints: Fingerprints::compute(run.dag, &definitions, &stored), stored, full_refresh };
         *outcomes = run_jobs(run, &open, state).await;
-        if let Some(lost) = open.engine_watch.as_ref().and_then(|watch| watch.lost().now_or_never()) {
+        if let Some(lost) = stopped_by_engine_loss(&open, outcomes).await {
             *lock = Some(open.lock);
             bail!(
                 "{lost}: the build stopped there; what it committed before is whole, and the next build \
@@ -254,6 +254,19 @@ async fn run_plan(
     }
     *lock = Some(open.lock);
     loaded.map(drop)
+}
+
+/// What the engine lost, when that stopped the run short (a failed or skipped node), after
+/// ending the jobs the run left on it. A loss after the last commit changed nothing.
+async fn stopped_by_engine_loss(open: &OpenWarehouse, outcomes: &[NodeOutcome]) -> Option<String> {
+    let watch = open.engine_watch.as_ref()?;
+    let lost = watch.lost().now_or_never()?;
+    let stopped = outcomes.iter().any(|o| matches!(o.status, NodeStatus::Error(_) | NodeStatus::Skipped { .. }));
+    if !stopped {
+        return None;
+    }
+    watch.abandon().await;
+    Some(lost)
 }
 
 /// Runs the plan's jobs, printing a line as each finishes.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ballista::prelude::SessionContextExt;
-use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
+use ballista_core::config::{BALLISTA_ADAPTIVE_PLANNER_ENABLED, BALLISTA_JOB_NAME};
 use ballista_core::extension::SessionConfigExt;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
@@ -38,7 +38,8 @@ pub async fn session(url: &str, client: &SessionContext, wait: Duration) -> Resu
         .copied_config()
         .with_create_default_catalog_and_schema(false)
         .upgrade_for_ballista()
-        .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
+        .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+        .set_str(BALLISTA_JOB_NAME, job_name());
     let state = SessionStateBuilder::new_from_existing(client.state()).with_config(config).build();
     let session = SessionContext::remote_with_state(url, state)
         .await
@@ -67,6 +68,16 @@ async fn probe_functions(url: &str, session: &SessionContext) -> Result<()> {
             PROBE_TIMEOUT.as_secs()
         ),
     }
+}
+
+/// The name every job this process submits carries (`pitwall-PID-STARTMS`), so that the
+/// jobs a stopped build left on the cluster can be told from other clients' and ended.
+pub(crate) fn job_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        format!("pitwall-{}-{}", std::process::id(), started.as_millis())
+    })
 }
 
 /// The scheduler's HTTP address for `df://host:port`.
@@ -127,8 +138,9 @@ impl Standalone {
             grpc_port: free_port()?,
             work_dir: work_dir.path().to_path_buf(),
             concurrent_tasks: 0,
+            scheduling: scheduler::IN_PROCESS_SCHEDULING,
         };
-        let scheduler = tokio::spawn(scheduler::serve(scheduler_address));
+        let scheduler = tokio::spawn(scheduler::serve(scheduler_address, scheduler::IN_PROCESS_SCHEDULING));
         listening(scheduler_address, &scheduler).await?;
         let tasks = vec![scheduler, tokio::spawn(executor::serve(options))];
         end_on_signal(work_dir.path().to_path_buf())?;

@@ -28,7 +28,7 @@ pub enum ClusterCommand {
         /// The scheduler to register with
         #[arg(long, default_value = "127.0.0.1:50050", value_name = "HOST:PORT")]
         scheduler: String,
-        /// The address to listen on (Flight and gRPC)
+        /// The address to listen on (Arrow Flight)
         #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
         bind: String,
         /// The host name the scheduler and other executors reach this one at
@@ -38,7 +38,8 @@ pub enum ClusterCommand {
         /// The Arrow Flight port (shuffle files are fetched from it)
         #[arg(long, default_value_t = 50051)]
         port: u16,
-        /// The gRPC port the scheduler sends tasks to
+        /// The gRPC port registered with the scheduler. Nothing listens on it: pitwall's
+        /// executors ask the scheduler for tasks rather than being sent them
         #[arg(long, default_value_t = 50052)]
         grpc_port: u16,
         /// Folder for shuffle and spill files; each job's are removed when it ends
@@ -60,7 +61,7 @@ pub enum ClusterCommand {
 /// Runs `command`: the server ones until the process is stopped.
 pub async fn run(command: ClusterCommand) -> Result<()> {
     match command {
-        ClusterCommand::Scheduler { bind } => scheduler::serve(bind).await,
+        ClusterCommand::Scheduler { bind } => scheduler::serve(bind, scheduler::CLUSTER_SCHEDULING).await,
         ClusterCommand::Executor { scheduler, bind, external_host, port, grpc_port, work_dir, concurrent_tasks } => {
             let (scheduler_host, scheduler_port) = split_address(&scheduler)?;
             let options = ExecutorOptions {
@@ -72,6 +73,7 @@ pub async fn run(command: ClusterCommand) -> Result<()> {
                 grpc_port,
                 work_dir,
                 concurrent_tasks,
+                scheduling: scheduler::CLUSTER_SCHEDULING,
             };
             executor::serve(options).await
         }

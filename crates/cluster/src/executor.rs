@@ -26,6 +26,8 @@ pub(crate) struct ExecutorOptions {
     pub(crate) work_dir: PathBuf,
     /// Tasks run at once (0: one per core).
     pub(crate) concurrent_tasks: usize,
+    /// Whether it asks for tasks or is sent them: as its scheduler does.
+    pub(crate) scheduling: TaskSchedulingPolicy,
 }
 
 /// Job files older than this are removed even if the scheduler never says the job ended
@@ -58,8 +60,7 @@ fn process_config(options: &ExecutorOptions) -> Result<ExecutorProcessConfig> {
         job_data_ttl_seconds: JOB_DATA_TTL_SECONDS,
         job_data_clean_up_interval_seconds: 60,
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
-        // Asks the scheduler for tasks as slots free up (see the scheduler's config).
-        task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
+        task_scheduling_policy: options.scheduling,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&registry))),
         override_config_producer: Some(Arc::new(state::config)),
         override_runtime_producer: Some(Arc::new(move |_| state::runtime(Some(&runtime_dir)))),
@@ -100,6 +101,7 @@ mod tests {
             grpc_port: 50052,
             work_dir: std::env::temp_dir().join("pitwall-executor-test"),
             concurrent_tasks: 1,
+            scheduling: crate::scheduler::CLUSTER_SCHEDULING,
         };
         let refused = process_config(&options).err().expect("refused").to_string();
         assert!(refused.contains("--bind 0.0.0.0 needs --external-host"), "{refused}");

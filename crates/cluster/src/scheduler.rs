@@ -24,19 +24,26 @@ const EXECUTOR_TIMEOUT_SECONDS: u64 = 4 * HEARTBEAT_SECONDS;
 /// output is removed as soon as the job succeeds, and a failed job's at once.
 const FINISHED_JOB_DATA_SECONDS: u64 = 10;
 
-/// The scheduler's configuration for `bind` (the address executors and clients reach).
-pub(crate) fn config(bind: SocketAddr) -> SchedulerConfig {
+/// How tasks reach a cluster's executors: they ask for work when they have free slots
+/// (pull). Pushing, the scheduler counts each executor's free slots itself, and Ballista
+/// 55's count leaks the slots of tasks whose stage it rolled back after losing an
+/// executor (it ignores their statuses, so never returns their slots): the executors
+/// left stop getting tasks and every later job waits forever. An executor knows its own
+/// free slots. Job files are removed the same way (a poll's answer names the jobs to
+/// clean up). The cost: a stage's tasks start at the next poll, up to about 0.1 s later.
+pub(crate) const CLUSTER_SCHEDULING: TaskSchedulingPolicy = TaskSchedulingPolicy::PullStaged;
+/// How tasks reach the executor inside the pitwall process (`--engine ballista`): pushed,
+/// the moment a stage can run. It cannot be lost apart from the scheduler, so no stage
+/// is ever rolled back and the leak above cannot happen.
+pub(crate) const IN_PROCESS_SCHEDULING: TaskSchedulingPolicy = TaskSchedulingPolicy::PushStaged;
+
+/// The scheduler's configuration for `bind` (the address executors and clients reach),
+/// its executors getting tasks by `scheduling`.
+pub(crate) fn config(bind: SocketAddr, scheduling: TaskSchedulingPolicy) -> SchedulerConfig {
     let mut config = SchedulerConfig::default()
         .with_hostname(bind.ip().to_string())
         .with_port(bind.port())
-        // Executors ask for work when they have free slots (pull), rather than the
-        // scheduler counting each one's free slots and pushing tasks to them: Ballista
-        // 55's count leaks the slots of tasks whose stage it rolled back after losing an
-        // executor (their statuses are ignored, their slots never returned), so the
-        // executors left stop getting tasks and every job waits forever. An executor
-        // knows its own free slots. Job files are removed the same way (the scheduler
-        // answers a poll with the jobs to clean up).
-        .with_scheduler_policy(TaskSchedulingPolicy::PullStaged)
+        .with_scheduler_policy(scheduling)
         .with_finished_job_data_clean_up_interval_seconds(FINISHED_JOB_DATA_SECONDS)
         .with_finished_job_state_clean_up_interval_seconds(60)
         .with_no_executors_grace_period_seconds(EXECUTOR_TIMEOUT_SECONDS)
@@ -49,8 +56,8 @@ pub(crate) fn config(bind: SocketAddr) -> SchedulerConfig {
 }
 
 /// Runs a scheduler on `bind` until the process is stopped.
-pub(crate) async fn serve(bind: SocketAddr) -> Result<()> {
-    let config = config(bind);
+pub(crate) async fn serve(bind: SocketAddr, scheduling: TaskSchedulingPolicy) -> Result<()> {
+    let config = config(bind, scheduling);
     let cluster = BallistaCluster::new_from_config(&config).await.context("setting up the scheduler's state")?;
     tracing::info!("pitwall scheduler listening on {bind}");
     start_server(cluster, bind, Arc::new(config)).await.with_context(|| format!("the scheduler on {bind}"))

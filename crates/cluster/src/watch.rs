@@ -17,7 +17,7 @@ use pitwall_core::EngineWatch;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client::http_base;
+use crate::client::{http_base, job_name};
 use crate::status::{Executor, executors};
 
 /// How often the executors are looked at during a build.
@@ -35,6 +35,9 @@ const DROP_WAIT: Duration = Duration::from_secs(30);
 pub struct ExecutorWatch {
     shared: Arc<Shared>,
     poller: JoinHandle<()>,
+    http: reqwest::Client,
+    /// The scheduler's `http://HOST:PORT`.
+    base: String,
 }
 
 struct Shared {
@@ -54,8 +57,8 @@ impl ExecutorWatch {
         let listed = whole_cluster(url, &http, &base).await?;
         let known = listed.iter().map(|e| (e.id.clone(), e.address())).collect();
         let shared = Arc::new(Shared { known: Mutex::new(known), lost: watch::channel(None).0 });
-        let poller = tokio::spawn(poll(shared.clone(), http, base));
-        Ok(ExecutorWatch { shared, poller })
+        let poller = tokio::spawn(poll(shared.clone(), http.clone(), base.clone()));
+        Ok(ExecutorWatch { shared, poller, http, base })
     }
 }
 
@@ -93,6 +96,47 @@ impl EngineWatch for ExecutorWatch {
         }
         .boxed()
     }
+
+    fn abandon(&self) -> BoxFuture<'_, ()> {
+        async move {
+            match tokio::time::timeout(Duration::from_secs(10), self.cancel_own_jobs()).await {
+                Ok(Ok(0)) | Err(_) => {}
+                Ok(Ok(n)) => eprintln!("Cancelled the {n} job(s) this build left on the cluster"),
+                Ok(Err(e)) => tracing::warn!("cannot cancel the jobs this build left on the cluster: {e:#}"),
+            }
+        }
+        .boxed()
+    }
+}
+
+impl ExecutorWatch {
+    /// Cancels this process's queued and running jobs (those named [`job_name`]), so the
+    /// executors left stop spending slots on results no one will read. Returns how many.
+    async fn cancel_own_jobs(&self) -> Result<usize> {
+        let listed: Vec<Job> = serde_json::from_str(
+            &self.http.get(format!("{}/api/jobs", self.base)).send().await?.error_for_status()?.text().await?,
+        )?;
+        let own = listed
+            .iter()
+            .filter(|job| job.job_name == job_name() && matches!(job.status.as_str(), "Queued" | "Running"));
+        let mut cancelled = 0;
+        for job in own {
+            let url = format!("{}/api/job/{}", self.base, job.job_id);
+            if self.http.patch(&url).send().await.and_then(|answer| answer.error_for_status()).is_ok() {
+                cancelled += 1;
+            }
+        }
+        Ok(cancelled)
+    }
+}
+
+/// A job as the scheduler's `/api/jobs` lists it.
+#[derive(serde::Deserialize)]
+struct Job {
+    job_id: String,
+    job_name: String,
+    /// Queued, Running, Completed, Failed.
+    status: String,
 }
 
 impl Shared {
@@ -192,7 +236,8 @@ mod tests {
     fn watch_of(known: &[(&str, String)]) -> ExecutorWatch {
         let known = known.iter().map(|(id, address)| (id.to_string(), address.clone())).collect();
         let shared = Arc::new(Shared { known: Mutex::new(known), lost: watch::channel(None).0 });
-        ExecutorWatch { shared, poller: tokio::spawn(async {}) }
+        let (http, base) = (reqwest::Client::new(), "http://127.0.0.1:9".to_owned());
+        ExecutorWatch { shared, poller: tokio::spawn(async {}), http, base }
     }
 
     #[tokio::test]

@@ -344,22 +344,21 @@ impl Runner {
         let result = match &job {
             Job::Model(node) => {
                 outcome.compiled_code = node.model.compiled_sql(&self.relations).and_then(|r| r.ok());
-                match self.reusable(&job).await {
-                    Some(built_at) => Ok(NodeStatus::Reused { built_at }),
-                    None if outcome.compiled_code.is_some() && self.engine_lost().is_some() => {
-                        Ok(NodeStatus::Skipped { because: self.engine_lost().unwrap_or_default() })
+                let on_engine = outcome.compiled_code.is_some();
+                match (self.reusable(&job).await, self.engine_lost().filter(|_| on_engine)) {
+                    (Some(built_at), _) => Ok(NodeStatus::Reused { built_at }),
+                    (None, Some(because)) => Ok(NodeStatus::Skipped { because }),
+                    (None, None) => {
+                        self.materialize(node, stamp.as_ref()).await.map(|rows| NodeStatus::Success { rows })
                     }
-                    None => self.materialize(node, stamp.as_ref()).await.map(|rows| NodeStatus::Success { rows }),
                 }
             }
             Job::Test(test) => {
                 outcome.compiled_code = test.compile(&self.relations).ok();
-                match self.reusable(&job).await {
-                    Some(built_at) => Ok(NodeStatus::Reused { built_at }),
-                    None => match self.engine_lost() {
-                        Some(because) => Ok(NodeStatus::Skipped { because }),
-                        None => self.test(test).await,
-                    },
+                match (self.reusable(&job).await, self.engine_lost()) {
+                    (Some(built_at), _) => Ok(NodeStatus::Reused { built_at }),
+                    (None, Some(because)) => Ok(NodeStatus::Skipped { because }),
+                    (None, None) => self.test(test).await,
                 }
             }
         };

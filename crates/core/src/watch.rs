@@ -17,4 +17,10 @@ pub trait EngineWatch: Send + Sync {
     /// Looks again now, just before a result is committed: `Err(what was lost)` if
     /// anything is, even if [`EngineWatch::lost`] has not seen it yet.
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+
+    /// The run stopped after a loss: end the work it left running on the engine, whose
+    /// results would be discarded anyway. Best effort; nothing to do by default.
+    fn abandon(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
