@@ -153,29 +153,15 @@ impl Executor {
     }
 }
 
-/// `build --engine <cluster>` with every location on `s3://bucket/`.
-fn cluster_build_args(engine: &str, bucket: &str, target: &Path) -> Vec<String> {
-    let (source, warehouse, stage) =
-        (format!("s3://{bucket}/f1/"), format!("s3://{bucket}/wh/"), format!("s3://{bucket}/stage/"));
-    let target = target.to_str().unwrap();
-    ["build", "--engine", engine, "--source", &source, "--warehouse", &warehouse, "--model-stage", &stage]
-        .into_iter()
-        .chain(["--target-path", target])
-        .map(str::to_owned)
-        .collect()
-}
-
-/// pitwall with `args` and `env`, killed at the cluster deadline (`None`).
-fn run_pitwall(env: &[(String, String)], args: &[String], scratch: &Path) -> Option<Run> {
-    let mut command = pitwall_command();
-    command.current_dir(workspace()).envs(env.iter().map(|(k, v)| (k, v))).args(args);
-    run_before(command, CLUSTER_DEADLINE, scratch)
-}
-
 /// `build --engine <cluster>` with every location on `s3://bucket/`, killed at the
 /// deadline (`None`).
 fn cluster_build(env: &[(String, String)], engine: &str, bucket: &str, target: &Path) -> Option<Run> {
-    run_pitwall(env, &cluster_build_args(engine, bucket, target), target)
+    let mut command = pitwall_command();
+    command.current_dir(workspace()).envs(env.iter().map(|(k, v)| (k, v)));
+    command.args(["build", "--engine", engine, "--source", &format!("s3://{bucket}/f1/")]);
+    command.args(["--warehouse", &format!("s3://{bucket}/wh/"), "--model-stage", &format!("s3://{bucket}/stage/")]);
+    command.args(["--target-path", target.to_str().unwrap()]);
+    run_before(command, CLUSTER_DEADLINE, target)
 }
 
 /// The export of the warehouse on `s3://bucket/wh/`, by the local engine (the build's

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// An executor as the scheduler's `/api/executors` lists it.
 #[derive(Debug, Deserialize)]
@@ -31,12 +32,18 @@ struct Specification {
     vcores: u32,
 }
 
+/// `GET base + path` on the scheduler's REST API (`base` is `http://HOST:PORT`), its
+/// JSON answer read as `T`.
+pub(crate) async fn get_json<T: DeserializeOwned>(client: &reqwest::Client, base: &str, path: &str) -> Result<T> {
+    let url = format!("{base}{path}");
+    let answer = client.get(&url).send().await?.error_for_status()?.text().await?;
+    serde_json::from_str(&answer).with_context(|| format!("the scheduler's answer to GET {url}"))
+}
+
 /// The executors the scheduler at `base` (`http://HOST:PORT`) has registered and not yet
 /// given up on.
 pub(crate) async fn executors(client: &reqwest::Client, base: &str) -> Result<Vec<Executor>> {
-    let url = format!("{base}/api/executors");
-    let answer = client.get(&url).send().await?.error_for_status()?.text().await?;
-    serde_json::from_str(&answer).with_context(|| format!("the scheduler's answer to GET {url}"))
+    get_json(client, base, "/api/executors").await
 }
 
 /// Prints the executors registered with the scheduler at `address` (HOST:PORT), their
@@ -44,21 +51,10 @@ pub(crate) async fn executors(client: &reqwest::Client, base: &str) -> Result<Ve
 pub(crate) async fn print(address: &str) -> Result<()> {
     let base = format!("http://{}", address.trim_start_matches("df://").trim_end_matches('/'));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let get = |path: &'static str| {
-        let (client, url) = (client.clone(), format!("{base}{path}"));
-        async move {
-            let answer = client.get(&url).send().await.with_context(|| {
-                format!("the Ballista scheduler at {address} does not answer (is `pitwall cluster scheduler` running?)")
-            })?;
-            let answer = answer.error_for_status().with_context(|| format!("GET {url}"))?;
-            answer.text().await.with_context(|| format!("GET {url}"))
-        }
-    };
-    let executors = executors(&client, &base).await.with_context(|| {
-        format!("the Ballista scheduler at {address} does not answer (is `pitwall cluster scheduler` running?)")
-    })?;
-    let jobs: serde_json::Value =
-        serde_json::from_str(&get("/api/jobs").await?).context("the scheduler's /api/jobs")?;
+    let unanswered =
+        || format!("the Ballista scheduler at {address} does not answer (is `pitwall cluster scheduler` running?)");
+    let executors = executors(&client, &base).await.with_context(unanswered)?;
+    let jobs: serde_json::Value = get_json(&client, &base, "/api/jobs").await.with_context(unanswered)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
     print!("{}", render(address, &executors, &jobs, now));
     Ok(())

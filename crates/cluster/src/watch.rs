@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::client::{http_base, job_name};
-use crate::status::{Executor, executors};
+use crate::status::{Executor, executors, get_json};
 
 /// How often the executors are looked at during a build.
 const POLL: Duration = Duration::from_secs(1);
@@ -59,6 +59,23 @@ impl ExecutorWatch {
         let shared = Arc::new(Shared { known: Mutex::new(known), lost: watch::channel(None).0 });
         let poller = tokio::spawn(poll(shared.clone(), http.clone(), base.clone()));
         Ok(ExecutorWatch { shared, poller, http, base })
+    }
+
+    /// Cancels this process's queued and running jobs (those named [`job_name`]), so the
+    /// executors left stop spending slots on results no one will read. Returns how many.
+    async fn cancel_own_jobs(&self) -> Result<usize> {
+        let listed: Vec<Job> = get_json(&self.http, &self.base, "/api/jobs").await?;
+        let own = listed
+            .iter()
+            .filter(|job| job.job_name == job_name() && matches!(job.status.as_str(), "Queued" | "Running"));
+        let mut cancelled = 0;
+        for job in own {
+            let url = format!("{}/api/job/{}", self.base, job.job_id);
+            if self.http.patch(&url).send().await.and_then(|answer| answer.error_for_status()).is_ok() {
+                cancelled += 1;
+            }
+        }
+        Ok(cancelled)
     }
 }
 
@@ -106,27 +123,6 @@ impl EngineWatch for ExecutorWatch {
             }
         }
         .boxed()
-    }
-}
-
-impl ExecutorWatch {
-    /// Cancels this process's queued and running jobs (those named [`job_name`]), so the
-    /// executors left stop spending slots on results no one will read. Returns how many.
-    async fn cancel_own_jobs(&self) -> Result<usize> {
-        let listed: Vec<Job> = serde_json::from_str(
-            &self.http.get(format!("{}/api/jobs", self.base)).send().await?.error_for_status()?.text().await?,
-        )?;
-        let own = listed
-            .iter()
-            .filter(|job| job.job_name == job_name() && matches!(job.status.as_str(), "Queued" | "Running"));
-        let mut cancelled = 0;
-        for job in own {
-            let url = format!("{}/api/job/{}", self.base, job.job_id);
-            if self.http.patch(&url).send().await.and_then(|answer| answer.error_for_status()).is_ok() {
-                cancelled += 1;
-            }
-        }
-        Ok(cancelled)
     }
 }
 
