@@ -35,6 +35,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::ViewTable;
@@ -46,9 +47,10 @@ use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStoreExt, PutPayload};
 use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::metadata::{FooterTail, KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseSite, TIME_TO_LIVE};
@@ -145,10 +147,18 @@ pub fn project_session(relations: &Relations) -> Result<SessionContext> {
 
 /// [`project_session`] running in `resources`: its memory limit and spill folder.
 pub fn project_session_with(relations: &Relations, resources: &Resources) -> Result<SessionContext> {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_create_default_catalog_and_schema(true)
         .with_default_catalog_and_schema("datafusion", relations.target_schema.as_str());
+    // A join's smaller side up to this size is built once and shared by every partition
+    // instead of both sides being repartitioned by hash. DataFusion's defaults (1 MB,
+    // 128 Ki rows) are sized for clusters; here the races of x100 (108k rows, 1.6 MB)
+    // missed them, and the relationships test over int_lap_times_years repartitioned 53M
+    // lap rows to join them: 3.6-3.8 s of an x100 build, 1.1-1.8 s with these.
+    let optimizer = &mut config.options_mut().optimizer;
+    optimizer.hash_join_single_partition_threshold = 32 << 20;
+    optimizer.hash_join_single_partition_threshold_rows = 4 << 20;
     let session = SessionContext::new_with_config_rt(config, resources.runtime_env()?);
     crate::functions::register(&session);
     let catalog = session.catalog("datafusion").expect("the default catalog exists");
@@ -463,18 +473,7 @@ impl Warehouse {
     ) -> Result<u64> {
         let stamp = stamp.map(serde_json::to_string).transpose()?;
         let result = async {
-            // Chosen by measurement (dev profile, median of 9 writes through this path to a
-            // local folder, the real data): dictionary encoding is what costs, not the codec.
-            // lap_times (531,950 rows): snappy 122 ms / 3.3 MB with dictionaries, 60 ms / 5.9 MB
-            // without; zstd(1) 93 ms / 4.0 MB, lz4 72 ms / 5.6 MB, uncompressed 48-79 ms /
-            // 27.7 MB (all without). fct_results (25,720 rows): 28 ms / 0.71 MB -> 19 ms /
-            // 1.3 MB. Reading back costs 26 ms instead of 17 ms for lap_times. Row groups
-            // smaller than the default 1M rows were no faster and larger.
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_dictionary_enabled(false)
-                .set_key_value_metadata(stamp.map(|s| vec![KeyValue::new(STAMP_KEY.to_owned(), s)]))
-                .build();
+            let props = table_properties(&stream.schema(), stamp);
             let sink = BufWriter::new(self.store.store.clone(), path.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, stream.schema(), Some(props))?;
             let mut rows = 0u64;
@@ -844,6 +843,31 @@ impl RawSink for RawStage {
     }
 }
 
+/// How every table is written, chosen by measurement:
+/// - Snappy without dictionaries (dev profile, median of 9 writes through this path to a
+///   local folder, the real data): dictionary encoding is what costs, not the codec.
+///   lap_times (531,950 rows): snappy 122 ms / 3.3 MB with dictionaries, 60 ms / 5.9 MB
+///   without; zstd(1) 93 ms / 4.0 MB, lz4 72 ms / 5.6 MB, uncompressed 48-79 ms / 27.7 MB
+///   (all without). fct_results (25,720 rows): 28 ms / 0.71 MB -> 19 ms / 1.3 MB. Row
+///   groups smaller than the default 1M rows were no faster and larger.
+/// - Integers and dates delta-encoded (release, x100 lap_times, 53M rows, two runs each):
+///   encoding 4.6 s -> 4.1 s, reading back 1.6 s -> 1.2 s, 565 MB -> 417 MB; ids and laps
+///   rise in small steps, which deltas pack into a few bits. LZ4 instead of Snappy read
+///   back faster (1.0 s) but encoded slower (4.5 s); no compression wrote 1.2 GB.
+fn table_properties(schema: &Schema, stamp: Option<String>) -> WriterProperties {
+    let deltas = schema.fields().iter().filter(|f| {
+        matches!(f.data_type(), DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Date32)
+    });
+    deltas
+        .fold(WriterProperties::builder(), |props, field| {
+            props.set_column_encoding(ColumnPath::from(field.name().as_str()), Encoding::DELTA_BINARY_PACKED)
+        })
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_key_value_metadata(stamp.map(|s| vec![KeyValue::new(STAMP_KEY.to_owned(), s)]))
+        .build()
+}
+
 /// A version name that sorts by time: nanoseconds since the epoch, zero-padded, then the
 /// process id for two writers in one nanosecond.
 fn version_id() -> String {
@@ -1001,6 +1025,24 @@ mod tests {
         assert!(warehouse.remove_leftovers(&first).is_empty());
         first.release().await;
         warehouse.lock(Access::Write, false, |_| {}).await.unwrap().release().await;
+    }
+
+    #[test]
+    fn tables_delta_encode_integers_and_dates_and_keep_text_plain() {
+        use datafusion::arrow::datatypes::Field;
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("day", DataType::Date32, true),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("speed", DataType::Float64, true),
+        ]);
+        let props = table_properties(&schema, Some("{}".into()));
+        let encoding = |column: &str| props.encoding(&ColumnPath::from(column));
+        assert_eq!(encoding("id"), Some(Encoding::DELTA_BINARY_PACKED));
+        assert_eq!(encoding("day"), Some(Encoding::DELTA_BINARY_PACKED));
+        assert_eq!((encoding("name"), encoding("speed")), (None, None), "the writer's default: plain");
+        assert!(!props.dictionary_enabled(&ColumnPath::from("name")));
+        assert_eq!(props.compression(&ColumnPath::from("id")), Compression::SNAPPY);
     }
 
     fn batch_of(n: i64) -> SendableRecordBatchStream {

@@ -36,6 +36,43 @@ pub(crate) fn integer(text: &str) -> Result<i64, String> {
     Ok(if negative { -value } else { value })
 }
 
+/// The most digits read without an overflow check: 10^18 - 1 fits an i64.
+const PLAIN_DIGITS: usize = 18;
+
+/// `NUMBER(38,0)` from a plain integer (an optional `-`, then 1 to 18 ASCII digits),
+/// read from the bytes; `None` for anything else, which [`integer`] decides.
+pub(crate) fn plain_integer(field: &[u8]) -> Option<i64> {
+    let (negative, digits) = match field.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, field),
+    };
+    if digits.is_empty() || digits.len() > PLAIN_DIGITS {
+        return None;
+    }
+    let mut value = 0i64;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(d - b'0');
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// `DATE` from exactly `YYYY-MM-DD` in ASCII digits, read from the bytes; `None` for
+/// anything else (an impossible date included), which [`date`] decides.
+pub(crate) fn plain_date(field: &[u8]) -> Option<i32> {
+    use chrono::Datelike;
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *field else {
+        return None;
+    };
+    let number =
+        |digits: &[u8]| digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
+    let year = i32::try_from(number(&[y0, y1, y2, y3])?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number(&[m0, m1])?, number(&[d0, d1])?)?;
+    Some(date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
+}
+
 /// `FLOAT` from text.
 pub(crate) fn float(text: &str) -> Result<f64, String> {
     text.parse::<f64>().map_err(|_| format!("'{}' is not a number", shown(text)))
@@ -77,6 +114,23 @@ mod tests {
         assert_eq!(float("144.968"), Ok(144.968));
         let blob = "9".repeat(10 << 20);
         assert_eq!(integer(&format!("x{blob}")), Err(format!("'x{}…' is not a number", &blob[..39])));
+    }
+
+    #[test]
+    fn plain_integers_and_dates_read_from_bytes_agree_with_the_general_path() {
+        for text in ["0", "18", "-7", "007", "999999999999999999", "-999999999999999999"] {
+            assert_eq!(plain_integer(text.as_bytes()), integer(text).ok(), "{text}");
+        }
+        // Left to the general path: signs, decimals, 19 digits and more, no digits.
+        for text in ["+1", "2.5", "1000000000000000000", "-", "", "1e3", "١"] {
+            assert_eq!(plain_integer(text.as_bytes()), None, "{text}");
+        }
+        for text in ["1970-01-01", "1985-01-07", "2020-02-29", "0001-01-01"] {
+            assert_eq!(plain_date(text.as_bytes()), date(text).ok(), "{text}");
+        }
+        for text in ["2021-02-29", "2020-13-45", "2020-1-05", "20200105", "2020-01-05 "] {
+            assert_eq!(plain_date(text.as_bytes()), None, "{text}");
+        }
     }
 
     #[test]
