@@ -155,7 +155,7 @@ pub fn project_session_with(relations: &Relations, resources: &Resources) -> Res
     // instead of both sides being repartitioned by hash. DataFusion's defaults (1 MB,
     // 128 Ki rows) are sized for clusters; here the races of x100 (108k rows, 1.6 MB)
     // missed them, and the relationships test over int_lap_times_years repartitioned 53M
-    // lap rows to join them: 3.6-3.8 s of an x100 build, 1.1-1.8 s with these.
+    // lap rows to join them: 3.6-4.0 s of an x100 build, 1.1-2.3 s with these.
     let optimizer = &mut config.options_mut().optimizer;
     optimizer.hash_join_single_partition_threshold = 32 << 20;
     optimizer.hash_join_single_partition_threshold_rows = 4 << 20;

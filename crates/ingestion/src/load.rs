@@ -389,20 +389,17 @@ fn convert_field<'a>(column_type: ColumnType, field: Field<'a, '_>) -> Result<Ce
         ColumnType::Date if let Some(v) = convert::plain_date(bytes) => return Ok(Cell::Date(v)),
         _ => {}
     }
-    let not_utf8 = |_| "the field is not valid UTF-8".to_owned();
-    if column_type == ColumnType::Text {
-        return Ok(Cell::Text(match field {
-            Field::InBlock(bytes) => Cow::Borrowed(std::str::from_utf8(bytes).map_err(not_utf8)?),
-            Field::Unescaped(bytes) => Cow::Owned(std::str::from_utf8(bytes).map_err(not_utf8)?.to_owned()),
-        }));
+    match (column_type, field) {
+        (ColumnType::Text, Field::InBlock(bytes)) => Ok(Cell::Text(Cow::Borrowed(utf8(bytes)?))),
+        (ColumnType::Text, Field::Unescaped(bytes)) => Ok(Cell::Text(Cow::Owned(utf8(bytes)?.to_owned()))),
+        (ColumnType::Integer, _) => convert::integer(utf8(bytes)?).map(Cell::Integer),
+        (ColumnType::Float, _) => convert::float(utf8(bytes)?).map(Cell::Float),
+        (ColumnType::Date, _) => convert::date(utf8(bytes)?).map(Cell::Date),
     }
-    let text = std::str::from_utf8(bytes).map_err(not_utf8)?;
-    match column_type {
-        ColumnType::Integer => convert::integer(text).map(Cell::Integer),
-        ColumnType::Float => convert::float(text).map(Cell::Float),
-        ColumnType::Date => convert::date(text).map(Cell::Date),
-        ColumnType::Text => unreachable!("text is returned above"),
-    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|_| "the field is not valid UTF-8".to_owned())
 }
 
 fn append(column: &mut Column, cell: Cell) {
