@@ -16,10 +16,12 @@ use tokio::io::AsyncWriteExt;
 use crate::artifacts;
 use pitwall_project::{Bindings, Project};
 
-use crate::cli::{Cli, Command, IndirectSelection, Invocation, LsOutput, ResourceType, RunArgs, Selection};
+use crate::cli::{
+    Cli, Command, DocsCommand, IndirectSelection, Invocation, LsOutput, ResourceType, RunArgs, Selection,
+};
 use crate::jobs;
 use crate::registry::LAYERS;
-use crate::select::{node_infos, select};
+use crate::select::select;
 use crate::state::PreviousState;
 
 /// dbt's three commands that run nodes.
@@ -102,8 +104,8 @@ async fn command(project: &Project, command: Command, no_wait: bool) -> Result<b
         Command::Show { model, limit } => show(project, &model, limit, no_wait).await,
         Command::Query { sql, limit, local } => query(project, &sql, limit, local, no_wait).await,
         Command::Export { out, selection } => export(project, &out, &selection, no_wait).await,
-        Command::Lineage { column, downstream } => crate::lineage::print(project, &column, downstream).await,
-        Command::Docs { command } => crate::docs::dispatch(project, &command, no_wait).await,
+        Command::Lineage { column, downstream } => pitwall_docs::lineage::print(project, &column, downstream).await,
+        Command::Docs { command } => docs(project, &command, no_wait).await,
         Command::Job { .. } | Command::Init { .. } => {
             unreachable!("job and init are dispatched before the project is loaded")
         }
@@ -291,8 +293,8 @@ async fn deliver(
 }
 
 fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
-    let infos: std::collections::BTreeMap<NodeId, crate::select::NodeInfo> =
-        node_infos(project).into_iter().map(|i| (i.id.clone(), i)).collect();
+    let infos: std::collections::BTreeMap<NodeId, pitwall_project::NodeInfo> =
+        project.node_infos().into_iter().map(|i| (i.id.clone(), i)).collect();
     let picked = select(project, selection, IndirectSelection::Empty)?;
     let wanted = |id: &NodeId| {
         let t = match id {
@@ -339,6 +341,14 @@ fn compile(project: &Project, selection: &Selection) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// `docs generate` and `docs serve`, by the docs crate.
+async fn docs(project: &Project, command: &DocsCommand, no_wait: bool) -> Result<bool> {
+    match command {
+        DocsCommand::Generate => pitwall_docs::generate(project, no_wait).await,
+        DocsCommand::Serve { port, host } => pitwall_docs::serve::serve(&project.config.target_path, host, *port).await,
+    }
 }
 
 async fn show(project: &Project, model: &str, limit: usize, no_wait: bool) -> Result<bool> {

@@ -13,13 +13,10 @@
 //! rows are touched only by `ingestion`), and outside `registry.rs` it names no layer.
 
 pub mod artifacts;
-pub mod catalog;
 pub mod cli;
 pub mod commands;
-pub mod docs;
 pub mod init;
 pub mod jobs;
-pub mod lineage;
 pub mod registry;
 pub mod select;
 #[cfg(feature = "snowflake")]

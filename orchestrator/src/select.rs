@@ -16,19 +16,13 @@ use pitwall_core::dag::NodeId;
 
 use crate::cli::{IndirectSelection, Selection};
 use crate::state::{Comparison, PreviousState};
-use pitwall_project::Project;
+use pitwall_project::{NodeInfo, Project};
 
-/// What selectors can match a node on.
+/// A node as selectors see it: what the project says of it, and how it compares with
+/// `--state`'s manifest when one is given.
 #[derive(Clone, Debug)]
-pub struct NodeInfo {
-    pub id: NodeId,
-    /// Folder path plus name for models and tests; `[source, table]` for sources.
-    pub fqn: Vec<String>,
-    pub tags: Vec<String>,
-    pub path: String,
-    /// The node's resolved config, as the manifest shows it, for `config.<key>:`.
-    pub config: serde_json::Value,
-    /// How it compares with `--state`'s manifest, when one is given.
+pub struct Candidate {
+    pub info: NodeInfo,
     pub state: Option<Comparison>,
 }
 
@@ -80,7 +74,7 @@ impl Selector {
     }
 
     /// The nodes this selector picks among `nodes`, and the terms that picked none.
-    pub fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> (BTreeSet<NodeId>, Vec<String>) {
+    pub fn evaluate(&self, nodes: &[Candidate], dag: &Dag) -> (BTreeSet<NodeId>, Vec<String>) {
         let mut out = BTreeSet::new();
         let mut unmatched = Vec::new();
         for (text, term) in &self.terms {
@@ -102,43 +96,12 @@ impl Selector {
     }
 }
 
-/// What selectors can match each node of `project` on.
-pub fn node_infos(project: &Project) -> Vec<NodeInfo> {
-    let mut infos: Vec<NodeInfo> = Vec::new();
-    for s in &project.sources {
-        infos.extend(s.source.tables.iter().map(|t| NodeInfo {
-            id: NodeId::Source(t.reference()),
-            fqn: vec![t.source.clone(), t.name.clone()],
-            tags: Vec::new(),
-            path: s.source.properties_path.clone(),
-            config: serde_json::json!({"enabled": true}),
-            state: None,
-        }));
-    }
-    infos.extend(project.nodes.iter().map(|n| NodeInfo {
-        id: NodeId::Model(n.name().to_owned()),
-        fqn: n.spec().fqn.iter().cloned().chain([n.name().to_owned()]).collect(),
-        tags: n.config.tags.clone(),
-        path: n.spec().original_file_path.clone(),
-        config: serde_json::to_value(&n.config).unwrap_or_default(),
-        state: None,
-    }));
-    infos.extend(project.tests.iter().map(|t| NodeInfo {
-        id: NodeId::Test(t.name.clone()),
-        fqn: t.fqn.clone(),
-        tags: t.config.tags.clone(),
-        path: t.original_file_path.clone(),
-        config: serde_json::to_value(&t.config).unwrap_or_default(),
-        state: None,
-    }));
-    infos
-}
-
 /// The nodes `selection` picks (everything when it selects nothing), minus what it
 /// excludes; tests whose parents are picked come along per its indirect selection, or
 /// `default`. A selection term that matches nothing is warned about, as dbt does.
 pub fn select(project: &Project, selection: &Selection, default: IndirectSelection) -> Result<BTreeSet<NodeId>> {
-    let mut infos = node_infos(project);
+    let mut infos: Vec<Candidate> =
+        project.node_infos().into_iter().map(|info| Candidate { info, state: None }).collect();
     let selector = Selector::parse(&selection.select)?;
     let excluding = Selector::parse(&selection.exclude)?;
     if selector.uses_state() || excluding.uses_state() {
@@ -147,11 +110,11 @@ pub fn select(project: &Project, selection: &Selection, default: IndirectSelecti
         };
         let compared = PreviousState::load(dir)?.compare(project);
         for info in &mut infos {
-            info.state = compared.get(&info.id).copied();
+            info.state = compared.get(&info.info.id).copied();
         }
     }
     let mut picked = if selector.is_empty() {
-        infos.iter().map(|n| n.id.clone()).collect()
+        infos.iter().map(|n| n.info.id.clone()).collect()
     } else {
         let (picked, unmatched) = selector.evaluate(&infos, &project.dag);
         for term in unmatched {
@@ -272,7 +235,8 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl Atom {
-    fn matches(&self, node: &NodeInfo) -> bool {
+    fn matches(&self, candidate: &Candidate) -> bool {
+        let node = &candidate.info;
         match &self.method {
             Method::Default => {
                 let name = node.id.name();
@@ -302,7 +266,7 @@ impl Atom {
             }
             // As in dbt, state:modified includes new nodes, and state:old is every node
             // the previous manifest has.
-            Method::State => match (self.value.as_str(), node.state) {
+            Method::State => match (self.value.as_str(), candidate.state) {
                 ("modified", Some(c)) => c != Comparison::Unmodified,
                 ("new", Some(c)) => c == Comparison::New,
                 ("unmodified", Some(c)) => c == Comparison::Unmodified,
@@ -312,8 +276,8 @@ impl Atom {
         }
     }
 
-    fn evaluate(&self, nodes: &[NodeInfo], dag: &Dag) -> BTreeSet<NodeId> {
-        let base: Vec<&NodeId> = nodes.iter().filter(|n| self.matches(n)).map(|n| &n.id).collect();
+    fn evaluate(&self, nodes: &[Candidate], dag: &Dag) -> BTreeSet<NodeId> {
+        let base: Vec<&NodeId> = nodes.iter().filter(|n| self.matches(n)).map(|n| &n.info.id).collect();
         let mut out: BTreeSet<NodeId> = base.iter().map(|id| (*id).clone()).collect();
         for id in base {
             if self.at {

@@ -8,12 +8,16 @@
 //! 4. Every manifest opts into the workspace's lints; every library turns doctests off.
 //! 5. No function outside tests is longer than [`MAX_FUNCTION_LINES`] unless a comment
 //!    right above it starts with `// Long:` and says why.
+//! 6. No cycle among a crate's modules ([`modules`]).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod modules;
 
 /// Each package's rank: a dependency must have a lower one (a dev-dependency, at most
 /// the same: a layer's tests may load data with the loader). A package missing here
@@ -30,8 +34,9 @@ const LAYERING: &[(&str, u32)] = &[
     ("intermediate", 4),
     ("marts", 4),
     ("ml", 4),
-    ("orchestrator", 5),
-    ("xtask", 5),
+    ("pitwall-docs", 5),
+    ("orchestrator", 6),
+    ("xtask", 6),
 ];
 
 /// Layer crates, whose `LAYER` only the registry (and each one's own binary) may name.
@@ -59,6 +64,7 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
     for package in &packages {
         problems.extend(manifest(root, package)?);
     }
+    let mut crates: BTreeMap<PathBuf, Vec<(String, String)>> = BTreeMap::new();
     for file in rust_files(root)? {
         let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
         let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
@@ -68,8 +74,42 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>> {
                 format!("{shown}:{line}: fn {name} is {n} lines (over {MAX_FUNCTION_LINES}): split it, or say why above it in a `// Long:` comment")
             }));
         }
+        if let Some((src, module)) = source_module(root, &file) {
+            crates.entry(src).or_default().push((module, text));
+        }
+    }
+    for (src, files) in crates {
+        problems.extend(module_cycles(&src, &files));
     }
     Ok(problems)
+}
+
+/// A file's crate `src` folder and module, for a file under one (not tests, not a root).
+fn source_module(root: &Path, file: &Path) -> Option<(PathBuf, String)> {
+    let relative = file.strip_prefix(root).ok()?;
+    let at = relative.components().position(|c| c.as_os_str() == "src")?;
+    let src: PathBuf = relative.components().take(at + 1).collect();
+    let module = modules::module_of(relative.strip_prefix(&src).ok()?)?;
+    Some((src, module))
+}
+
+/// Rule 6, for one crate: each cycle among its modules, named with the crate's folder.
+fn module_cycles(src: &Path, files: &[(String, String)]) -> Vec<String> {
+    let mut graph: modules::ModuleGraph = files.iter().map(|(m, _)| (m.clone(), Default::default())).collect();
+    for (module, text) in files {
+        let paths = modules::named_paths(module, &non_test_code(text));
+        modules::add_edges(&mut graph, module, &paths);
+    }
+    modules::cycles(&graph)
+        .into_iter()
+        .map(|cycle| {
+            format!(
+                "{}: modules {} name each other in a cycle: move what they share into one of them or a module of its own",
+                src.display(),
+                cycle.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// A workspace package: its name, manifest, crate roots and internal dependencies.
@@ -224,12 +264,7 @@ pub(crate) fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
     let code = blank_comments_and_strings(text);
     let lines: Vec<&str> = code.lines().collect();
     let original: Vec<&str> = text.lines().collect();
-    // The test module: `#[cfg(test)]` on a `mod`, not on a single item further up.
-    let test_module = (0..lines.len())
-        .find(|&i| {
-            lines[i].trim() == "#[cfg(test)]" && lines.get(i + 1).is_some_and(|l| l.trim_start().starts_with("mod "))
-        })
-        .unwrap_or(lines.len());
+    let test_module = test_module_line(&lines);
     let mut found = Vec::new();
     for (at, line) in lines.iter().enumerate().take(test_module) {
         let Some(name) = function_name(line) else { continue };
@@ -239,6 +274,23 @@ pub(crate) fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
         }
     }
     found
+}
+
+/// The line of the test module: `#[cfg(test)]` on a `mod`, not on a single item further
+/// up; the line count when there is none.
+fn test_module_line(lines: &[&str]) -> usize {
+    (0..lines.len())
+        .find(|&i| {
+            lines[i].trim() == "#[cfg(test)]" && lines.get(i + 1).is_some_and(|l| l.trim_start().starts_with("mod "))
+        })
+        .unwrap_or(lines.len())
+}
+
+/// A file's code before its test module, comments and literals blanked.
+fn non_test_code(text: &str) -> String {
+    let code = blank_comments_and_strings(text);
+    let lines: Vec<&str> = code.lines().collect();
+    lines[..test_module_line(&lines)].join("\n")
 }
 
 /// The name of the function a line declares, if it does.

@@ -11,7 +11,7 @@ use pitwall_core::dag::NodeId;
 use pitwall_core::state::Stamp;
 use pitwall_core::{Location, Relations, Warehouse};
 
-use crate::execute::OpenWarehouse;
+use crate::open::OpenWarehouse;
 
 /// Models to read from another warehouse when this one lacks them.
 #[derive(Clone, Debug)]

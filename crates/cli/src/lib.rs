@@ -24,13 +24,15 @@
 mod defer;
 mod engine;
 mod execute;
+mod open;
 mod options;
 pub mod resources;
 
 pub use defer::Deferral;
 pub use engine::Engine;
 
-pub use execute::{Executed, Execution, OpenWarehouse, execute, header, open_warehouse};
+pub use execute::{Executed, Execution, execute, header};
+pub use open::{OpenWarehouse, open_warehouse};
 pub use options::{GlobalOptions, exit_code, init, layer_main};
 pub use pitwall_core::warehouse::Access;
 pub use pitwall_core::{Layer, ProjectConfig};

@@ -132,7 +132,18 @@ pub struct TrainingInfo {
     /// it was chosen; absent for the workshop's model (the default, and every file
     /// written before model selection existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub candidate: Option<crate::candidates::CandidateRecord>,
+    pub candidate: Option<CandidateRecord>,
+}
+
+/// What a stored model records about the candidate it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CandidateRecord {
+    pub name: String,
+    pub family: String,
+    pub hyperparameters: BTreeMap<String, serde_json::Value>,
+    pub class_balancing: String,
+    /// `auto` (the cross-validation winner, with its score) or `named in meta.model`.
+    pub chosen_by: String,
 }
 
 /// A fitted model as stored in the model stage.
@@ -155,7 +166,7 @@ pub struct ModelArtifact {
     /// when present, `coefficients` has one row per encoded column. Absent: the features
     /// are used as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encoding: Option<crate::candidates::Encoding>,
+    pub encoding: Option<crate::encoding::Encoding>,
     /// The trees of a tree model (`coefficients` and `intercepts` are empty then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forest: Option<crate::trees::Forest>,

@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::candidates::{self, Candidate};
 use crate::classifier::{SplitRecord, TrainSettings};
+use crate::dataset::{self, HOLD_OUT_DATASET, SplitData, TRAIN_TEST_DATASET};
 use crate::metrics::SplitMetrics;
 use crate::split::Mt19937;
 use crate::stage;
-use crate::train_predict::{self, HOLD_OUT_DATASET, SplitData, TRAIN_TEST_DATASET};
 
 /// Where the comparison is written, under the target path.
 pub const COMPARE_FILE: &str = "ml_compare.json";
@@ -239,7 +239,7 @@ pub async fn run(config: &ProjectConfig, folds: usize, seed: u32) -> Result<Stri
                 ),
             ));
         }
-        batches.push(train_predict::collect_in_key_order(open.session.table(relation).await?).await?);
+        batches.push(dataset::collect_in_key_order(open.session.table(relation).await?).await?);
     }
     let fail = |e: String| Error::config(config.warehouse.to_string(), e);
     let data = SplitData::new(&batches[0], &batches[1], &TrainSettings::default()).map_err(fail)?;

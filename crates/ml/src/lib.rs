@@ -34,6 +34,8 @@ use pitwall_core::{CompiledModel, Error, Layer, Location, ProjectConfig, Report,
 pub mod candidates;
 pub mod classifier;
 pub mod compare;
+pub mod dataset;
+pub mod encoding;
 pub mod features;
 pub mod metrics;
 pub mod split;

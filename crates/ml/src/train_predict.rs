@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array};
-use arrow::compute::{concat, concat_batches, take};
+use arrow::compute::{concat, take};
 use arrow::datatypes::{DataType, Field, Schema};
 use async_trait::async_trait;
 use datafusion::common::JoinType;
@@ -26,23 +26,21 @@ use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::min;
 use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::{cast, ident};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, ArrayView2};
 use pitwall_core::{CompiledModel, Error, Model, ModelContext, ModelSpec, Result};
 
 use crate::candidates::{self, Candidate};
-use crate::classifier::{self, FEATURES, ModelArtifact, SplitRecord, TARGET, TrainSettings};
+use crate::classifier::{self, ModelArtifact, TrainSettings};
 use crate::compare;
+use crate::dataset::collect_in_key_order;
+pub use crate::dataset::{HOLD_OUT_DATASET, ROW_KEY, SplitData, TRAIN_TEST_DATASET};
 use crate::features;
 use crate::metrics::SplitMetrics;
 use crate::split;
 use crate::stage::{self, Metrics};
 
-pub const TRAIN_TEST_DATASET: &str = "train_test_dataset";
-pub const HOLD_OUT_DATASET: &str = "hold_out_dataset_for_prediction";
 pub const TRAIN_TEST_POSITION: &str = "train_test_position";
 pub const PREDICT_POSITION: &str = "predict_position";
-/// The row key that orders the split.
-pub const ROW_KEY: &str = "result_id";
 
 const SOURCE_FILE: &str = "crates/ml/src/train_predict.rs";
 const SOURCE: &str = include_str!("train_predict.rs");
@@ -72,63 +70,6 @@ pub struct Trained {
     pub artifact: ModelArtifact,
     pub metrics: Metrics,
     pub split: split::Split,
-}
-
-/// The datasets as matrices: `train_test_dataset` split 70/30 as scikit-learn splits it,
-/// and the hold-out.
-pub struct SplitData {
-    pub x_train: Array2<f64>,
-    pub y_train: Array1<i64>,
-    pub x_test: Array2<f64>,
-    pub y_test: Array1<i64>,
-    pub x_hold: Array2<f64>,
-    pub y_hold: Array1<i64>,
-    pub split: split::Split,
-    pub rows: usize,
-    pub(crate) description: String,
-}
-
-impl SplitData {
-    /// Splits `train_test` (rows in split order); both batches need the features and labels.
-    pub fn new(
-        train_test: &RecordBatch,
-        hold_out: &RecordBatch,
-        settings: &TrainSettings,
-    ) -> std::result::Result<SplitData, String> {
-        let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
-        let x = features::batch_matrix(train_test, &names)?;
-        let y = features::integers(train_test, TARGET)?;
-        let (n_train, n_test) = split::split_sizes(x.nrows(), settings.train_size);
-        if n_train == 0 || n_test == 0 {
-            return Err(format!(
-                "{TRAIN_TEST_DATASET} has {} rows, too few to split {} / {} and train \
-                 (it holds the 2010-2019 results of drivers and constructors active in 2020)",
-                x.nrows(),
-                n_train,
-                n_test
-            ));
-        }
-        let split = split::train_test_split(x.nrows(), settings.train_size, settings.seed);
-        Ok(SplitData {
-            x_train: x.select(Axis(0), &split.train),
-            y_train: y.select(Axis(0), &split.train),
-            x_test: x.select(Axis(0), &split.test),
-            y_test: y.select(Axis(0), &split.test),
-            x_hold: features::batch_matrix(hold_out, &names)?,
-            y_hold: features::integers(hold_out, TARGET)?,
-            rows: x.nrows(),
-            description: format!(
-                "scikit-learn train_test_split(train_size={}, random_state={}) over rows in {ROW_KEY} order",
-                settings.train_size, settings.seed
-            ),
-            split,
-        })
-    }
-
-    /// How the training rows were drawn, for the stored model.
-    pub fn record(&self) -> SplitRecord {
-        SplitRecord { rows: self.rows, test_rows: self.split.test.len(), description: self.description.clone() }
-    }
 }
 
 /// Which model `train_test_position` trains (`meta.model`).
@@ -213,13 +154,6 @@ pub fn train_chosen(
 fn with_record(candidate: &Candidate, mut fitted: classifier::Fitted, chosen_by: String) -> classifier::Fitted {
     fitted.artifact.training.candidate = Some(candidate.record(chosen_by));
     fitted
-}
-
-/// All rows of `frame` sorted by the row key, as one batch.
-pub(crate) async fn collect_in_key_order(frame: DataFrame) -> Result<RecordBatch> {
-    let schema = Arc::new(frame.schema().as_arrow().clone());
-    let batches = frame.sort(vec![ident(ROW_KEY).sort(true, false)])?.collect().await?;
-    Ok(concat_batches(&schema, &batches)?)
 }
 
 pub struct TrainTestPosition {

@@ -34,5 +34,5 @@ pub mod resolve;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use docs::DocBlock;
-pub use project::{ColumnDoc, NodeDoc, Planned, Project, ProjectSource};
+pub use project::{ColumnDoc, NodeDoc, NodeInfo, Planned, Project, ProjectSource};
 pub use resolve::{Bindings, load, par_map};

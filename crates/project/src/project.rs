@@ -66,6 +66,18 @@ pub struct Project {
     pub(crate) planned: Option<Planned>,
 }
 
+/// What selectors can match a node on, and what the docs site shows of it.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    pub id: NodeId,
+    /// Folder path plus name for models and tests; `[source, table]` for sources.
+    pub fqn: Vec<String>,
+    pub tags: Vec<String>,
+    pub path: String,
+    /// The node's resolved config, as the manifest shows it, for `config.<key>:`.
+    pub config: serde_json::Value,
+}
+
 impl Project {
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name() == name)
@@ -77,6 +89,36 @@ impl Project {
     }
 
     /// The plan of SQL model `name`, once planned.
+    /// What selectors match and the docs site shows of every source table, model and
+    /// test, in that order.
+    pub fn node_infos(&self) -> Vec<NodeInfo> {
+        let mut infos: Vec<NodeInfo> = Vec::new();
+        for s in &self.sources {
+            infos.extend(s.source.tables.iter().map(|t| NodeInfo {
+                id: NodeId::Source(t.reference()),
+                fqn: vec![t.source.clone(), t.name.clone()],
+                tags: Vec::new(),
+                path: s.source.properties_path.clone(),
+                config: serde_json::json!({"enabled": true}),
+            }));
+        }
+        infos.extend(self.nodes.iter().map(|n| NodeInfo {
+            id: NodeId::Model(n.name().to_owned()),
+            fqn: n.spec().fqn.iter().cloned().chain([n.name().to_owned()]).collect(),
+            tags: n.config.tags.clone(),
+            path: n.spec().original_file_path.clone(),
+            config: serde_json::to_value(&n.config).unwrap_or_default(),
+        }));
+        infos.extend(self.tests.iter().map(|t| NodeInfo {
+            id: NodeId::Test(t.name.clone()),
+            fqn: t.fqn.clone(),
+            tags: t.config.tags.clone(),
+            path: t.original_file_path.clone(),
+            config: serde_json::to_value(&t.config).unwrap_or_default(),
+        }));
+        infos
+    }
+
     pub fn plan_of(&self, name: &str) -> Option<&LogicalPlan> {
         self.planned.as_ref().and_then(|p| p.plans.get(name))
     }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use super::project::MAX_MODELS;
+/// The most models of a generated project: names have five digits (m99999) and folders
+/// three (f999).
+pub(crate) const MAX_MODELS: u32 = 100_000;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BenchArgs {

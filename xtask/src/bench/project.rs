@@ -26,9 +26,6 @@ use super::measure::{self, Sample};
 use super::peer;
 use super::report::{self, Tool};
 
-/// The most models: names have five digits (m99999) and folders three (f999).
-pub(crate) const MAX_MODELS: u32 = 100_000;
-
 /// Models per folder: `models/f000/` holds m00000 to m00099.
 const FOLDER_SIZE: u32 = 100;
 
@@ -641,6 +638,7 @@ fn write_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::args::MAX_MODELS;
 
     #[test]
     fn models_are_named_in_sorting_order_in_folders_of_100() {

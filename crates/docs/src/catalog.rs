@@ -178,7 +178,6 @@ mod tests {
     use pitwall_core::{ProjectConfig, Warehouse};
 
     use super::*;
-    use crate::registry::LAYERS;
 
     /// Writes a two-row table `(<id>, <text>)` of BIGINT and VARCHAR.
     async fn write(warehouse: &Warehouse, schema: &str, name: &str, id: &str, text: &str) {
@@ -196,10 +195,11 @@ mod tests {
     #[tokio::test]
     async fn the_catalog_lists_what_the_warehouse_holds_with_sql_types_indexes_and_row_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let overrides = Overrides { warehouse: Some(dir.path().to_str().unwrap().to_owned()), ..Default::default() };
-        let config = ProjectConfig::load(root, &overrides).unwrap();
-        let project = pitwall_project::load(config, LAYERS, pitwall_project::Bindings::Required).unwrap();
+        let config = ProjectConfig::load(&root, &overrides).unwrap();
+        // SQL models only: the Rust ones are bound by the orchestrator's registry.
+        let project = pitwall_project::load(config, &[], pitwall_project::Bindings::Available).unwrap();
         let (models, raw) = (&project.relations.target_schema, &project.relations.source_schemas["formula1"]);
         let warehouse = Warehouse::open(&project.config.warehouse).unwrap();
         write(&warehouse, raw, "status", "statusid", "status").await;

@@ -16,7 +16,6 @@ use datafusion::common::TableReference;
 use datafusion::prelude::{SessionContext, ident};
 use serde::Serialize;
 
-use super::plots;
 use pitwall_project::Project;
 
 const PIT_STOPS: &str = "fastest_pit_stops_by_constructor";
@@ -63,16 +62,10 @@ pub struct ChartData {
     pub ml_compare: Chart<ml::compare::Comparison>,
 }
 
-/// The charts section's HTML and the data behind it.
-pub struct Charts {
-    pub html: String,
-    pub data: ChartData,
-}
-
-/// Reads what the charts need from the opened warehouse and the model stage, and draws
-/// them. Never fails: a chart whose data cannot be read carries the reason instead, also
-/// printed as a warning.
-pub async fn charts(project: &Project, session: &SessionContext) -> Charts {
+/// Reads what the charts need from the opened warehouse and the model stage (`plots`
+/// draws them). Never fails: a chart whose data cannot be read carries the reason
+/// instead, also printed as a warning.
+pub async fn read(project: &Project, session: &SessionContext) -> ChartData {
     let pit_stops = model_chart(project, session, PIT_STOPS, read_pit_stops).await;
     let lap_times = model_chart(project, session, LAP_TIMES, read_lap_times).await;
     let ml = match ml::stage::load_metrics(&project.config.model_stage).await {
@@ -99,8 +92,7 @@ pub async fn charts(project: &Project, session: &SessionContext) -> Charts {
     for chart in [missing(&pit_stops), missing(&lap_times), missing(&ml), missing(&ml_compare)].into_iter().flatten() {
         eprintln!("warning: docs chart left out: {chart}");
     }
-    let data = ChartData { pit_stops, lap_times, ml, ml_compare };
-    Charts { html: plots::section(&data), data }
+    ChartData { pit_stops, lap_times, ml, ml_compare }
 }
 
 fn missing<T>(chart: &Chart<T>) -> Option<&str> {

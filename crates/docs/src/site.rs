@@ -12,12 +12,11 @@ use pitwall_core::testing::TestSpec;
 use pitwall_core::{Language, Node};
 use serde_json::{Map, Value, json};
 
-use super::charts::Charts;
 use super::graph::{self, node_color};
 use super::markdown::{escape, to_html};
+use super::plots::Charts;
 use crate::lineage::Lineage;
-use crate::select::{NodeInfo, node_infos};
-use pitwall_project::{ColumnDoc, Project};
+use pitwall_project::{ColumnDoc, NodeInfo, Project};
 
 const TEMPLATE: &str = include_str!("index.html");
 const STYLE: &str = include_str!("style.css");
@@ -82,7 +81,7 @@ fn script_safe(json: &str) -> String {
 /// The JSON the script renders pages from.
 fn data(inputs: &Inputs) -> Value {
     let project = inputs.project;
-    let infos = node_infos(project);
+    let infos = project.node_infos();
     let runs = run_index(inputs.run_results.as_ref());
     let mut nodes = Map::new();
     let mut order = Vec::new();

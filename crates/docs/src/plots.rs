@@ -16,8 +16,20 @@ const WIDTH: f64 = 760.0;
 const LEFT: f64 = 130.0;
 const RIGHT: f64 = 24.0;
 
+/// The charts section's HTML and the data behind it.
+pub struct Charts {
+    pub html: String,
+    pub data: ChartData,
+}
+
+impl Charts {
+    pub fn draw(data: ChartData) -> Charts {
+        Charts { html: section(&data), data }
+    }
+}
+
 /// The charts section: one figure per chart, each its SVG or why it is missing.
-pub(super) fn section(data: &ChartData) -> String {
+fn section(data: &ChartData) -> String {
     let mut out = String::new();
     out.push_str(&figure(
         "chart-pit-stops",

@@ -1,25 +1,30 @@
-//! `pitwall docs generate` and `pitwall docs serve`: dbt's documentation site.
+//! pitwall-docs: dbt's documentation site and the project's column lineage.
 //!
-//! `generate` writes into the target path (a folder or an object-store URL), beside the
-//! `manifest.json` every command writes: `catalog.json` (dbt's, the warehouse's column
-//! types) and `index.html`, one self-contained file (its CSS, script, lineage graph,
-//! charts and the project as embedded JSON: it opens from `file://` with no network).
-//! `serve` serves the target path over HTTP.
+//! `pitwall docs generate` ([`generate`]) writes into the target path (a folder or an
+//! object-store URL), beside the `manifest.json` every command writes: `catalog.json`
+//! (dbt's, the warehouse's column types, [`catalog`]) and `index.html`, one
+//! self-contained file (its CSS, script, lineage graph, charts and the project as embedded
+//! JSON: it opens from `file://` with no network). `pitwall docs serve` ([`serve`]) serves
+//! the target path over HTTP; `pitwall lineage` prints [`lineage`]'s trees.
 //!
 //! - [`site`]: the page and the JSON the script renders every page from.
 //! - [`graph`]: the DAG's layered layout, as SVG.
 //! - [`charts`] and `plots`: the workshop's answers from the warehouse and model stage.
 //! - [`markdown`]: descriptions and doc blocks, rendered to escaped HTML.
 //! - [`serve`]: the static HTTP server.
+//! - [`lineage`]: column-level lineage, read off the project's logical plans.
+//! - [`catalog`]: dbt's `catalog.json`.
 //!
-//! The catalog is [`crate::catalog`]'s and column lineage [`crate::lineage`]'s. It writes
-//! nothing but those files, and reads the warehouse only through
+//! It must never write anything but those files, never build a model, and never name a
+//! layer: it reads the project as loaded ([`Project`]), and the warehouse only through
 //! `pitwall_cli::open_warehouse` (a shared lock, as every reader).
 
+pub mod catalog;
 pub mod charts;
 pub mod graph;
+pub mod lineage;
 pub mod markdown;
-mod plots;
+pub mod plots;
 pub mod serve;
 pub mod site;
 
@@ -29,26 +34,18 @@ use pitwall_cli::{Access, open_warehouse};
 use pitwall_core::Location;
 use serde_json::Value;
 
-use crate::cli::DocsCommand;
 use crate::lineage::Lineage;
 use pitwall_project::Project;
-
-pub async fn dispatch(project: &Project, command: &DocsCommand, no_wait: bool) -> Result<bool> {
-    match command {
-        DocsCommand::Generate => generate(project, no_wait).await,
-        DocsCommand::Serve { port, host } => serve::serve(&project.config.target_path, host, *port).await,
-    }
-}
 
 /// Writes `catalog.json` and `index.html` into the target path.
 pub async fn generate(project: &Project, no_wait: bool) -> Result<bool> {
     let target = &project.config.target_path;
     // One shared lock for the catalog and the charts, so both see the same build.
     let open = open_warehouse(&project.config, Access::Read, no_wait).await?;
-    let catalog = crate::catalog::catalog_value(project, &open).await?;
+    let catalog = catalog::catalog_value(project, &open).await?;
     let bytes = serde_json::to_vec_pretty(&catalog)?;
     target.write("catalog.json", bytes).await.with_context(|| format!("writing {}", target.join("catalog.json")))?;
-    let charts = charts::charts(project, &open.session).await;
+    let charts = plots::Charts::draw(charts::read(project, &open.session).await);
     drop(open);
     let run_results =
         read(target, "run_results.json").await?.and_then(|bytes| json_or_warn(&bytes, "run_results.json"));
