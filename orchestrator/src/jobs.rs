@@ -214,7 +214,7 @@ fn parse_step(job: &str, index: usize, text: &str) -> Result<Step> {
 /// Splits a command line into words as a POSIX shell does for plain text: whitespace
 /// separates, '...' is literal, "..." keeps spaces and honours \" and \\, and a backslash
 /// outside quotes escapes the next character. No variables, globs or pipes.
-fn split_words(text: &str) -> Result<Vec<String>, String> {
+fn split_words(text: &str) -> Result<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = text.chars();
@@ -225,7 +225,7 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
                 let word = word.get_or_insert_default();
                 loop {
                     match chars.next() {
-                        None => return Err("an unclosed ' quote".to_owned()),
+                        None => bail!("an unclosed ' quote"),
                         Some('\'') => break,
                         Some(other) => word.push(other),
                     }
@@ -235,12 +235,12 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
                 let word = word.get_or_insert_default();
                 loop {
                     match chars.next() {
-                        None => return Err("an unclosed \" quote".to_owned()),
+                        None => bail!("an unclosed \" quote"),
                         Some('"') => break,
                         Some('\\') => match chars.next() {
                             Some(e @ ('"' | '\\')) => word.push(e),
                             Some(other) => word.extend(['\\', other]),
-                            None => return Err("an unclosed \" quote".to_owned()),
+                            None => bail!("an unclosed \" quote"),
                         },
                         Some(other) => word.push(other),
                     }

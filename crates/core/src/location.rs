@@ -49,7 +49,8 @@ impl StoreOptions {
     /// Checks every key and value without opening anything, so a typo is reported where
     /// the options are written (`what` names that place), not at first use.
     pub fn validate(&self, what: &str) -> Result<()> {
-        s3_builder(&Url::parse("s3://check/").expect("a valid URL"), self).map(drop).map_err(|e| Error::config(what, e))
+        let check = Url::parse("s3://check/").expect("a valid URL");
+        s3_builder(&check, self).map(drop).map_err(|e| Error::config(what, e.to_string()))
     }
 }
 
@@ -121,7 +122,7 @@ impl Location {
                 (Arc::from(store), root, url)
             }
             Location::Url(url, options) if matches!(url.scheme(), "s3" | "s3a") => {
-                let builder = s3_builder(url, options).map_err(|e| Error::config(self.to_string(), e))?;
+                let builder = s3_builder(url, options).map_err(|e| Error::config(self.to_string(), e.to_string()))?;
                 let store = builder.build().map_err(|e| self.open_error(e))?;
                 let root = object_store::path::Path::from_url_path(url.path()).map_err(|e| self.open_error(e))?;
                 (Arc::new(store), root, url.clone())
@@ -188,11 +189,29 @@ impl Store {
     }
 }
 
+/// Why store options (a target's `[targets.<name>.storage]`, or the `AWS_MAX_ATTEMPTS`
+/// variable) cannot open a store: each is the user's setting at fault, named with its value.
+#[derive(Debug, thiserror::Error)]
+enum StoreOptionError {
+    /// The environment's `AWS_MAX_ATTEMPTS` is not a whole number.
+    #[error("AWS_MAX_ATTEMPTS = '{0}' is not a number")]
+    MaxAttempts(String),
+    #[error("{key} = '{0}' is not a number", key = MAX_RETRIES)]
+    MaxRetries(String),
+    #[error("{key} = '{0}' is not a duration (e.g. 30s, 2min)", key = RETRY_TIMEOUT)]
+    RetryTimeout(String),
+    /// A key neither object_store's S3 or client keys nor pitwall's own.
+    #[error(
+        "unknown storage option `{0}` (an S3 key such as aws_region or aws_endpoint, a client key such as timeout, or max_retries, retry_timeout)"
+    )]
+    UnknownKey(String),
+}
+
 /// An S3 store's builder: the standard `AWS_*` variables, then `options`, then the
 /// bucket from `url`. Retries with exponential backoff cover throttling, 5xx answers and
 /// timeouts (object_store's retry loop); `AWS_MAX_ATTEMPTS` (the AWS SDKs' variable) or
 /// `max_retries` bound them. Without credentials the requests are unsigned.
-fn s3_builder(url: &Url, options: &StoreOptions) -> std::result::Result<AmazonS3Builder, String> {
+fn s3_builder(url: &Url, options: &StoreOptions) -> std::result::Result<AmazonS3Builder, StoreOptionError> {
     configure_s3(AmazonS3Builder::from_env(), url, options)
 }
 
@@ -202,28 +221,26 @@ fn configure_s3(
     builder: AmazonS3Builder,
     url: &Url,
     options: &StoreOptions,
-) -> std::result::Result<AmazonS3Builder, String> {
+) -> std::result::Result<AmazonS3Builder, StoreOptionError> {
     let mut builder = builder.with_url(url.as_str());
     let mut retry =
         RetryConfig { backoff: BackoffConfig::default(), max_retries: 10, retry_timeout: Duration::from_secs(180) };
     if let Ok(attempts) = std::env::var("AWS_MAX_ATTEMPTS") {
-        let attempts: usize =
-            attempts.trim().parse().map_err(|_| format!("AWS_MAX_ATTEMPTS = '{attempts}' is not a number"))?;
+        let attempts: usize = attempts.trim().parse().map_err(|_| StoreOptionError::MaxAttempts(attempts.clone()))?;
         retry.max_retries = attempts.saturating_sub(1);
     }
     for (key, value) in options.0.iter() {
         match key.as_str() {
             MAX_RETRIES => {
-                retry.max_retries = value.parse().map_err(|_| format!("{MAX_RETRIES} = '{value}' is not a number"))?;
+                retry.max_retries = value.parse().map_err(|_| StoreOptionError::MaxRetries(value.clone()))?;
             }
             RETRY_TIMEOUT => {
-                retry.retry_timeout = humantime_seconds(value)
-                    .ok_or_else(|| format!("{RETRY_TIMEOUT} = '{value}' is not a duration (e.g. 30s, 2min)"))?;
+                retry.retry_timeout =
+                    humantime_seconds(value).ok_or_else(|| StoreOptionError::RetryTimeout(value.clone()))?;
             }
             _ => {
-                let config_key: AmazonS3ConfigKey = key.to_ascii_lowercase().parse().map_err(|_| {
-                    format!("unknown storage option `{key}` (an S3 key such as aws_region or aws_endpoint, a client key such as timeout, or max_retries, retry_timeout)")
-                })?;
+                let config_key: AmazonS3ConfigKey =
+                    key.to_ascii_lowercase().parse().map_err(|_| StoreOptionError::UnknownKey(key.clone()))?;
                 builder = builder.with_config(config_key, value);
             }
         }
@@ -292,7 +309,7 @@ mod tests {
         StoreOptions::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
-    fn configured(pairs: &[(&str, &str)]) -> std::result::Result<AmazonS3Builder, String> {
+    fn configured(pairs: &[(&str, &str)]) -> std::result::Result<AmazonS3Builder, StoreOptionError> {
         configure_s3(AmazonS3Builder::new(), &Url::parse("s3://bucket/prefix/").unwrap(), &options(pairs))
     }
 
@@ -308,9 +325,10 @@ mod tests {
     fn store_options_are_checked_and_never_shown() {
         let region = configured(&[("aws_region", "eu-west-1"), ("timeout", "5s"), ("max_retries", "2")]).unwrap();
         assert_eq!(region.get_config_value(&AmazonS3ConfigKey::Region).as_deref(), Some("eu-west-1"));
-        assert!(configured(&[("aws_regoin", "x")]).unwrap_err().contains("unknown storage option `aws_regoin`"));
-        assert!(configured(&[("max_retries", "many")]).unwrap_err().contains("max_retries = 'many'"));
-        assert!(configured(&[("retry_timeout", "soon")]).unwrap_err().contains("not a duration"));
+        let error = |pairs: &[(&str, &str)]| configured(pairs).unwrap_err().to_string();
+        assert!(error(&[("aws_regoin", "x")]).contains("unknown storage option `aws_regoin`"));
+        assert!(error(&[("max_retries", "many")]).contains("max_retries = 'many'"));
+        assert!(error(&[("retry_timeout", "soon")]).contains("not a duration"));
         let secret = options(&[("aws_secret_access_key", "hunter2")]);
         assert_eq!(format!("{secret:?}"), "{\"aws_secret_access_key\"}");
         let location = Location::parse("s3://b/p/", Path::new("/")).unwrap().with_options(&secret);

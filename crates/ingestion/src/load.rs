@@ -25,10 +25,11 @@ use pitwall_core::{Error, Location, RawSink, Result, Source};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use crate::compression;
+use crate::convert::{self, ConvertError};
 use crate::header::{self, Mapping};
 use crate::progress::{LoadProgress, TableCount};
 use crate::split::{self, Record};
-use crate::{compression, convert};
 
 const BATCH_ROWS: usize = 16 * 1024;
 
@@ -374,7 +375,9 @@ enum Field<'a, 'r> {
     Unescaped(&'r [u8]),
 }
 
-fn convert_field<'a>(column_type: ColumnType, field: Field<'a, '_>) -> Result<Cell<'a>, String> {
+/// The field as a cell, or why it is rejected; the reason borrows the field (the shorter
+/// of its two lifetimes), so it must be worded before the record is read over.
+fn convert_field<'a: 'r, 'r>(column_type: ColumnType, field: Field<'a, 'r>) -> Result<Cell<'a>, ConvertError<'r>> {
     let bytes = match field {
         Field::InBlock(bytes) | Field::Unescaped(bytes) => bytes,
     };
@@ -398,8 +401,8 @@ fn convert_field<'a>(column_type: ColumnType, field: Field<'a, '_>) -> Result<Ce
     }
 }
 
-fn utf8(bytes: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(bytes).map_err(|_| "the field is not valid UTF-8".to_owned())
+fn utf8(bytes: &[u8]) -> Result<&str, ConvertError<'static>> {
+    std::str::from_utf8(bytes).map_err(|_| ConvertError::NotUtf8)
 }
 
 fn append(column: &mut Column, cell: Cell) {
@@ -702,7 +705,7 @@ fn parse_chunk(plan: &Plan, bytes: &[u8], start: usize, end: usize, more: bool) 
         }
         if let Some((j, reason)) = failure {
             let column = Some(plan.table.columns[j].name.clone());
-            chunk.rejections.push(Rejection { line, lines: read.lines, column, reason });
+            chunk.rejections.push(Rejection { line, lines: read.lines, column, reason: reason.to_string() });
             continue;
         }
         columns.iter_mut().zip(cells.drain(..)).for_each(|(column, cell)| append(column, cell));

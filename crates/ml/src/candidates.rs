@@ -26,6 +26,7 @@ use crate::classifier::{
     TARGET, TrainSettings, TrainingInfo,
 };
 use crate::encoding::Encoding;
+use crate::error::MlError;
 use crate::split::Mt19937;
 use crate::trees::{Forest, TreeSettings};
 
@@ -86,12 +87,12 @@ pub fn candidates(seed: u32) -> Vec<Candidate> {
 }
 
 /// The candidate called `name`, or an error listing the names there are.
-pub fn find(name: &str, seed: u32) -> Result<Candidate, String> {
+pub fn find(name: &str, seed: u32) -> Result<Candidate, MlError> {
     let all = candidates(seed);
     let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
-    all.into_iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| format!("meta.model names no candidate '{name}': use auto or one of {}", names.join(", ")))
+    all.into_iter().find(|c| c.name == name).ok_or_else(|| {
+        MlError::Config(format!("meta.model names no candidate '{name}': use auto or one of {}", names.join(", ")))
+    })
 }
 
 impl Candidate {
@@ -153,7 +154,7 @@ impl Candidate {
         y: ArrayView1<'_, i64>,
         split: SplitRecord,
         for_keeps: bool,
-    ) -> Result<classifier::Fitted, String> {
+    ) -> Result<classifier::Fitted, MlError> {
         match &self.spec {
             Spec::Workshop { standardize } if for_keeps => {
                 classifier::fit(x, y, &TrainSettings { standardize: *standardize, ..Default::default() }, split)
@@ -214,7 +215,7 @@ fn fit_logistic(
     max_iterations: u64,
     split: SplitRecord,
     for_keeps: bool,
-) -> Result<classifier::Fitted, String> {
+) -> Result<classifier::Fitted, MlError> {
     let encoded = encoding.as_ref().map_or_else(|| x.to_owned(), |e| e.apply(x));
     let standardization = standardize.then(|| one_hot_aware_standardization(encoded.view(), encoding.as_ref()));
     let input = standardization.as_ref().map_or_else(|| encoded.clone(), |s| s.apply(encoded.view()));
@@ -226,7 +227,7 @@ fn fit_logistic(
             .max_iterations(cap)
             .gradient_tolerance(tolerance)
             .fit(&dataset)
-            .map_err(|e| format!("{} could not fit the model: {e}", classifier::LIBRARY))
+            .map_err(|e| MlError::Fit(format!("{} could not fit the model: {e}", classifier::LIBRARY)))
     };
     let clock = Instant::now();
     let model = run(max_iterations)?;

@@ -23,6 +23,8 @@ use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use crate::error::MlError;
+
 /// The features the workshop trains on, in its order.
 pub const FEATURES: [&str; 9] = [
     "race_year",
@@ -73,11 +75,12 @@ impl Default for TrainSettings {
 
 impl TrainSettings {
     /// The defaults, with `standardize` taken from the model's `meta` config when set.
-    pub fn from_meta(meta: &BTreeMap<String, serde_json::Value>) -> Result<TrainSettings, String> {
+    pub fn from_meta(meta: &BTreeMap<String, serde_json::Value>) -> Result<TrainSettings, MlError> {
         let mut settings = TrainSettings::default();
         if let Some(value) = meta.get("standardize") {
-            settings.standardize =
-                value.as_bool().ok_or_else(|| format!("meta.standardize must be true or false, not {value}"))?;
+            settings.standardize = value
+                .as_bool()
+                .ok_or_else(|| MlError::Config(format!("meta.standardize must be true or false, not {value}")))?;
         }
         Ok(settings)
     }
@@ -181,10 +184,10 @@ score[k] = intercepts[k] + sum_i x[i] * coefficients[i][k]; prediction = classes
 impl ModelArtifact {
     /// Checks that the arrays agree with each other (an artifact edited by hand, or from
     /// another version, fails here rather than mid-prediction).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), MlError> {
         let k = self.classes.len();
         if self.features.is_empty() || k == 0 {
-            return Err("the model has no features or no classes".into());
+            return Err(MlError::Stored("the model has no features or no classes".into()));
         }
         if let Some(encoding) = &self.encoding {
             encoding.validate(self.features.len())?;
@@ -194,15 +197,17 @@ impl ModelArtifact {
         }
         let f = self.input_width();
         if self.coefficients.len() != f || self.coefficients.iter().any(|row| row.len() != k) {
-            return Err(format!("coefficients must be {f} rows (features) of {k} values (classes)"));
+            return Err(MlError::Stored(format!("coefficients must be {f} rows (features) of {k} values (classes)")));
         }
         if self.intercepts.len() != k {
-            return Err(format!("intercepts must have {k} values (one per class)"));
+            return Err(MlError::Stored(format!("intercepts must have {k} values (one per class)")));
         }
         if let Some(s) = &self.standardization
             && (s.mean.len() != f || s.scale.len() != f)
         {
-            return Err(format!("standardization mean and scale must have {f} values (one per input column)"));
+            return Err(MlError::Stored(format!(
+                "standardization mean and scale must have {f} values (one per input column)"
+            )));
         }
         Ok(())
     }
@@ -259,12 +264,12 @@ pub fn fit(
     y: ArrayView1<'_, i64>,
     settings: &TrainSettings,
     split: SplitRecord,
-) -> Result<Fitted, String> {
+) -> Result<Fitted, MlError> {
     if x.nrows() == 0 {
-        return Err("no training rows".into());
+        return Err(MlError::Data("no training rows".into()));
     }
     if x.ncols() != FEATURES.len() {
-        return Err(format!("expected {} feature columns, got {}", FEATURES.len(), x.ncols()));
+        return Err(MlError::Data(format!("expected {} feature columns, got {}", FEATURES.len(), x.ncols())));
     }
     let standardization = settings.standardize.then(|| Standardization::fit(x));
     let x = match &standardization {
@@ -278,13 +283,13 @@ pub fn fit(
             .max_iterations(max_iterations)
             .gradient_tolerance(settings.gradient_tolerance)
             .fit(&dataset)
-            .map_err(|e| format!("{LIBRARY} could not fit the model: {e}"))
+            .map_err(|e| MlError::Fit(format!("{LIBRARY} could not fit the model: {e}")))
     };
     let clock = Instant::now();
     let model = run(settings.max_iterations)?;
     let fit_time = clock.elapsed();
 
-    let same = |k: u64| -> Result<bool, String> {
+    let same = |k: u64| -> Result<bool, MlError> {
         let m = run(k)?;
         Ok(m.params() == model.params() && m.intercept() == model.intercept())
     };
@@ -338,7 +343,7 @@ pub struct SplitRecord {
 
 /// The smallest iteration cap `k <= max` whose fit equals the fit with cap `max`
 /// (`same(k)`); true for every `k` from the answer up, so a binary search finds it.
-pub(crate) fn iterations_used(max: u64, mut same: impl FnMut(u64) -> Result<bool, String>) -> Result<u64, String> {
+pub(crate) fn iterations_used(max: u64, mut same: impl FnMut(u64) -> Result<bool, MlError>) -> Result<u64, MlError> {
     if max <= 1 || !same(max - 1)? {
         return Ok(max);
     }
@@ -512,7 +517,7 @@ mod tests {
         let tie = ModelArtifact { intercepts: vec![0.0, 0.0, -1.0], ..artifact.clone() };
         assert_eq!(tie.predict(array![[0.5, 0.5]].view()).to_vec(), vec![1]);
         let broken = ModelArtifact { intercepts: vec![0.0], ..artifact };
-        assert!(broken.validate().unwrap_err().contains("intercepts"));
+        assert!(broken.validate().unwrap_err().to_string().contains("intercepts"));
     }
 
     fn fitted_toy() -> ModelArtifact {
@@ -527,7 +532,8 @@ mod tests {
         meta.insert("standardize".to_owned(), serde_json::Value::Bool(true));
         assert!(TrainSettings::from_meta(&meta).unwrap().standardize);
         meta.insert("standardize".to_owned(), serde_json::json!("yes"));
-        assert!(TrainSettings::from_meta(&meta).unwrap_err().contains("true or false"));
+        let err = TrainSettings::from_meta(&meta).unwrap_err();
+        assert!(matches!(&err, MlError::Config(m) if m.contains("true or false")), "{err:?}");
     }
 
     #[test]

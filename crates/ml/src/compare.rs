@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::candidates::{self, Candidate};
 use crate::classifier::{SplitRecord, TrainSettings};
 use crate::dataset::{self, HOLD_OUT_DATASET, SplitData, TRAIN_TEST_DATASET};
+use crate::error::MlError;
 use crate::metrics::SplitMetrics;
 use crate::split::Mt19937;
 use crate::stage;
@@ -87,7 +88,7 @@ pub fn cross_validate(
     x: ArrayView2<'_, f64>,
     y: ArrayView1<'_, i64>,
     folds: &[Vec<usize>],
-) -> std::result::Result<Vec<f64>, String> {
+) -> std::result::Result<Vec<f64>, MlError> {
     folds
         .iter()
         .enumerate()
@@ -113,9 +114,9 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt())
 }
 
-fn check_folds(rows: usize, folds: usize) -> std::result::Result<(), String> {
+fn check_folds(rows: usize, folds: usize) -> std::result::Result<(), MlError> {
     if folds < 2 || folds > rows {
-        return Err(format!("--folds must be between 2 and the {rows} training rows, not {folds}"));
+        return Err(MlError::Config(format!("--folds must be between 2 and the {rows} training rows, not {folds}")));
     }
     Ok(())
 }
@@ -126,7 +127,7 @@ pub fn choose(
     y: ArrayView1<'_, i64>,
     folds: usize,
     seed: u32,
-) -> std::result::Result<(Candidate, f64), String> {
+) -> std::result::Result<(Candidate, f64), MlError> {
     check_folds(y.len(), folds)?;
     let assignment = stratified_folds(y, folds, seed);
     let mut best: Option<(Candidate, f64)> = None;
@@ -136,12 +137,13 @@ pub fn choose(
             best = Some((candidate, mean));
         }
     }
-    best.ok_or_else(|| "there are no candidates".to_owned())
+    // `candidates` always lists some, so there is always a best.
+    best.ok_or_else(|| MlError::Internal("there are no candidates".to_owned()))
 }
 
 /// Cross-validates every candidate on `data`'s training split, then refits each on it and
 /// scores it on the test split and the hold-out.
-pub fn compare(data: &SplitData, folds: usize, seed: u32) -> std::result::Result<Comparison, String> {
+pub fn compare(data: &SplitData, folds: usize, seed: u32) -> std::result::Result<Comparison, MlError> {
     check_folds(data.y_train.len(), folds)?;
     let clock = Instant::now();
     let assignment = stratified_folds(data.y_train.view(), folds, seed);
@@ -241,7 +243,7 @@ pub async fn run(config: &ProjectConfig, folds: usize, seed: u32) -> Result<Stri
         }
         batches.push(dataset::collect_in_key_order(open.session.table(relation).await?).await?);
     }
-    let fail = |e: String| Error::config(config.warehouse.to_string(), e);
+    let fail = |e: MlError| Error::config(config.warehouse.to_string(), e.to_string());
     let data = SplitData::new(&batches[0], &batches[1], &TrainSettings::default()).map_err(fail)?;
     let comparison = compare(&data, folds, seed).map_err(fail)?;
     config.target_path.write(COMPARE_FILE, stage::to_json(&comparison)?).await?;
@@ -342,6 +344,7 @@ mod tests {
         assert_eq!((winner.name.as_str(), cv), (first.chosen.as_str(), best), "auto trains the table's winner");
         let text = first.render();
         assert!(text.contains(&format!("*{}", first.chosen)) && text.contains("CV mean ± sd"), "{text}");
-        assert!(compare(&data, 1, 42).unwrap_err().contains("--folds must be between 2"));
+        let err = compare(&data, 1, 42).unwrap_err();
+        assert!(matches!(&err, MlError::Config(m) if m.starts_with("--folds must be between 2")), "{err:?}");
     }
 }

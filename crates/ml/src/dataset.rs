@@ -13,6 +13,7 @@ use ndarray::{Array1, Array2, Axis};
 use pitwall_core::Result;
 
 use crate::classifier::{FEATURES, SplitRecord, TARGET, TrainSettings};
+use crate::error::MlError;
 use crate::features;
 use crate::split;
 
@@ -43,19 +44,19 @@ impl SplitData {
         train_test: &RecordBatch,
         hold_out: &RecordBatch,
         settings: &TrainSettings,
-    ) -> std::result::Result<SplitData, String> {
+    ) -> std::result::Result<SplitData, MlError> {
         let names: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
         let x = features::batch_matrix(train_test, &names)?;
         let y = features::integers(train_test, TARGET)?;
         let (n_train, n_test) = split::split_sizes(x.nrows(), settings.train_size);
         if n_train == 0 || n_test == 0 {
-            return Err(format!(
+            return Err(MlError::Data(format!(
                 "{TRAIN_TEST_DATASET} has {} rows, too few to split {} / {} and train \
                  (it holds the 2010-2019 results of drivers and constructors active in 2020)",
                 x.nrows(),
                 n_train,
                 n_test
-            ));
+            )));
         }
         let split = split::train_test_split(x.nrows(), settings.train_size, settings.seed);
         Ok(SplitData {

@@ -5,6 +5,8 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use crate::error::MlError;
+
 /// Derived input columns: a feature as it is, or one 0/1 column per category it takes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Encoding {
@@ -49,10 +51,13 @@ impl Encoding {
         out
     }
 
-    pub fn validate(&self, features: usize) -> Result<(), String> {
+    /// Checks a stored model's encoding against its features.
+    pub fn validate(&self, features: usize) -> Result<(), MlError> {
         match self.columns.iter().find(|c| c.feature >= features) {
-            Some(c) => Err(format!("encoding reads feature {} but the model has {features}", c.feature)),
-            None if self.columns.is_empty() => Err("encoding has no columns".into()),
+            Some(c) => {
+                Err(MlError::Stored(format!("encoding reads feature {} but the model has {features}", c.feature)))
+            }
+            None if self.columns.is_empty() => Err(MlError::Stored("encoding has no columns".into())),
             None => Ok(()),
         }
     }

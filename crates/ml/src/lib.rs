@@ -36,6 +36,7 @@ pub mod classifier;
 pub mod compare;
 pub mod dataset;
 pub mod encoding;
+pub mod error;
 pub mod features;
 pub mod metrics;
 pub mod split;
@@ -44,6 +45,7 @@ pub mod train_predict;
 pub mod trees;
 
 use classifier::TrainSettings;
+pub use error::MlError;
 pub use train_predict::{PREDICT_POSITION, PredictPosition, TRAIN_TEST_POSITION, TrainTestPosition, Trained};
 
 /// The ml layer: its two Rust models and the trained model's report.

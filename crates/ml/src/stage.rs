@@ -9,6 +9,7 @@ use pitwall_core::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::{MODEL_NAME, MODEL_VERSION, ModelArtifact, TrainingInfo};
+use crate::error::MlError;
 use crate::metrics::SplitMetrics;
 
 /// `driver_position_1.0`, the versioned folder (and file stem) of the model.
@@ -103,11 +104,11 @@ pub(crate) async fn read(stage: &Location, path: &str) -> Result<Option<Vec<u8>>
 /// land one ulp off (its exact `float_roundtrip` mode is a crate-wide feature that would
 /// rebuild arrow and datafusion). JSON is YAML 1.2, and the YAML reader parses numbers
 /// with Rust's correctly rounded `str::parse`, so a stored model loads exactly as trained.
-pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, MlError> {
     if !matches!(bytes.trim_ascii_start().first(), Some(b'{' | b'[')) {
-        return Err("expected a JSON object or array".into());
+        return Err(MlError::Stored("expected a JSON object or array".into()));
     }
-    serde_norway::from_slice(bytes).map_err(|e| e.to_string())
+    serde_norway::from_slice(bytes).map_err(|e| MlError::Stored(e.to_string()))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(stage: &Location, path: &str, bytes: &[u8]) -> Result<T> {
@@ -121,7 +122,7 @@ pub async fn load_model(stage: &Location) -> Result<Option<ModelArtifact>> {
         return Ok(None);
     };
     let artifact: ModelArtifact = parse(stage, &path, &bytes)?;
-    artifact.validate().map_err(|e| Error::config(stage.join(&path).to_string(), e))?;
+    artifact.validate().map_err(|e| Error::config(stage.join(&path).to_string(), e.to_string()))?;
     Ok(Some(artifact))
 }
 

@@ -377,7 +377,8 @@ async fn too_few_rows_to_split_is_a_clear_error() {
     for n in [0, 1] {
         let err = crate::train_predict::train_and_evaluate(&rows.slice(0, n), &rows, &settings).err().unwrap();
         assert!(
-            err.starts_with(&format!("train_test_dataset has {n} rows, too few to split 0 / {n} and train")),
+            matches!(&err, crate::MlError::Data(m)
+                if m.starts_with(&format!("train_test_dataset has {n} rows, too few to split 0 / {n} and train"))),
             "{err}"
         );
     }

@@ -34,6 +34,7 @@ use crate::classifier::{self, ModelArtifact, TrainSettings};
 use crate::compare;
 use crate::dataset::collect_in_key_order;
 pub use crate::dataset::{HOLD_OUT_DATASET, ROW_KEY, SplitData, TRAIN_TEST_DATASET};
+use crate::error::MlError;
 use crate::features;
 use crate::metrics::SplitMetrics;
 use crate::split;
@@ -84,16 +85,17 @@ pub enum ModelChoice {
 }
 
 impl ModelChoice {
-    pub fn from_meta(meta: &BTreeMap<String, serde_json::Value>) -> std::result::Result<ModelChoice, String> {
+    pub fn from_meta(meta: &BTreeMap<String, serde_json::Value>) -> std::result::Result<ModelChoice, MlError> {
         let Some(value) = meta.get("model") else {
             return Ok(ModelChoice::Workshop);
         };
-        let name =
-            value.as_str().ok_or_else(|| format!("meta.model must be a string (auto or a candidate), not {value}"))?;
+        let name = value.as_str().ok_or_else(|| {
+            MlError::Config(format!("meta.model must be a string (auto or a candidate), not {value}"))
+        })?;
         if meta.contains_key("standardize") {
-            return Err(
-                "meta.standardize and meta.model cannot both be set: each candidate fixes its own features".into()
-            );
+            return Err(MlError::Config(
+                "meta.standardize and meta.model cannot both be set: each candidate fixes its own features".into(),
+            ));
         }
         match name {
             "auto" => Ok(ModelChoice::Auto),
@@ -108,7 +110,7 @@ pub fn train_and_evaluate(
     train_test: &RecordBatch,
     hold_out: &RecordBatch,
     settings: &TrainSettings,
-) -> std::result::Result<Trained, String> {
+) -> std::result::Result<Trained, MlError> {
     train_chosen(train_test, hold_out, settings, &ModelChoice::Workshop)
 }
 
@@ -118,7 +120,7 @@ pub fn train_chosen(
     hold_out: &RecordBatch,
     settings: &TrainSettings,
     choice: &ModelChoice,
-) -> std::result::Result<Trained, String> {
+) -> std::result::Result<Trained, MlError> {
     let data = SplitData::new(train_test, hold_out, settings)?;
     let (x, y) = (data.x_train.view(), data.y_train.view());
     let fitted = match choice {
@@ -167,7 +169,7 @@ impl Model for TrainTestPosition {
     }
 
     async fn build(&self, ctx: &ModelContext) -> Result<DataFrame> {
-        let fail = |message: String| Error::model(&self.spec.name, message);
+        let fail = |e: MlError| Error::model(&self.spec.name, e.to_string());
         let meta = &ctx.config().meta;
         let choice = ModelChoice::from_meta(meta).map_err(fail)?;
         let settings = TrainSettings::from_meta(meta).map_err(fail)?;

@@ -18,6 +18,7 @@
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::error::MlError;
 use crate::split::Mt19937;
 
 /// How the trees are grown.
@@ -104,13 +105,13 @@ impl Forest {
     /// Checks that every node points forward to a node that exists, reads an existing
     /// feature and that leaves have one share per class (so prediction cannot loop or
     /// index out of bounds on a hand-edited file).
-    pub fn validate(&self, features: usize, classes: usize) -> Result<(), String> {
+    pub fn validate(&self, features: usize, classes: usize) -> Result<(), MlError> {
         if self.trees.is_empty() {
-            return Err("the forest has no trees".into());
+            return Err(MlError::Stored("the forest has no trees".into()));
         }
         for (t, tree) in self.trees.iter().enumerate() {
             if tree.nodes.is_empty() {
-                return Err(format!("tree {t} has no nodes"));
+                return Err(MlError::Stored(format!("tree {t} has no nodes")));
             }
             for (i, node) in tree.nodes.iter().enumerate() {
                 let ok = match node {
@@ -124,10 +125,10 @@ impl Forest {
                     Node::Leaf { distribution } => distribution.len() == classes,
                 };
                 if !ok {
-                    return Err(format!(
+                    return Err(MlError::Stored(format!(
                         "tree {t} node {i} is malformed: a split must read one of the {features} features and point \
                          to later nodes, a leaf must have {classes} class shares"
-                    ));
+                    )));
                 }
             }
         }
@@ -277,7 +278,7 @@ mod tests {
         assert_eq!(forest.trees[0].nodes[0], Node::Split { feature: 0, threshold: 6.5, left: 1, right: 2 });
         assert_eq!(forest.predict(array![[0.0], [6.0], [7.0]].view()).to_vec(), vec![0, 0, 1]);
         forest.validate(1, 2).unwrap();
-        assert!(forest.validate(0, 2).unwrap_err().contains("node 0 is malformed"));
+        assert!(forest.validate(0, 2).unwrap_err().to_string().contains("node 0 is malformed"));
     }
 
     #[test]

@@ -17,6 +17,40 @@ use crate::files::ProjectFile;
 use crate::jinja::Jinja;
 use crate::properties::{ColumnProperties, PropertiesFile};
 
+/// Why a test's arguments are refused: the properties file's mistake (the caller adds the
+/// file, line and test).
+#[derive(Debug, thiserror::Error)]
+enum ArgumentError {
+    #[error("expected a single value, found {0:?}")]
+    NotAScalar(Value),
+    #[error("accepted_values: 'values' must be a list")]
+    ValuesNotAList,
+    /// A YAML value JSON cannot hold, so Jinja cannot be given it.
+    #[error(transparent)]
+    NotJson(#[from] serde_json::Error),
+}
+
+/// Why a test's config is refused: the properties file's `config:` or the singular test's
+/// `config()` is wrong (the caller adds the file and line).
+#[derive(Debug, thiserror::Error)]
+pub enum TestConfigError {
+    #[error("config must be a mapping")]
+    NotAMapping,
+    #[error("config keys must be strings")]
+    KeyNotAString,
+    #[error("severity must be error or warn, not '{0}'")]
+    Severity(String),
+    #[error("tags must be strings")]
+    TagNotAString,
+    #[error("config '{0}' has the wrong type")]
+    WrongType(String),
+    #[error("unknown config key '{0}' (pitwall knows severity, tags, enabled, store_failures)")]
+    UnknownKey(String),
+    /// A YAML value JSON cannot hold.
+    #[error(transparent)]
+    NotJson(#[from] serde_json::Error),
+}
+
 /// Collects tests against one project's Jinja (its generic tests).
 pub struct TestCollector<'j> {
     jinja: &'j Jinja,
@@ -97,11 +131,11 @@ impl<'j> TestCollector<'j> {
         for (key, value) in &args {
             let key = key.as_str().ok_or_else(|| err("argument names must be strings"))?;
             if key == "config" {
-                config = parse_config(value).map_err(|e| err(&e))?;
+                config = parse_config(value).map_err(|e| err(&e.to_string()))?;
                 continue;
             }
             shown.insert(key.to_owned(), shown_text(value));
-            kwargs.insert(key.to_owned(), self.argument(value).map_err(|e| err(&e))?);
+            kwargs.insert(key.to_owned(), self.argument(value).map_err(|e| err(&e.to_string()))?);
         }
         if !config.enabled {
             return Ok(None);
@@ -112,8 +146,8 @@ impl<'j> TestCollector<'j> {
         }
         shown.insert("model".into(), site.target.jinja());
         let piece = piece(&site.target);
-        let rendered = self.jinja.render_test(&test_name, &piece, kwargs).map_err(|e| err(&e))?;
-        let name = test_node_name(site, &test_name, &args).map_err(|e| err(&e))?;
+        let rendered = self.jinja.render_test(&test_name, &piece, kwargs).map_err(|e| err(&e.to_string()))?;
+        let name = test_node_name(site, &test_name, &args).map_err(|e| err(&e.to_string()))?;
         let mut fqn = site.file.folder.clone();
         fqn.push(name.clone());
         Ok(Some(TestSpec {
@@ -134,13 +168,13 @@ impl<'j> TestCollector<'j> {
 
     /// A test argument as Jinja sees it: `ref('x')` / `source('s', 't')` text is the
     /// relation (as dbt renders `to: ref('x')`), anything else its YAML value.
-    fn argument(&self, value: &Value) -> Result<JinjaValue, String> {
+    fn argument(&self, value: &Value) -> Result<JinjaValue, ArgumentError> {
         if let Value::String(text) = value
             && let Some(target) = parse_target(text)
         {
             return Ok(self.jinja.relation(piece(&target)));
         }
-        let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+        let json = serde_json::to_value(value)?;
         Ok(JinjaValue::from_serialize(&json))
     }
 }
@@ -171,13 +205,13 @@ pub fn reads(sql: &CompiledSql) -> Vec<Target> {
 /// The name dbt gives a generic test: `[source_]<test>_<model or source_table>[_<column>]`
 /// plus what its arguments add (`__1__2` for accepted values, `__field__to` for
 /// relationships).
-fn test_node_name(site: &Site<'_>, test: &str, args: &serde_norway::Mapping) -> Result<String, String> {
+fn test_node_name(site: &Site<'_>, test: &str, args: &serde_norway::Mapping) -> Result<String, ArgumentError> {
     let suffix = match test {
         "accepted_values" => match args.get("values") {
             Some(Value::Sequence(values)) => {
                 values.iter().map(|v| scalar_text(v).map(|t| format!("__{t}"))).collect::<Result<String, _>>()?
             }
-            _ => return Err("accepted_values: 'values' must be a list".into()),
+            _ => return Err(ArgumentError::ValuesNotAList),
         },
         "relationships" => {
             let text = |key: &str| args.get(key).map(scalar_text).transpose();
@@ -242,12 +276,12 @@ pub fn find_word(haystack: &str, word: &str) -> Option<usize> {
     })
 }
 
-fn scalar_text(v: &Value) -> Result<String, String> {
+fn scalar_text(v: &Value) -> Result<String, ArgumentError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(format!("expected a single value, found {other:?}")),
+        other => Err(ArgumentError::NotAScalar(other.clone())),
     }
 }
 
@@ -285,43 +319,40 @@ fn parse_target(text: &str) -> Option<Target> {
 }
 
 /// A test's `config:` in a properties file.
-fn parse_config(v: &Value) -> Result<TestConfig, String> {
-    let Value::Mapping(m) = v else { return Err("config must be a mapping".into()) };
+fn parse_config(v: &Value) -> Result<TestConfig, TestConfigError> {
+    let Value::Mapping(m) = v else { return Err(TestConfigError::NotAMapping) };
     let mut config = serde_json::Map::new();
     for (k, v) in m {
-        let key = k.as_str().ok_or("config keys must be strings")?;
-        config.insert(key.to_owned(), serde_json::to_value(v).map_err(|e| e.to_string())?);
+        let key = k.as_str().ok_or(TestConfigError::KeyNotAString)?;
+        config.insert(key.to_owned(), serde_json::to_value(v)?);
     }
     test_config(&config)
 }
 
 /// A test's config from its keys (a properties entry's `config:`, or a singular test's
 /// `config()`).
-pub fn test_config(keys: &serde_json::Map<String, serde_json::Value>) -> Result<TestConfig, String> {
+pub fn test_config(keys: &serde_json::Map<String, serde_json::Value>) -> Result<TestConfig, TestConfigError> {
     use serde_json::Value as J;
     let mut config = TestConfig::default();
     for (key, value) in keys {
         match (key.as_str(), value) {
             ("severity", J::String(s)) => {
-                config.severity =
-                    Severity::parse(s).ok_or_else(|| format!("severity must be error or warn, not '{s}'"))?;
+                config.severity = Severity::parse(s).ok_or_else(|| TestConfigError::Severity(s.clone()))?;
             }
             ("tags", J::String(s)) => config.tags = vec![s.clone()],
             ("tags", J::Array(items)) => {
                 config.tags = items
                     .iter()
-                    .map(|i| i.as_str().map(str::to_owned).ok_or("tags must be strings"))
+                    .map(|i| i.as_str().map(str::to_owned).ok_or(TestConfigError::TagNotAString))
                     .collect::<Result<_, _>>()?;
             }
             ("enabled", J::Bool(b)) => config.enabled = *b,
             ("store_failures", J::Bool(b)) => config.store_failures = Some(*b),
             ("severity" | "tags" | "enabled" | "store_failures", _) => {
-                return Err(format!("config '{key}' has the wrong type"));
+                return Err(TestConfigError::WrongType(key.clone()));
             }
             _ => {
-                return Err(format!(
-                    "unknown config key '{key}' (pitwall knows severity, tags, enabled, store_failures)"
-                ));
+                return Err(TestConfigError::UnknownKey(key.clone()));
             }
         }
     }
@@ -334,7 +365,7 @@ pub fn singular_test(jinja: &Jinja, file: &ProjectFile) -> Result<Option<TestSpe
     let rendered = jinja.render(&file.path, &file.text, None)?;
     let config = test_config(&rendered.captured.config).map_err(|e| {
         let line = crate::jinja::find_call(&file.text, "config").map(|(l, _)| l).unwrap_or(1);
-        Diagnostic::at(&file.path, line, None, e)
+        Diagnostic::at(&file.path, line, None, e.to_string())
     })?;
     if !config.enabled {
         return Ok(None);

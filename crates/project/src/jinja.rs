@@ -112,6 +112,45 @@ pub struct Jinja {
     generic_tests: BTreeMap<String, String>,
 }
 
+/// Why a generic test does not apply; the caller adds the properties file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderTestError {
+    /// The properties file names a test no `{% test %}` block defines.
+    #[error(
+        "unknown test '{name}'{} (known: {})",
+        did_you_mean(.name, .known.iter().map(String::as_str)),
+        .known.join(", ")
+    )]
+    UnknownTest { name: String, known: Vec<String> },
+    /// The properties file passes an argument the test does not take.
+    #[error("test '{test}' has no argument '{argument}' (it takes: {})", .takes.join(", "))]
+    UnknownArgument { test: String, argument: String, takes: Vec<String> },
+    /// The test's template failed as it ran: its own file's mistake, or an argument it
+    /// cannot use. Worded as `describe` words any render's error.
+    #[error("{}", describe(.0))]
+    Render(Error),
+    /// The test's template is gone: a bug, as a test is recorded only once its template
+    /// is added.
+    #[error("{0}")]
+    Template(Error),
+    /// The test's template, rendered, defines no `test_<name>` macro (its `{% test %}`
+    /// block is skipped, say by an `{% if %}` around it).
+    #[error("no macro test_{test} in {template}")]
+    NoMacro { test: String, template: String },
+    #[error(transparent)]
+    RelationText(#[from] RelationTextError),
+}
+
+/// Rendered text whose relation markers cannot be split out again: a model's or test's
+/// template changed one (a filter or slice over `ref()`'s text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RelationTextError {
+    #[error("a relation's text was cut (by a filter or slice?)")]
+    Cut,
+    #[error("a relation's text was changed (by a filter?)")]
+    Changed,
+}
+
 /// A rendered model or test.
 #[derive(Debug)]
 pub struct Rendered {
@@ -194,26 +233,32 @@ impl Jinja {
             .env
             .render_named_str(path, text, render_context(&recorder, this))
             .map_err(|e| diagnostic(&e, path, text))?;
-        finish(&recorder, &output).map_err(|e| Diagnostic::new(path, e))
+        finish(&recorder, &output).map_err(|e| Diagnostic::new(path, e.to_string()))
     }
 
     /// Applies generic test `name` (its macro `test_<name>`) to `model` with `args`.
-    pub fn render_test(&self, name: &str, model: &Piece, args: BTreeMap<String, Value>) -> Result<Rendered, String> {
-        let template = self.generic_tests.get(name).ok_or_else(|| {
-            let known: Vec<&str> = self.generic_tests().collect();
-            format!("unknown test '{name}'{} (known: {})", did_you_mean(name, known.iter().copied()), known.join(", "))
+    pub fn render_test(
+        &self,
+        name: &str,
+        model: &Piece,
+        args: BTreeMap<String, Value>,
+    ) -> Result<Rendered, RenderTestError> {
+        let template = self.generic_tests.get(name).ok_or_else(|| RenderTestError::UnknownTest {
+            name: name.to_owned(),
+            known: self.generic_tests().map(str::to_owned).collect(),
         })?;
         let recorder = Value::from_object(Recorder::default());
-        let tmpl = self.env.get_template(template).map_err(|e| e.to_string())?;
-        let captured = tmpl.render_captured(render_context(&recorder, None)).map_err(|e| describe(&e))?;
+        let tmpl = self.env.get_template(template).map_err(RenderTestError::Template)?;
+        let captured = tmpl.render_captured(render_context(&recorder, None)).map_err(RenderTestError::Render)?;
         let state = captured.state();
-        let test =
-            state.lookup(&format!("test_{name}")).ok_or_else(|| format!("no macro test_{name} in {template}"))?;
+        let test = state
+            .lookup(&format!("test_{name}"))
+            .ok_or_else(|| RenderTestError::NoMacro { test: name.to_owned(), template: template.clone() })?;
         check_arguments(name, &test, &args)?;
         let mut kwargs: Vec<(String, Value)> = args.into_iter().collect();
         kwargs.push(("model".into(), self.relation(model.clone())));
-        let output = test.call(state, &[Value::from(Kwargs::from_iter(kwargs))]).map_err(|e| describe(&e))?;
-        finish(&recorder, &output.to_string())
+        let output = test.call(state, &[Value::from(Kwargs::from_iter(kwargs))]).map_err(RenderTestError::Render)?;
+        Ok(finish(&recorder, &output.to_string())?)
     }
 
     /// A relation value, as `ref()` returns.
@@ -236,7 +281,7 @@ impl Jinja {
 }
 
 /// Every test argument is one the test takes (besides `model`, which pitwall passes).
-fn check_arguments(name: &str, test: &Value, args: &BTreeMap<String, Value>) -> Result<(), String> {
+fn check_arguments(name: &str, test: &Value, args: &BTreeMap<String, Value>) -> Result<(), RenderTestError> {
     let takes: Vec<String> = test
         .get_attr("arguments")
         .ok()
@@ -244,7 +289,7 @@ fn check_arguments(name: &str, test: &Value, args: &BTreeMap<String, Value>) -> 
         .map(|items| items.map(|v| v.to_string()).collect())
         .unwrap_or_default();
     if let Some(unknown) = args.keys().find(|k| !takes.contains(k)) {
-        return Err(format!("test '{name}' has no argument '{unknown}' (it takes: {})", takes.join(", ")));
+        return Err(RenderTestError::UnknownArgument { test: name.to_owned(), argument: unknown.clone(), takes });
     }
     Ok(())
 }
@@ -369,13 +414,13 @@ fn var_function(known: &Known, name: &str, default: Option<Value>) -> Result<Val
 }
 
 /// The render's output split at relation markers, with what it recorded.
-fn finish(recorder: &Value, output: &str) -> Result<Rendered, String> {
+fn finish(recorder: &Value, output: &str) -> Result<Rendered, RelationTextError> {
     let captured = recorder.downcast_object_ref::<Recorder>().map(|r| r.with(|c| c.clone())).unwrap_or_default();
     Ok(Rendered { sql: split(output)?, captured })
 }
 
 /// Splits rendered text at relation markers.
-fn split(output: &str) -> Result<CompiledSql, String> {
+fn split(output: &str) -> Result<CompiledSql, RelationTextError> {
     let mut pieces = Vec::new();
     let mut rest = output;
     while let Some(open) = rest.find(OPEN) {
@@ -383,12 +428,12 @@ fn split(output: &str) -> Result<CompiledSql, String> {
             pieces.push(Piece::Text(rest[..open].to_owned()));
         }
         let after = &rest[open + OPEN.len_utf8()..];
-        let close = after.find(CLOSE).ok_or("a relation's text was cut (by a filter or slice?)")?;
+        let close = after.find(CLOSE).ok_or(RelationTextError::Cut)?;
         let fields: Vec<&str> = after[..close].split(SEP).collect();
         pieces.push(match fields.as_slice() {
             ["m", name] => Piece::Model((*name).to_owned()),
             ["s", source, table] => Piece::Source(SourceRef::new(*source, *table)),
-            _ => return Err("a relation's text was changed (by a filter?)".into()),
+            _ => return Err(RelationTextError::Changed),
         });
         rest = &after[close + CLOSE.len_utf8()..];
     }
@@ -560,7 +605,7 @@ mod tests {
         assert_eq!(rendered.sql.pieces()[1], Piece::Model("a".into()));
         assert_eq!(rendered.sql.pieces()[2], Piece::Text(" where x < 0".into()));
         let bad = [("colour".to_owned(), Value::from("x"))].into();
-        let e = jinja.render_test("gte", &Piece::Model("a".into()), bad).unwrap_err();
+        let e = jinja.render_test("gte", &Piece::Model("a".into()), bad).unwrap_err().to_string();
         assert!(e.contains("has no argument 'colour'"), "{e}");
     }
 }

@@ -43,7 +43,7 @@ impl Project {
         for table in self.sources.iter().flat_map(|s| &s.source.tables) {
             let Some(reference) = self.relations.source(&table.source, &table.name) else { continue };
             if let Err(e) = register_empty(&session, reference, table.schema()) {
-                diags.push(Diagnostic::new(&table.source, e));
+                diags.push(Diagnostic::new(&table.source, e.to_string()));
             }
             let cols = table.columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect();
             planned.columns.insert(NodeId::Source(table.reference()), cols);
@@ -63,7 +63,7 @@ impl Project {
             };
             let schema = Arc::new(plan.schema().as_arrow().clone());
             if let Err(e) = register_empty(&session, self.relations.model(node.name()), schema) {
-                diags.push(Diagnostic::new(path, e));
+                diags.push(Diagnostic::new(path, e.to_string()));
             }
             planned.columns.insert(NodeId::Model(node.name().to_owned()), columns(&plan));
             planned.plans.insert(node.name().to_owned(), plan);
@@ -114,9 +114,9 @@ fn register_empty(
     session: &SessionContext,
     reference: datafusion::common::TableReference,
     schema: datafusion::arrow::datatypes::SchemaRef,
-) -> Result<(), String> {
-    let table = MemTable::try_new(schema, vec![vec![]]).map_err(|e| e.to_string())?;
-    session.register_table(reference, Arc::new(table)).map(|_| ()).map_err(|e| e.to_string())
+) -> datafusion::error::Result<()> {
+    let table = MemTable::try_new(schema, vec![vec![]])?;
+    session.register_table(reference, Arc::new(table)).map(|_| ())
 }
 
 fn columns(plan: &LogicalPlan) -> Vec<(String, String)> {

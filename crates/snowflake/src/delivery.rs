@@ -125,14 +125,23 @@ pub fn snowflake_type(data_type: &DataType) -> Option<String> {
     })
 }
 
+/// A column whose Arrow type has no faithful Snowflake type (see [`snowflake_type`]):
+/// the relation to deliver is at fault (e.g. a list column), not Snowflake.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("column {column}: Arrow type {data_type} has no Snowflake type")]
+pub struct UnmappableColumn {
+    pub column: String,
+    pub data_type: DataType,
+}
+
 /// `CREATE OR REPLACE TABLE <name> (<columns>)` for an Arrow schema.
-pub fn create_table_sql(name: &str, schema: &Schema) -> Result<String, String> {
+pub fn create_table_sql(name: &str, schema: &Schema) -> Result<String, UnmappableColumn> {
     let columns = schema
         .fields()
         .iter()
         .map(|f| match snowflake_type(f.data_type()) {
             Some(t) => Ok(format!("{} {t}", ident(f.name()))),
-            None => Err(format!("column {}: Arrow type {} has no Snowflake type", f.name(), f.data_type())),
+            None => Err(UnmappableColumn { column: f.name().clone(), data_type: f.data_type().clone() }),
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(format!("CREATE OR REPLACE TABLE {name} ({})", columns.join(", ")))
@@ -586,7 +595,7 @@ mod tests {
              \"TIME\" TIME, \"PRICE\" NUMBER(10,2), \"OK\" BOOLEAN, \"AT\" TIMESTAMP_NTZ, \"25%\" FLOAT)"
         );
         let list = Schema::new(vec![Field::new("laps", DataType::new_list(DataType::Int64, true), true)]);
-        let error = create_table_sql("T", &list).unwrap_err();
+        let error = create_table_sql("T", &list).unwrap_err().to_string();
         assert!(error.starts_with("column laps: Arrow type List"), "{error}");
     }
 }

@@ -13,6 +13,38 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 const BLOCK: usize = 16;
 
+/// Why a file could not be encrypted for its stage. The stage's master key comes from
+/// Snowflake's PUT response, so a malformed one is the server's fault; the other variants
+/// are the machine's (no randomness) or cannot happen with a checked key. No variant holds
+/// key material.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EncryptionError {
+    /// The operating system gave no random bytes for `what` (the IV or the file key).
+    #[error("no random bytes for {what}")]
+    NoRandomness { what: &'static str },
+    /// The server sent a `queryStageMasterKey` that is not base64.
+    #[error("the stage's master key is not base64")]
+    MasterKeyNotBase64,
+    /// The server sent a master key of a length AES does not take.
+    #[error("the stage's master key has {0} bytes; AES needs 16, 24 or 32")]
+    MasterKeyLength(usize),
+    /// An AES key of a length AES does not take (the master key is checked before).
+    #[error("AES key of {0} bytes")]
+    KeyLength(usize),
+    /// The cipher refused the key or IV (cannot happen with a checked key).
+    #[error("bad AES key or IV length")]
+    KeyOrIvLength,
+    /// The block cipher refused the key (cannot happen with a checked key).
+    #[error("bad AES key length")]
+    BlockKeyLength,
+    /// A block of the wrong size (cannot happen: the data is padded to whole blocks).
+    #[error("partial block")]
+    PartialBlock,
+    /// PKCS#7 padding failed (cannot happen: the buffer has room for a block).
+    #[error(transparent)]
+    Padding(aes::cipher::inout::PadError),
+}
+
 /// The stage's key material from a PUT response (`encryptionMaterial`).
 #[derive(Clone)]
 pub(crate) struct Material {
@@ -35,23 +67,21 @@ pub(crate) struct Metadata {
 }
 
 /// Encrypts `plaintext` with fresh random key and IV.
-pub(crate) fn encrypt(material: &Material, plaintext: &[u8]) -> Result<(Vec<u8>, Metadata), String> {
+pub(crate) fn encrypt(material: &Material, plaintext: &[u8]) -> Result<(Vec<u8>, Metadata), EncryptionError> {
     let master_key = decode_master_key(material)?;
     let rng = SystemRandom::new();
     let mut iv = [0u8; BLOCK];
     let mut file_key = vec![0u8; master_key.len()];
-    rng.fill(&mut iv).map_err(|_| "no random bytes for the IV")?;
-    rng.fill(&mut file_key).map_err(|_| "no random bytes for the file key")?;
+    rng.fill(&mut iv).map_err(|_| EncryptionError::NoRandomness { what: "the IV" })?;
+    rng.fill(&mut file_key).map_err(|_| EncryptionError::NoRandomness { what: "the file key" })?;
     encrypt_with(material, &master_key, &file_key, &iv, plaintext)
 }
 
-fn decode_master_key(material: &Material) -> Result<Vec<u8>, String> {
-    let key = STANDARD
-        .decode(material.master_key_base64.trim())
-        .map_err(|_| "the stage's master key is not base64".to_owned())?;
+fn decode_master_key(material: &Material) -> Result<Vec<u8>, EncryptionError> {
+    let key = STANDARD.decode(material.master_key_base64.trim()).map_err(|_| EncryptionError::MasterKeyNotBase64)?;
     match key.len() {
         16 | 24 | 32 => Ok(key),
-        n => Err(format!("the stage's master key has {n} bytes; AES needs 16, 24 or 32")),
+        n => Err(EncryptionError::MasterKeyLength(n)),
     }
 }
 
@@ -62,7 +92,7 @@ fn encrypt_with(
     file_key: &[u8],
     iv: &[u8; BLOCK],
     plaintext: &[u8],
-) -> Result<(Vec<u8>, Metadata), String> {
+) -> Result<(Vec<u8>, Metadata), EncryptionError> {
     let ciphertext = cbc_encrypt(file_key, iv, plaintext)?;
     let mut padded_key = file_key.to_vec();
     let pad = BLOCK - padded_key.len() % BLOCK;
@@ -80,12 +110,17 @@ fn encrypt_with(
     Ok((ciphertext, metadata))
 }
 
-fn cbc_encrypt(key: &[u8], iv: &[u8; BLOCK], plaintext: &[u8]) -> Result<Vec<u8>, String> {
-    fn run<C: BlockModeEncrypt + KeyIvInit>(key: &[u8], iv: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, String> {
-        let cipher = C::new_from_slices(key, iv).map_err(|_| "bad AES key or IV length".to_owned())?;
+fn cbc_encrypt(key: &[u8], iv: &[u8; BLOCK], plaintext: &[u8]) -> Result<Vec<u8>, EncryptionError> {
+    fn run<C: BlockModeEncrypt + KeyIvInit>(
+        key: &[u8],
+        iv: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, EncryptionError> {
+        let cipher = C::new_from_slices(key, iv).map_err(|_| EncryptionError::KeyOrIvLength)?;
         let mut buffer = plaintext.to_vec();
         buffer.resize(plaintext.len() + BLOCK - plaintext.len() % BLOCK, 0);
-        let length = cipher.encrypt_padded::<Pkcs7>(&mut buffer, plaintext.len()).map_err(|e| e.to_string())?.len();
+        let length =
+            cipher.encrypt_padded::<Pkcs7>(&mut buffer, plaintext.len()).map_err(EncryptionError::Padding)?.len();
         buffer.truncate(length);
         Ok(buffer)
     }
@@ -93,16 +128,16 @@ fn cbc_encrypt(key: &[u8], iv: &[u8; BLOCK], plaintext: &[u8]) -> Result<Vec<u8>
         16 => run::<cbc::Encryptor<aes::Aes128>>(key, iv, plaintext),
         24 => run::<cbc::Encryptor<aes::Aes192>>(key, iv, plaintext),
         32 => run::<cbc::Encryptor<aes::Aes256>>(key, iv, plaintext),
-        n => Err(format!("AES key of {n} bytes")),
+        n => Err(EncryptionError::KeyLength(n)),
     }
 }
 
 /// AES-ECB in place; `data` is a whole number of blocks.
-fn ecb_encrypt(key: &[u8], data: &mut [u8]) -> Result<(), String> {
-    fn run<C: BlockCipherEncrypt + KeyInit>(key: &[u8], data: &mut [u8]) -> Result<(), String> {
-        let cipher = C::new_from_slice(key).map_err(|_| "bad AES key length".to_owned())?;
+fn ecb_encrypt(key: &[u8], data: &mut [u8]) -> Result<(), EncryptionError> {
+    fn run<C: BlockCipherEncrypt + KeyInit>(key: &[u8], data: &mut [u8]) -> Result<(), EncryptionError> {
+        let cipher = C::new_from_slice(key).map_err(|_| EncryptionError::BlockKeyLength)?;
         for chunk in data.chunks_exact_mut(BLOCK) {
-            let mut block = Array::try_from(&*chunk).map_err(|_| "partial block".to_owned())?;
+            let mut block = Array::try_from(&*chunk).map_err(|_| EncryptionError::PartialBlock)?;
             cipher.encrypt_block(&mut block);
             chunk.copy_from_slice(&block);
         }
@@ -112,7 +147,7 @@ fn ecb_encrypt(key: &[u8], data: &mut [u8]) -> Result<(), String> {
         16 => run::<aes::Aes128>(key, data),
         24 => run::<aes::Aes192>(key, data),
         32 => run::<aes::Aes256>(key, data),
-        n => Err(format!("AES key of {n} bytes")),
+        n => Err(EncryptionError::KeyLength(n)),
     }
 }
 
@@ -205,6 +240,6 @@ pub(crate) mod tests {
     fn a_master_key_of_a_wrong_length_is_refused() {
         let material =
             Material { master_key_base64: STANDARD.encode([1u8; 20]), query_id: "q".into(), smk_id: "1".into() };
-        assert!(encrypt(&material, b"x").unwrap_err().contains("20 bytes"));
+        assert!(encrypt(&material, b"x").unwrap_err().to_string().contains("20 bytes"));
     }
 }

@@ -16,6 +16,40 @@ use crate::Secret;
 /// How long a JWT is valid, as the drivers' default (`LIFETIME = 60`).
 pub(crate) const JWT_LIFETIME_SECONDS: u64 = 60;
 
+/// Why the configured private key cannot be used: the key file or its passphrase is wrong
+/// (the user's configuration is at fault). No variant holds key material or the
+/// passphrase, in its message or its `Debug`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum KeyError {
+    /// The key is not PEM text.
+    #[error("not a PEM-encoded key ({0})")]
+    NotPem(#[source] pkcs8::der::pem::Error),
+    /// A `BEGIN PRIVATE KEY` block that is not an RSA PKCS#8 key.
+    #[error("not an RSA PKCS#8 key ({0})")]
+    NotPkcs8(ring::error::KeyRejected),
+    /// An encrypted key, and no passphrase configured.
+    #[error("the key is encrypted (BEGIN ENCRYPTED PRIVATE KEY) and no passphrase was given")]
+    MissingPassphrase,
+    /// A `BEGIN ENCRYPTED PRIVATE KEY` block that is not encrypted PKCS#8.
+    #[error("not an encrypted PKCS#8 key ({0})")]
+    NotEncryptedPkcs8(#[source] pkcs8::Error),
+    /// The passphrase does not decrypt the key (or the key's cipher is not supported).
+    #[error("cannot decrypt the key: wrong passphrase or unsupported encryption")]
+    WrongPassphrase,
+    /// The key decrypted, but to something other than an RSA PKCS#8 key.
+    #[error("the decrypted key is not an RSA PKCS#8 key ({0})")]
+    DecryptedNotPkcs8(ring::error::KeyRejected),
+    /// A `BEGIN RSA PRIVATE KEY` block that is not an RSA PKCS#1 key.
+    #[error("not an RSA PKCS#1 key ({0})")]
+    NotPkcs1(ring::error::KeyRejected),
+    /// A PEM block of another kind (its label, e.g. `CERTIFICATE`).
+    #[error("unsupported PEM block `{0}` (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)")]
+    UnsupportedPemBlock(String),
+    /// The key loaded but could not sign the login token.
+    #[error("signing the login token failed")]
+    Signing,
+}
+
 /// An RSA private key ready to sign login tokens.
 pub(crate) struct PrivateKey {
     key: RsaKeyPair,
@@ -23,28 +57,13 @@ pub(crate) struct PrivateKey {
 
 impl PrivateKey {
     /// Parses a PEM private key; the error says why not, without any key material.
-    pub(crate) fn from_pem(pem: &Secret, passphrase: Option<&Secret>) -> Result<PrivateKey, String> {
-        let (label, der) = pkcs8::der::pem::decode_vec(pem.expose().trim().as_bytes())
-            .map_err(|e| format!("not a PEM-encoded key ({e})"))?;
+    pub(crate) fn from_pem(pem: &Secret, passphrase: Option<&Secret>) -> Result<PrivateKey, KeyError> {
+        let (label, der) = pkcs8::der::pem::decode_vec(pem.expose().trim().as_bytes()).map_err(KeyError::NotPem)?;
         let key = match label {
-            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key ({e})"))?,
-            "ENCRYPTED PRIVATE KEY" => {
-                let passphrase = passphrase
-                    .ok_or("the key is encrypted (BEGIN ENCRYPTED PRIVATE KEY) and no passphrase was given")?;
-                let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
-                    .map_err(|e| format!("not an encrypted PKCS#8 key ({e})"))?;
-                let decrypted = info
-                    .decrypt(passphrase.expose().as_bytes())
-                    .map_err(|_| "cannot decrypt the key: wrong passphrase or unsupported encryption".to_owned())?;
-                RsaKeyPair::from_pkcs8(decrypted.as_bytes())
-                    .map_err(|e| format!("the decrypted key is not an RSA PKCS#8 key ({e})"))?
-            }
-            "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map_err(|e| format!("not an RSA PKCS#1 key ({e})"))?,
-            other => {
-                return Err(format!(
-                    "unsupported PEM block `{other}` (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)"
-                ));
-            }
+            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der).map_err(KeyError::NotPkcs8)?,
+            "ENCRYPTED PRIVATE KEY" => decrypt(&der, passphrase)?,
+            "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map_err(KeyError::NotPkcs1)?,
+            other => return Err(KeyError::UnsupportedPemBlock(other.to_owned())),
         };
         Ok(PrivateKey { key })
     }
@@ -71,7 +90,7 @@ impl PrivateKey {
     }
 
     /// The RS256 JWT for `account`/`user`, issued at `issued_at` (seconds since the epoch).
-    pub(crate) fn jwt(&self, account: &str, user: &str, issued_at: u64) -> Result<String, String> {
+    pub(crate) fn jwt(&self, account: &str, user: &str, issued_at: u64) -> Result<String, KeyError> {
         let account = jwt_account(account);
         let user = user.to_uppercase();
         let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
@@ -86,9 +105,17 @@ impl PrivateKey {
         let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
             .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
-            .map_err(|_| "signing the login token failed".to_owned())?;
+            .map_err(|_| KeyError::Signing)?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
+}
+
+/// The RSA key inside an encrypted PKCS#8 document (`der`), decrypted with `passphrase`.
+fn decrypt(der: &[u8], passphrase: Option<&Secret>) -> Result<RsaKeyPair, KeyError> {
+    let passphrase = passphrase.ok_or(KeyError::MissingPassphrase)?;
+    let info = EncryptedPrivateKeyInfoRef::try_from(der).map_err(KeyError::NotEncryptedPkcs8)?;
+    let decrypted = info.decrypt(passphrase.expose().as_bytes()).map_err(|_| KeyError::WrongPassphrase)?;
+    RsaKeyPair::from_pkcs8(decrypted.as_bytes()).map_err(KeyError::DecryptedNotPkcs8)
 }
 
 /// The account part of the JWT claims: the account identifier up to the first `.`
@@ -153,11 +180,14 @@ mod tests {
 
     #[test]
     fn encrypted_key_without_or_with_a_wrong_passphrase_is_refused_without_key_material() {
-        let missing = PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), None).err().unwrap();
+        let missing = PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), None).err().unwrap().to_string();
         assert!(missing.contains("no passphrase"), "{missing}");
-        let wrong = PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), Some(&Secret::new("nope"))).err().unwrap();
+        let wrong = PrivateKey::from_pem(&Secret::new(TEST_KEY_ENCRYPTED), Some(&Secret::new("nope")))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(wrong.contains("wrong passphrase"), "{wrong}");
-        let garbage = PrivateKey::from_pem(&Secret::new("not a key"), None).err().unwrap();
+        let garbage = PrivateKey::from_pem(&Secret::new("not a key"), None).err().unwrap().to_string();
         assert!(!garbage.contains("not a key"), "the input must not be echoed: {garbage}");
     }
 

@@ -26,9 +26,83 @@ use arrow::array::{
 use arrow::datatypes::{
     DataType, Decimal128Type, Field, Int8Type, Int16Type, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit,
 };
+use arrow::error::ArrowError;
+use arrow::ipc::MessageHeader;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::wire::RowType;
+
+/// A result set Snowflake sent that pitwall cannot read: a broken Arrow or JSON rowset,
+/// cells that do not match the row type (the server's or the protocol's fault), or a
+/// layout this client does not support. The messages name columns, values and types,
+/// never a credential.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RowsetError {
+    /// The Arrow IPC stream ends inside a message.
+    #[error("the Arrow IPC stream is truncated")]
+    Truncated,
+    #[error("a negative message length in the Arrow IPC stream")]
+    NegativeMessageLength,
+    #[error("a negative Arrow body length")]
+    NegativeBodyLength,
+    /// Bytes that are no Arrow IPC message (flatbuffers' reason).
+    #[error("not an Arrow IPC message: {0}")]
+    NotIpcMessage(String),
+    #[error("an Arrow schema message without a schema")]
+    SchemaMessageWithoutSchema,
+    /// A dictionary or record batch (`what`) before the stream's schema.
+    #[error("an Arrow {what} before the schema")]
+    BeforeSchema { what: &'static str },
+    #[error("an empty Arrow dictionary message")]
+    EmptyDictionaryMessage,
+    #[error("an empty Arrow record batch message")]
+    EmptyRecordBatchMessage,
+    #[error("reading an Arrow dictionary: {0}")]
+    Dictionary(#[source] ArrowError),
+    #[error("reading the Arrow IPC stream: {0}")]
+    RecordBatch(#[source] ArrowError),
+    /// An IPC message of a kind a result set does not have (a tensor, ...).
+    #[error("unexpected Arrow IPC message {0:?}")]
+    UnexpectedMessage(MessageHeader),
+    #[error("not a JSON result chunk: {0}")]
+    JsonChunk(#[source] serde_json::Error),
+    /// A part that does not have as many columns (`found`) as the row type (`expected`).
+    #[error("an Arrow rowset has {found} columns where the row type has {expected}")]
+    ArrowWidth { found: usize, expected: usize },
+    #[error("a JSON row has {found} cells where the row type has {expected}")]
+    JsonWidth { found: usize, expected: usize },
+    /// The converted columns do not make a batch.
+    #[error(transparent)]
+    Batch(ArrowError),
+    /// A value of a column that cannot be converted.
+    #[error("column {column} ({type_name}): {source}")]
+    Column { column: String, type_name: String, source: Box<RowsetError> },
+    /// A FIXED column whose scale is not an Arrow decimal scale.
+    #[error("column {column}: scale {scale}")]
+    Scale { column: String, scale: i64 },
+    /// A scale-0 FIXED cell of a JSON rowset that is not an integer.
+    #[error("column {column}: `{text}` is not an integer")]
+    NotInteger { column: String, text: String },
+    #[error("{0} does not fit an Int64")]
+    NotInt64(i128),
+    #[error("{0} is outside the range of a nanosecond timestamp (years 1677 to 2262)")]
+    TimestampRange(i128),
+    /// An Arrow type where Snowflake's layout has integers (an unsupported layout).
+    #[error("unexpected Arrow type {0}")]
+    UnexpectedType(DataType),
+    #[error("scale out of range")]
+    ScaleRange,
+    #[error("{value} overflows at scale {scale}")]
+    Overflow { value: i128, scale: i64 },
+    #[error("{value} at scale {from} has digits beyond scale {to}")]
+    DigitsBeyondScale { value: i128, from: i64, to: i64 },
+    /// An Arrow array arrow cannot cast to the column's type (an unsupported layout).
+    #[error("cannot convert {from} to {to}: {source}")]
+    Cast { from: DataType, to: DataType, source: ArrowError },
+    /// A JSON cell that is not a value of its column's Snowflake type.
+    #[error("`{text}` is not a {type_name} value")]
+    BadCell { text: String, type_name: String },
+}
 
 /// A result column as Snowflake describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,20 +166,19 @@ pub(crate) enum Part {
 /// nullable: Snowflake-style encoders (fakesnow among them) declare the children of a
 /// timestamp struct non-nullable yet leave nulls in them, which arrow's validating reader
 /// refuses. Nullability is all that is relaxed; the data is still fully validated.
-pub(crate) fn decode_arrow(bytes: &[u8]) -> Result<Vec<RecordBatch>, String> {
-    use arrow::ipc::MessageHeader;
+pub(crate) fn decode_arrow(bytes: &[u8]) -> Result<Vec<RecordBatch>, RowsetError> {
     let mut offset = 0usize;
     let mut schema: Option<SchemaRef> = None;
     let mut dictionaries = std::collections::HashMap::new();
     let mut batches = Vec::new();
-    let take = |offset: &mut usize, n: usize| -> Result<&[u8], String> {
-        let end = offset.checked_add(n).filter(|end| *end <= bytes.len()).ok_or("the Arrow IPC stream is truncated")?;
+    let take = |offset: &mut usize, n: usize| -> Result<&[u8], RowsetError> {
+        let end = offset.checked_add(n).filter(|end| *end <= bytes.len()).ok_or(RowsetError::Truncated)?;
         let slice = &bytes[*offset..end];
         *offset = end;
         Ok(slice)
     };
-    let read_i32 = |offset: &mut usize| -> Result<i32, String> {
-        Ok(i32::from_le_bytes(take(offset, 4)?.try_into().map_err(|_| "truncated")?))
+    let read_i32 = |offset: &mut usize| -> Result<i32, RowsetError> {
+        Ok(i32::from_le_bytes(take(offset, 4)?.try_into().map_err(|_| RowsetError::Truncated)?))
     };
     while offset < bytes.len() {
         let mut length = read_i32(&mut offset)?;
@@ -116,34 +189,34 @@ pub(crate) fn decode_arrow(bytes: &[u8]) -> Result<Vec<RecordBatch>, String> {
         if length == 0 {
             break; // end of stream
         }
-        let length = usize::try_from(length).map_err(|_| "a negative message length in the Arrow IPC stream")?;
+        let length = usize::try_from(length).map_err(|_| RowsetError::NegativeMessageLength)?;
         let metadata = take(&mut offset, length)?;
-        let message = arrow::ipc::root_as_message(metadata).map_err(|e| format!("not an Arrow IPC message: {e}"))?;
-        let body_length = usize::try_from(message.bodyLength()).map_err(|_| "a negative Arrow body length")?;
+        let message = arrow::ipc::root_as_message(metadata).map_err(|e| RowsetError::NotIpcMessage(e.to_string()))?;
+        let body_length = usize::try_from(message.bodyLength()).map_err(|_| RowsetError::NegativeBodyLength)?;
         let body = arrow::buffer::Buffer::from(take(&mut offset, body_length)?);
         let version = message.version();
         match message.header_type() {
             MessageHeader::Schema => {
-                let fb = message.header_as_schema().ok_or("an Arrow schema message without a schema")?;
+                let fb = message.header_as_schema().ok_or(RowsetError::SchemaMessageWithoutSchema)?;
                 let decoded = arrow::ipc::convert::fb_to_schema(fb);
                 let fields: Vec<Field> = decoded.fields().iter().map(|f| relax_nested(f)).collect();
                 schema = Some(Arc::new(Schema::new_with_metadata(fields, decoded.metadata().clone())));
             }
             MessageHeader::DictionaryBatch => {
-                let schema = schema.as_ref().ok_or("an Arrow dictionary before the schema")?;
-                let batch = message.header_as_dictionary_batch().ok_or("an empty Arrow dictionary message")?;
+                let schema = schema.as_ref().ok_or(RowsetError::BeforeSchema { what: "dictionary" })?;
+                let batch = message.header_as_dictionary_batch().ok_or(RowsetError::EmptyDictionaryMessage)?;
                 arrow::ipc::reader::read_dictionary(&body, batch, schema, &mut dictionaries, &version)
-                    .map_err(|e| format!("reading an Arrow dictionary: {e}"))?;
+                    .map_err(RowsetError::Dictionary)?;
             }
             MessageHeader::RecordBatch => {
-                let schema = schema.clone().ok_or("an Arrow record batch before the schema")?;
-                let batch = message.header_as_record_batch().ok_or("an empty Arrow record batch message")?;
+                let schema = schema.clone().ok_or(RowsetError::BeforeSchema { what: "record batch" })?;
+                let batch = message.header_as_record_batch().ok_or(RowsetError::EmptyRecordBatchMessage)?;
                 batches.push(
                     arrow::ipc::reader::read_record_batch(&body, batch, schema, &dictionaries, None, &version)
-                        .map_err(|e| format!("reading the Arrow IPC stream: {e}"))?,
+                        .map_err(RowsetError::RecordBatch)?,
                 );
             }
-            other => return Err(format!("unexpected Arrow IPC message {other:?}")),
+            other => return Err(RowsetError::UnexpectedMessage(other)),
         }
     }
     Ok(batches)
@@ -165,13 +238,12 @@ fn relax_nested(field: &Field) -> Field {
 }
 
 /// A JSON chunk: rows without the outer brackets (`["1","a"],["2","b"]`).
-pub(crate) fn decode_json_chunk(bytes: &[u8]) -> Result<JsonRows, String> {
+pub(crate) fn decode_json_chunk(bytes: &[u8]) -> Result<JsonRows, RowsetError> {
     let mut text = Vec::with_capacity(bytes.len() + 2);
     text.push(b'[');
     text.extend_from_slice(bytes);
     text.push(b']');
-    let rows: Vec<Vec<serde_json::Value>> =
-        serde_json::from_slice(&text).map_err(|e| format!("not a JSON result chunk: {e}"))?;
+    let rows: Vec<Vec<serde_json::Value>> = serde_json::from_slice(&text).map_err(RowsetError::JsonChunk)?;
     Ok(json_rows(rows))
 }
 
@@ -222,7 +294,7 @@ impl Target {
 }
 
 /// Converts every part of a result into batches of one schema.
-pub(crate) fn to_arrow(columns: &[Column], parts: Vec<Part>) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+pub(crate) fn to_arrow(columns: &[Column], parts: Vec<Part>) -> Result<(SchemaRef, Vec<RecordBatch>), RowsetError> {
     check_widths(columns, &parts)?;
     let targets: Vec<Target> =
         columns.iter().enumerate().map(|(i, column)| target(column, i, &parts)).collect::<Result<_, _>>()?;
@@ -248,28 +320,24 @@ pub(crate) fn to_arrow(columns: &[Column], parts: Vec<Part>) -> Result<(SchemaRe
                 arrays,
                 &RecordBatchOptions::new().with_row_count(Some(rows)),
             )
-            .map_err(|e| e.to_string())
+            .map_err(RowsetError::Batch)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((schema, batches))
 }
 
 /// Every part has as many columns as the row type.
-fn check_widths(columns: &[Column], parts: &[Part]) -> Result<(), String> {
+fn check_widths(columns: &[Column], parts: &[Part]) -> Result<(), RowsetError> {
     for part in parts {
         match part {
             Part::Arrow(batches) => {
                 if let Some(batch) = batches.iter().find(|b| b.num_columns() != columns.len()) {
-                    return Err(format!(
-                        "an Arrow rowset has {} columns where the row type has {}",
-                        batch.num_columns(),
-                        columns.len()
-                    ));
+                    return Err(RowsetError::ArrowWidth { found: batch.num_columns(), expected: columns.len() });
                 }
             }
             Part::Json(rows) => {
                 if let Some(row) = rows.iter().find(|row| row.len() != columns.len()) {
-                    return Err(format!("a JSON row has {} cells where the row type has {}", row.len(), columns.len()));
+                    return Err(RowsetError::JsonWidth { found: row.len(), expected: columns.len() });
                 }
             }
         }
@@ -278,8 +346,16 @@ fn check_widths(columns: &[Column], parts: &[Part]) -> Result<(), String> {
 }
 
 /// One part's batches as `(rows, arrays)`, each column converted to its target type.
-fn convert_part(columns: &[Column], targets: &[Target], part: &Part) -> Result<Vec<(usize, Vec<ArrayRef>)>, String> {
-    let named = |column: &Column, e: String| format!("column {} ({}): {e}", column.name, column.type_name);
+fn convert_part(
+    columns: &[Column],
+    targets: &[Target],
+    part: &Part,
+) -> Result<Vec<(usize, Vec<ArrayRef>)>, RowsetError> {
+    let named = |column: &Column, e: RowsetError| RowsetError::Column {
+        column: column.name.clone(),
+        type_name: column.type_name.clone(),
+        source: Box::new(e),
+    };
     match part {
         Part::Arrow(batches) => batches
             .iter()
@@ -312,7 +388,7 @@ fn convert_part(columns: &[Column], targets: &[Target], part: &Part) -> Result<V
     }
 }
 
-fn target(column: &Column, index: usize, parts: &[Part]) -> Result<Target, String> {
+fn target(column: &Column, index: usize, parts: &[Part]) -> Result<Target, RowsetError> {
     let scale = column.scale.unwrap_or(0);
     Ok(match column.type_name.as_str() {
         "FIXED" | "NUMBER" | "DECIMAL" => {
@@ -320,7 +396,8 @@ fn target(column: &Column, index: usize, parts: &[Part]) -> Result<Target, Strin
                 if all_fixed_fit_i64(column, index, parts)? { Target::Int64 } else { Target::Decimal(38, 0) }
             } else {
                 let precision = column.precision.unwrap_or(38).clamp(1, 38) as u8;
-                let scale = i8::try_from(scale).map_err(|_| format!("column {}: scale {scale}", column.name))?;
+                let scale =
+                    i8::try_from(scale).map_err(|_| RowsetError::Scale { column: column.name.clone(), scale })?;
                 Target::Decimal(precision.max(scale.unsigned_abs()), scale)
             }
         }
@@ -336,7 +413,7 @@ fn target(column: &Column, index: usize, parts: &[Part]) -> Result<Target, Strin
 }
 
 /// Whether every value of a scale-0 FIXED column fits an i64.
-fn all_fixed_fit_i64(column: &Column, index: usize, parts: &[Part]) -> Result<bool, String> {
+fn all_fixed_fit_i64(column: &Column, index: usize, parts: &[Part]) -> Result<bool, RowsetError> {
     for part in parts {
         match part {
             Part::Arrow(batches) => {
@@ -354,8 +431,10 @@ fn all_fixed_fit_i64(column: &Column, index: usize, parts: &[Part]) -> Result<bo
             }
             Part::Json(rows) => {
                 for text in rows.iter().filter_map(|row| row[index].as_deref()) {
-                    let value = parse_decimal(text, 0)
-                        .ok_or_else(|| format!("column {}: `{text}` is not an integer", column.name))?;
+                    let value = parse_decimal(text, 0).ok_or_else(|| RowsetError::NotInteger {
+                        column: column.name.clone(),
+                        text: text.to_owned(),
+                    })?;
                     if i64::try_from(value).is_err() {
                         return Ok(false);
                     }
@@ -370,7 +449,7 @@ fn scale_of(field: &Field, column: &Column) -> i64 {
     field.metadata().get("scale").and_then(|s| s.parse().ok()).or(column.scale).unwrap_or(0)
 }
 
-fn convert_arrow(column: &Column, target: Target, field: &Field, array: &ArrayRef) -> Result<ArrayRef, String> {
+fn convert_arrow(column: &Column, target: Target, field: &Field, array: &ArrayRef) -> Result<ArrayRef, RowsetError> {
     match target {
         Target::Int64 | Target::Decimal(..) => convert_fixed(column, target, field, array),
         Target::Time => {
@@ -401,7 +480,7 @@ fn convert_arrow(column: &Column, target: Target, field: &Field, array: &ArrayRe
 }
 
 /// A fixed-point column (scaled integers or Decimal128) as Int64 or Decimal128.
-fn convert_fixed(column: &Column, target: Target, field: &Field, array: &ArrayRef) -> Result<ArrayRef, String> {
+fn convert_fixed(column: &Column, target: Target, field: &Field, array: &ArrayRef) -> Result<ArrayRef, RowsetError> {
     let source_scale = match array.data_type() {
         DataType::Decimal128(_, s) => i64::from(*s),
         _ => scale_of(field, column),
@@ -421,7 +500,7 @@ fn convert_fixed(column: &Column, target: Target, field: &Field, array: &ArrayRe
                 let value = value
                     .map(|v| {
                         let v = rescale(v, source_scale, 0)?;
-                        i64::try_from(v).map_err(|_| format!("{v} does not fit an Int64"))
+                        i64::try_from(v).map_err(|_| RowsetError::NotInt64(v))
                     })
                     .transpose()?;
                 builder.append_option(value);
@@ -433,7 +512,7 @@ fn convert_fixed(column: &Column, target: Target, field: &Field, array: &ArrayRe
 
 /// A timestamp column (Snowflake's struct layouts, Arrow timestamps or scaled integers)
 /// as nanoseconds, in UTC when `utc`.
-fn convert_timestamp(column: &Column, utc: bool, field: &Field, array: &ArrayRef) -> Result<ArrayRef, String> {
+fn convert_timestamp(column: &Column, utc: bool, field: &Field, array: &ArrayRef) -> Result<ArrayRef, RowsetError> {
     let scale = scale_of(field, column);
     let values: Vec<Option<i64>> = match array.data_type() {
         DataType::Struct(_) => struct_timestamps(array.as_struct(), scale)?,
@@ -454,7 +533,7 @@ fn convert_timestamp(column: &Column, utc: bool, field: &Field, array: &ArrayRef
 }
 
 /// Timestamps of Snowflake's struct layouts, in nanoseconds since the epoch (UTC).
-fn struct_timestamps(structs: &StructArray, scale: i64) -> Result<Vec<Option<i64>>, String> {
+fn struct_timestamps(structs: &StructArray, scale: i64) -> Result<Vec<Option<i64>>, RowsetError> {
     let fields = structs.num_columns();
     let epoch = integers(structs.column(0))?;
     let fraction = if fields == 3 || (fields == 2 && structs.column_names()[1] == "fraction") {
@@ -473,7 +552,7 @@ fn struct_timestamps(structs: &StructArray, scale: i64) -> Result<Vec<Option<i64
                 Some(fraction) => {
                     let nanos = fraction[row].unwrap_or(0);
                     let total = epoch.checked_mul(1_000_000_000).and_then(|s| s.checked_add(nanos));
-                    total.and_then(|t| i64::try_from(t).ok()).map(Some).ok_or_else(|| out_of_range(epoch))
+                    total.and_then(|t| i64::try_from(t).ok()).map(Some).ok_or(RowsetError::TimestampRange(epoch))
                 }
                 // {epoch scaled by 10^scale, timezone}
                 None => to_nanos(epoch, scale).map(Some),
@@ -482,61 +561,61 @@ fn struct_timestamps(structs: &StructArray, scale: i64) -> Result<Vec<Option<i64
         .collect()
 }
 
-fn out_of_range(value: i128) -> String {
-    format!("{value} is outside the range of a nanosecond timestamp (years 1677 to 2262)")
-}
-
 /// The integer values of any integer or decimal array, unscaled.
-fn integers(array: &ArrayRef) -> Result<Vec<Option<i128>>, String> {
+fn integers(array: &ArrayRef) -> Result<Vec<Option<i128>>, RowsetError> {
     Ok(match array.data_type() {
         DataType::Int8 => array.as_primitive::<Int8Type>().iter().map(|v| v.map(i128::from)).collect(),
         DataType::Int16 => array.as_primitive::<Int16Type>().iter().map(|v| v.map(i128::from)).collect(),
         DataType::Int32 => array.as_primitive::<Int32Type>().iter().map(|v| v.map(i128::from)).collect(),
         DataType::Int64 => array.as_primitive::<Int64Type>().iter().map(|v| v.map(i128::from)).collect(),
         DataType::Decimal128(..) => array.as_primitive::<Decimal128Type>().iter().collect(),
-        other => return Err(format!("unexpected Arrow type {other}")),
+        other => return Err(RowsetError::UnexpectedType(other.clone())),
     })
 }
 
 /// An integer of unit 10^-scale seconds in nanoseconds.
-fn to_nanos(value: i128, scale: i64) -> Result<i64, String> {
+fn to_nanos(value: i128, scale: i64) -> Result<i64, RowsetError> {
     let nanos = if scale <= 9 {
         value.checked_mul(10i128.pow((9 - scale) as u32))
     } else {
         Some(value / 10i128.pow((scale - 9) as u32))
     };
-    nanos.and_then(|n| i64::try_from(n).ok()).ok_or_else(|| out_of_range(value))
+    nanos.and_then(|n| i64::try_from(n).ok()).ok_or(RowsetError::TimestampRange(value))
 }
 
 /// An unscaled value of scale `from` at scale `to`; refuses to drop digits.
-fn rescale(value: i128, from: i64, to: i64) -> Result<i128, String> {
+fn rescale(value: i128, from: i64, to: i64) -> Result<i128, RowsetError> {
     if from == to {
         return Ok(value);
     }
-    let factor = 10i128.checked_pow(from.abs_diff(to) as u32).ok_or("scale out of range")?;
+    let factor = 10i128.checked_pow(from.abs_diff(to) as u32).ok_or(RowsetError::ScaleRange)?;
     if to > from {
-        value.checked_mul(factor).ok_or_else(|| format!("{value} overflows at scale {to}"))
+        value.checked_mul(factor).ok_or(RowsetError::Overflow { value, scale: to })
     } else if value % factor == 0 {
         Ok(value / factor)
     } else {
-        Err(format!("{value} at scale {from} has digits beyond scale {to}"))
+        Err(RowsetError::DigitsBeyondScale { value, from, to })
     }
 }
 
-fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, String> {
+fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, RowsetError> {
     if array.data_type() == to {
         return Ok(array.clone());
     }
-    arrow::compute::cast(array, to).map_err(|e| format!("cannot convert {} to {to}: {e}", array.data_type()))
+    arrow::compute::cast(array, to).map_err(|e| RowsetError::Cast {
+        from: array.data_type().clone(),
+        to: to.clone(),
+        source: e,
+    })
 }
 
 fn convert_json<'a>(
     column: &Column,
     target: Target,
     cells: impl ExactSizeIterator<Item = Option<&'a str>>,
-) -> Result<ArrayRef, String> {
+) -> Result<ArrayRef, RowsetError> {
     let rows = cells.len();
-    let bad = |text: &str| format!("`{text}` is not a {} value", column.type_name);
+    let bad = |text: &str| RowsetError::BadCell { text: text.to_owned(), type_name: column.type_name.clone() };
     Ok(match target {
         Target::Int64 => {
             let mut builder = Int64Builder::with_capacity(rows);
@@ -930,6 +1009,7 @@ mod tests {
     fn malformed_cells_are_errors_naming_the_column() {
         let rows = vec![vec![Some("twelve".to_owned())]];
         let error = to_arrow(&[column("FIXED", Some(10), Some(2))], vec![Part::Json(rows)]).unwrap_err();
+        let error = error.to_string();
         assert!(error.contains("FIXED") && error.contains("twelve"), "{error}");
         assert!(parse_decimal("1.239", 2).is_none(), "digits beyond the scale are not dropped");
         assert_eq!(parse_decimal("1.230", 2), Some(123));

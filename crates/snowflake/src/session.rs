@@ -203,11 +203,11 @@ fn login_data(options: &ConnectOptions, endpoint: &str) -> Result<Value, Error> 
         Auth::Password(password) => data["PASSWORD"] = Value::String(password.expose().to_owned()),
         Auth::KeyPair { private_key_pem, passphrase } => {
             let key = PrivateKey::from_pem(private_key_pem, passphrase.as_ref())
-                .map_err(|reason| Error::PrivateKey { endpoint: endpoint.to_owned(), reason })?;
+                .map_err(|e| Error::PrivateKey { endpoint: endpoint.to_owned(), reason: e.to_string() })?;
             let issued_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
             let jwt = key
                 .jwt(&options.account, &options.user, issued_at)
-                .map_err(|reason| Error::PrivateKey { endpoint: endpoint.to_owned(), reason })?;
+                .map_err(|e| Error::PrivateKey { endpoint: endpoint.to_owned(), reason: e.to_string() })?;
             data["AUTHENTICATOR"] = Value::String("SNOWFLAKE_JWT".into());
             data["TOKEN"] = Value::String(jwt);
         }
@@ -491,13 +491,13 @@ impl Session {
             (Some(base64), _) if !base64.is_empty() => {
                 let bytes =
                     STANDARD.decode(base64).map_err(|e| protocol(format!("rowsetBase64 is not base64: {e}")))?;
-                parts.push(Part::Arrow(rowset::decode_arrow(&bytes).map_err(&protocol)?));
+                parts.push(Part::Arrow(rowset::decode_arrow(&bytes).map_err(|e| protocol(e.to_string()))?));
             }
             (_, Some(rows)) => parts.push(Part::Json(rowset::json_rows(rows.clone()))),
             _ => {}
         }
         if !data.chunks.is_empty() {
-            let headers = self.chunk_headers(&data).map_err(&protocol)?;
+            let headers = self.chunk_headers(&data).map_err(|e| protocol(e.to_string()))?;
             let chunks: Vec<Part> = futures::stream::iter(data.chunks.iter().enumerate())
                 .map(|(index, chunk)| self.fetch_chunk(index, &chunk.url, headers.clone(), arrow_format))
                 .buffered(CHUNK_PARALLELISM)
@@ -506,18 +506,18 @@ impl Session {
             parts.extend(chunks);
         }
         let columns: Vec<Column> = data.rowtype.iter().map(Column::from_row_type).collect();
-        let (schema, batches) = rowset::to_arrow(&columns, parts).map_err(&protocol)?;
+        let (schema, batches) = rowset::to_arrow(&columns, parts).map_err(|e| protocol(e.to_string()))?;
         let rows_affected = rowset::rows_affected(data.statement_type_id, &batches, &schema);
         Ok(QueryResult { query_id: data.query_id.unwrap_or_default(), columns, schema, batches, rows_affected })
     }
 
     /// `chunkHeaders` when given, else the SSE-C headers of the `qrmk` (gosnowflake
     /// `downloadChunkHelper`).
-    fn chunk_headers(&self, data: &QueryData) -> Result<HeaderMap, String> {
+    fn chunk_headers(&self, data: &QueryData) -> Result<HeaderMap, ChunkError> {
         let mut headers = HeaderMap::new();
-        let mut add = |name: &str, value: &str| -> Result<(), String> {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad chunk header name {name}"))?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| "bad chunk header value".to_owned())?;
+        let mut add = |name: &str, value: &str| -> Result<(), ChunkError> {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ChunkError::HeaderName(name.to_owned()))?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| ChunkError::HeaderValue)?;
             value.set_sensitive(true);
             headers.insert(name, value);
             Ok(())
@@ -564,17 +564,17 @@ impl Session {
             tokio::time::sleep(backoff(attempt)).await;
             attempt += 1;
         };
-        let bytes = gunzip_if_gzip(&bytes).map_err(|reason| Error::Protocol {
+        let bytes = gunzip_if_gzip(&bytes).map_err(|e| Error::Protocol {
             endpoint: self.endpoint.clone(),
             what: what.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
         let part = if arrow {
             rowset::decode_arrow(&bytes).map(Part::Arrow)
         } else {
             rowset::decode_json_chunk(&bytes).map(Part::Json)
         };
-        part.map_err(|reason| Error::Protocol { endpoint: self.endpoint.clone(), what, reason })
+        part.map_err(|e| Error::Protocol { endpoint: self.endpoint.clone(), what, reason: e.to_string() })
     }
 
     /// Sends one request to the Snowflake server, retrying transient failures with the
@@ -693,12 +693,28 @@ fn is_transient_status(status: u16) -> bool {
     status >= 500 || status == 429 || status == 408
 }
 
+/// A result chunk's download that Snowflake's response makes impossible: the server sent
+/// chunk headers that are not HTTP headers, or a chunk that is broken gzip (the server's
+/// or the storage's fault). No variant holds a header value (they carry the result's key).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ChunkError {
+    /// A `chunkHeaders` name that is not an HTTP header name.
+    #[error("bad chunk header name {0}")]
+    HeaderName(String),
+    /// A `chunkHeaders` value (or the `qrmk`) that is not an HTTP header value.
+    #[error("bad chunk header value")]
+    HeaderValue,
+    /// A chunk that starts as gzip and does not gunzip.
+    #[error("cannot gunzip: {0}")]
+    Gunzip(#[source] std::io::Error),
+}
+
 /// Gunzips gzip data (by its magic bytes), returns anything else as it is.
-pub(crate) fn gunzip_if_gzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn gunzip_if_gzip(bytes: &[u8]) -> Result<Vec<u8>, ChunkError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out)
-            .map_err(|e| format!("cannot gunzip: {e}"))?;
+            .map_err(ChunkError::Gunzip)?;
         Ok(out)
     } else {
         Ok(bytes.to_vec())

@@ -18,6 +18,40 @@ use crate::session::Session;
 use crate::wire::StageInfo;
 use crate::{Binding, Error};
 
+/// Why a file could not be written to the stage's cloud storage. The stage's location
+/// and credentials come from Snowflake's PUT response, so a missing or malformed one is
+/// the server's fault; a refused write or an unreachable storage is the storage's (or the
+/// network's). No variant holds a credential, a token or a presigned URL.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StorageError {
+    /// A GCS stage with neither a presigned URL nor `GCS_ACCESS_TOKEN` (the server's fault).
+    #[error("the GCS stage has neither a presigned URL nor an access token")]
+    NoGcsCredentials,
+    /// A `GCS_ACCESS_TOKEN` that cannot be an HTTP header (the server's fault).
+    #[error("the GCS access token is not valid")]
+    InvalidGcsAccessToken,
+    /// A GCS stage endpoint that is not a URL (the server's fault).
+    #[error("the GCS stage's endpoint is not a URL")]
+    GcsEndpointNotUrl,
+    /// The GCS request failed on the way (network), as [`describe_http_error`] tells it.
+    ///
+    /// [`describe_http_error`]: crate::error::describe_http_error
+    #[error("{0}")]
+    Network(String),
+    /// GCS refused the write with this HTTP status (the storage's answer).
+    #[error("the storage answered HTTP status {0}")]
+    Status(u16),
+    /// An S3 stage without this credential (the server's fault).
+    #[error("the S3 stage sent no {0}")]
+    MissingS3Credential(&'static str),
+    /// object_store refused the S3 settings the server sent (first line of its error).
+    #[error("cannot configure S3 access: {0}")]
+    S3Config(String),
+    /// The S3 PUT failed (first line of object_store's error: the storage or the network).
+    #[error("S3 PUT of s3://{bucket}/{key}: {reason}")]
+    S3Put { bucket: String, key: String, reason: String },
+}
+
 /// The statement for one file. AUTO_COMPRESS=FALSE: the bytes are stored as given (the
 /// caller's Parquet is compressed already); the local path is only a name to the server.
 pub(crate) fn put_statement(stage: &str, file_name: &str) -> String {
@@ -65,16 +99,20 @@ impl Session {
         let digest = encryption::sfc_digest(&data);
         let (body, metadata) = match &material {
             Some(material) => {
-                let (ciphertext, metadata) = encryption::encrypt(material, &data).map_err(&upload_error)?;
+                let (ciphertext, metadata) =
+                    encryption::encrypt(material, &data).map_err(|e| upload_error(e.to_string()))?;
                 (Bytes::from(ciphertext), Some(metadata))
             }
             None => (data, None),
         };
         match stage_info.location_type.to_ascii_uppercase().as_str() {
-            "S3" => upload_s3(&stage_info, file_name, body, &digest, metadata.as_ref()).await.map_err(upload_error),
-            "GCS" => {
-                self.upload_gcs(&stage_info, file_name, body, &digest, metadata.as_ref()).await.map_err(upload_error)
-            }
+            "S3" => upload_s3(&stage_info, file_name, body, &digest, metadata.as_ref())
+                .await
+                .map_err(|e| upload_error(e.to_string())),
+            "GCS" => self
+                .upload_gcs(&stage_info, file_name, body, &digest, metadata.as_ref())
+                .await
+                .map_err(|e| upload_error(e.to_string())),
             other => Err(Error::UnsupportedStage {
                 endpoint: self.endpoint().to_owned(),
                 stage: stage.to_owned(),
@@ -91,11 +129,11 @@ impl Session {
         body: Bytes,
         digest: &str,
         metadata: Option<&Metadata>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StorageError> {
         let (url, token) = match (&stage.presigned_url, stage.cred("GCS_ACCESS_TOKEN")) {
             (Some(url), _) if !url.is_empty() => (url.clone(), None),
             (_, Some(token)) => (gcs_object_url(stage, file_name)?, Some(token)),
-            _ => return Err("the GCS stage has neither a presigned URL nor an access token".into()),
+            _ => return Err(StorageError::NoGcsCredentials),
         };
         let mut request = self
             .http()
@@ -109,13 +147,14 @@ impl Session {
         }
         if let Some(token) = token {
             let mut value =
-                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| "the GCS access token is not valid")?;
+                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| StorageError::InvalidGcsAccessToken)?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }
-        let response = request.body(body).send().await.map_err(crate::error::describe_http_error)?;
+        let response =
+            request.body(body).send().await.map_err(|e| StorageError::Network(crate::error::describe_http_error(e)))?;
         let status = response.status();
-        if status.is_success() { Ok(()) } else { Err(format!("the storage answered HTTP status {}", status.as_u16())) }
+        if status.is_success() { Ok(()) } else { Err(StorageError::Status(status.as_u16())) }
     }
 }
 
@@ -141,7 +180,7 @@ fn bucket_and_prefix(location: &str) -> (&str, String) {
 
 /// The object URL of a GCS stage file (snowflake-connector-python
 /// `SnowflakeGCSRestClient.generate_file_url`), path segments percent-encoded.
-fn gcs_object_url(stage: &StageInfo, file_name: &str) -> Result<String, String> {
+fn gcs_object_url(stage: &StageInfo, file_name: &str) -> Result<String, StorageError> {
     let (bucket, prefix) = bucket_and_prefix(&stage.location);
     let (base, bucket_in_path) = match stage.end_point.as_deref().filter(|e| !e.is_empty()) {
         Some(endpoint) => {
@@ -158,9 +197,9 @@ fn gcs_object_url(stage: &StageInfo, file_name: &str) -> Result<String, String> 
         ),
         None => ("https://storage.googleapis.com".to_owned(), true),
     };
-    let mut url = url::Url::parse(&base).map_err(|_| "the GCS stage's endpoint is not a URL".to_owned())?;
+    let mut url = url::Url::parse(&base).map_err(|_| StorageError::GcsEndpointNotUrl)?;
     {
-        let mut segments = url.path_segments_mut().map_err(|_| "the GCS stage's endpoint is not a URL".to_owned())?;
+        let mut segments = url.path_segments_mut().map_err(|_| StorageError::GcsEndpointNotUrl)?;
         segments.pop_if_empty();
         if bucket_in_path {
             segments.push(bucket);
@@ -178,13 +217,15 @@ async fn upload_s3(
     body: Bytes,
     digest: &str,
     metadata: Option<&Metadata>,
-) -> Result<(), String> {
+) -> Result<(), StorageError> {
     let (bucket, prefix) = bucket_and_prefix(&stage.location);
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_region(stage.region.clone().unwrap_or_else(|| "us-east-1".into()))
-        .with_access_key_id(stage.cred("AWS_KEY_ID").ok_or("the S3 stage sent no AWS_KEY_ID")?)
-        .with_secret_access_key(stage.cred("AWS_SECRET_KEY").ok_or("the S3 stage sent no AWS_SECRET_KEY")?)
+        .with_access_key_id(stage.cred("AWS_KEY_ID").ok_or(StorageError::MissingS3Credential("AWS_KEY_ID"))?)
+        .with_secret_access_key(
+            stage.cred("AWS_SECRET_KEY").ok_or(StorageError::MissingS3Credential("AWS_SECRET_KEY"))?,
+        )
         .with_skip_signature(false);
     if let Some(token) = stage.cred("AWS_TOKEN") {
         builder = builder.with_token(token);
@@ -200,7 +241,7 @@ async fn upload_s3(
                 .with_virtual_hosted_style_request(true)
         };
     }
-    let store = builder.build().map_err(|e| format!("cannot configure S3 access: {}", redact_store_error(&e)))?;
+    let store = builder.build().map_err(|e| StorageError::S3Config(redact_store_error(&e)))?;
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, "application/octet-stream".into());
     attributes.insert(Attribute::Metadata("sfc-digest".into()), digest.to_owned().into());
@@ -213,7 +254,11 @@ async fn upload_s3(
     store
         .put_opts(&key, PutPayload::from_bytes(body), PutOptions { attributes, ..PutOptions::default() })
         .await
-        .map_err(|e| format!("S3 PUT of s3://{bucket}/{key}: {}", redact_store_error(&e)))?;
+        .map_err(|e| StorageError::S3Put {
+            bucket: bucket.to_owned(),
+            key: key.to_string(),
+            reason: redact_store_error(&e),
+        })?;
     Ok(())
 }
 

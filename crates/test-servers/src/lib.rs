@@ -33,7 +33,7 @@ impl Server {
     /// Starts `program` with `args(port)` on a free port of 127.0.0.1 and returns once it
     /// answers HTTP, trying a few ports (another process may take one between the probe
     /// and the bind).
-    pub fn start(program: &Path, args: &dyn Fn(u16) -> Vec<String>) -> Result<Server, String> {
+    pub fn start(program: &Path, args: &dyn Fn(u16) -> Vec<String>) -> std::io::Result<Server> {
         Server::start_with_env(program, &[], args)
     }
 
@@ -42,11 +42,11 @@ impl Server {
         program: &Path,
         env: &[(String, String)],
         args: &dyn Fn(u16) -> Vec<String>,
-    ) -> Result<Server, String> {
+    ) -> std::io::Result<Server> {
         let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let mut problems = Vec::new();
         for _ in 0..3 {
-            let port = free_port().map_err(|e| e.to_string())?;
+            let port = free_port()?;
             let log_path = std::env::temp_dir().join(format!("pitwall-{name}-{port}.log"));
             let mut command = Command::new(program);
             command.args(args(port)).envs(env.iter().map(|(k, v)| (k, v)));
@@ -69,7 +69,7 @@ impl Server {
                 problems.push(format!("port {port}: no answer in {STARTUP:?}; see {}", log_path.display()));
             }
         }
-        Err(problems.join("; "))
+        Err(std::io::Error::other(problems.join("; ")))
     }
 
     /// Starts a server that lives as long as the test process: a thread that never ends
@@ -119,14 +119,15 @@ pub fn free_port() -> std::io::Result<u16> {
 
 /// Spawns `command` out of the checkout, its output into `log`, killed when the thread
 /// that spawned it ends (`PR_SET_PDEATHSIG`): a test's server or cluster process.
-pub fn spawn_tied(mut command: Command, log: &Path) -> Result<Child, String> {
-    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+pub fn spawn_tied(mut command: Command, log: &Path) -> std::io::Result<Child> {
+    let file =
+        std::fs::File::create(log).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", log.display())))?;
     let parent = std::process::id();
     command
         // Out of the checkout: a server may write scratch files where it starts.
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
-        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stdout(file.try_clone()?)
         .stderr(file);
     // SAFETY: prctl and getppid are async-signal-safe, and nothing is allocated here.
     unsafe {
@@ -141,7 +142,7 @@ pub fn spawn_tied(mut command: Command, log: &Path) -> Result<Child, String> {
             Ok(())
         });
     }
-    command.spawn().map_err(|e| format!("{:?}: {e}", command.get_program()))
+    command.spawn().map_err(|e| std::io::Error::new(e.kind(), format!("{:?}: {e}", command.get_program())))
 }
 
 /// `.ci/<script> install`, once per script and process (two servers must not race one

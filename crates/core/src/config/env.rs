@@ -31,18 +31,30 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
+/// Why a project-file value does not render; the caller names the file and key.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvVarError {
+    /// The value calls something other than `env_var()`: the project file is wrong.
+    #[error("`{text}`: only env_var('NAME') or env_var('NAME', 'default') can be used in pitwall.toml ({detail})")]
+    NotEnvVar { text: String, detail: String },
+    /// minijinja refused the value: an unset variable without a default (the environment
+    /// is wrong), or braces that do not parse (the project file is). Its detail only: the
+    /// caller already names the file and key, better than minijinja's own location does.
+    #[error("{0}")]
+    Render(String),
+}
+
 /// Renders `{{ env_var(...) }}` in a project-file value, so secrets and per-machine
 /// settings stay out of the file. Anything else in braces is an error saying so.
-pub fn render_env_vars(text: &str) -> std::result::Result<String, String> {
+pub fn render_env_vars(text: &str) -> std::result::Result<String, EnvVarError> {
     if !text.contains("{{") && !text.contains("{%") {
         return Ok(text.to_owned());
     }
     environment().render_str(text, ()).map_err(|e| match e.kind() {
-        ErrorKind::UnknownFunction | ErrorKind::UndefinedError => format!(
-            "`{text}`: only env_var('NAME') or env_var('NAME', 'default') can be used in pitwall.toml ({})",
-            e.detail().unwrap_or("unknown name")
-        ),
-        _ => e.detail().map(str::to_owned).unwrap_or_else(|| e.to_string()),
+        ErrorKind::UnknownFunction | ErrorKind::UndefinedError => {
+            EnvVarError::NotEnvVar { text: text.to_owned(), detail: e.detail().unwrap_or("unknown name").to_owned() }
+        }
+        _ => EnvVarError::Render(e.detail().map(str::to_owned).unwrap_or_else(|| e.to_string())),
     })
 }
 
@@ -56,8 +68,8 @@ mod tests {
         assert_eq!(render_env_vars("a{{ env_var('PITWALL_CONFIG_TEST_NONE', \"d\") }}b").unwrap(), "adb");
         let path = std::env::var("PATH").unwrap();
         assert_eq!(render_env_vars("{{env_var('PATH')}}").unwrap(), path);
-        assert!(render_env_vars("{{ var('x') }}").unwrap_err().contains("only env_var"));
-        let unset = render_env_vars("{{ env_var('PITWALL_CONFIG_TEST_UNSET') }}").unwrap_err();
+        assert!(render_env_vars("{{ var('x') }}").unwrap_err().to_string().contains("only env_var"));
+        let unset = render_env_vars("{{ env_var('PITWALL_CONFIG_TEST_UNSET') }}").unwrap_err().to_string();
         assert!(unset.contains("env_var('PITWALL_CONFIG_TEST_UNSET'): the variable is not set"), "{unset}");
         assert!(render_env_vars("{{ env_var('PATH')").is_err());
     }

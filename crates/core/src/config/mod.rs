@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use copy::{MATCH_BY_COLUMN_NAME_VALUES, MatchByColumnName, ON_ERROR_VALUES, OnError, SourceLocation};
-pub use env::{env_var, render_env_vars};
+pub use env::{EnvVarError, env_var, render_env_vars};
 pub use folders::{ConfigPatch, FolderConfig, Materialization, ModelConfig};
 pub use jobs::JobConfig;
 pub use paths::{Mount, ProjectPaths};
