@@ -24,6 +24,8 @@ mod fixtures;
 mod jobs;
 /// `pitwall lineage` on the workshop's models: column trees both ways, errors.
 mod lineage;
+/// The marts models on hand-made fixtures (pandas edge cases), without the binary.
+mod marts_models;
 /// The ml layer on the real data: predictions and the model stage.
 mod ml_end_to_end;
 /// The project on disk: `pitwall init`, user models, macros, vars, edits, refused projects.

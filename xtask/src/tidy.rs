@@ -9,6 +9,8 @@
 //! 5. No function outside tests is longer than [`MAX_FUNCTION_LINES`] unless a comment
 //!    right above it starts with `// Long:` and says why.
 //! 6. No cycle among a crate's modules ([`modules`]).
+//! 7. A library's unit-test harness is on exactly when it has unit tests: each harness
+//!    links DataFusion, so an empty one costs a link, and one turned off hides its tests.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -119,6 +121,8 @@ pub(crate) struct Package {
     manifest: PathBuf,
     roots: Vec<PathBuf>,
     has_lib: bool,
+    /// Whether the library's unit-test harness is built (`[lib] test`, on by default).
+    lib_tested: bool,
     /// (dependency, is a dev-dependency), internal ones only.
     depends_on: Vec<(String, bool)>,
 }
@@ -146,6 +150,7 @@ fn package(p: &serde_json::Value) -> Package {
         manifest: PathBuf::from(p["manifest_path"].as_str().unwrap_or_default()),
         roots: targets.iter().filter(is_root).filter_map(|t| t["src_path"].as_str()).map(PathBuf::from).collect(),
         has_lib: targets.iter().any(|t| kinds(t).iter().any(|k| k == "lib")),
+        lib_tested: targets.iter().any(|t| kinds(t).iter().any(|k| k == "lib") && t["test"] != false),
         depends_on: p["dependencies"]
             .as_array()
             .map(Vec::as_slice)
@@ -201,6 +206,10 @@ fn manifest(root: &Path, package: &Package) -> Result<Vec<String>> {
             shown(&package.manifest)
         ));
     }
+    if let Some(lib) = package.roots.iter().find(|r| r.ends_with("lib.rs")) {
+        let tests = unit_tests_under(lib)?.map(|file| shown(&file));
+        problems.extend(unit_test_harness(&shown(&package.manifest), package.lib_tested, &tests));
+    }
     let library = package.roots.iter().find(|r| r.ends_with("lib.rs")).or(package.roots.first());
     if let Some(root_file) = library {
         let source = fs::read_to_string(root_file).with_context(|| format!("cannot read {}", root_file.display()))?;
@@ -212,6 +221,38 @@ fn manifest(root: &Path, package: &Package) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Rule 7, for one library: `has_tests` names a file with a test module, if any does.
+pub(crate) fn unit_test_harness(manifest: &str, tested: bool, has_tests: &Option<String>) -> Option<String> {
+    match (tested, has_tests) {
+        (true, None) => Some(format!(
+            "{manifest}: its library has no unit tests: turn its harness off (`[lib] test = false`), an empty one costs a link"
+        )),
+        (false, Some(file)) => Some(format!(
+            "{manifest}: `[lib] test = false` leaves the unit tests of {file} unrun: turn the harness back on"
+        )),
+        _ => None,
+    }
+}
+
+/// The first file beside the crate root `lib` (its folder and below) with a test module.
+fn unit_tests_under(lib: &Path) -> Result<Option<PathBuf>> {
+    let mut folders = vec![lib.parent().unwrap_or(lib).to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in fs::read_dir(&folder).with_context(|| format!("cannot read {}", folder.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                if text.lines().any(|l| l.trim() == "#[cfg(test)]") {
+                    return Ok(Some(path));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Rule 2, for one file: `<layer>::LAYER` outside the registry and that layer's binary.
@@ -400,6 +441,7 @@ mod tests {
             manifest: PathBuf::from(format!("{name}/Cargo.toml")),
             roots: Vec::new(),
             has_lib: true,
+            lib_tested: true,
             depends_on: depends_on.iter().map(|(d, dev)| (d.to_string(), *dev)).collect(),
         }
     }
@@ -444,6 +486,17 @@ mod tests {
     fn braces_in_comments_strings_and_chars_are_blanked() {
         let code = blank_comments_and_strings("a { '}' \"}\" r#\"}\"# /* } */ // }\n}");
         assert_eq!(code.matches(['{', '}']).count(), 2, "{code}");
+    }
+
+    #[test]
+    fn a_library_harness_is_on_exactly_when_it_has_unit_tests() {
+        let tests = Some("crates/x/src/a.rs".to_owned());
+        assert_eq!(unit_test_harness("x/Cargo.toml", true, &tests), None);
+        assert_eq!(unit_test_harness("x/Cargo.toml", false, &None), None);
+        let empty = unit_test_harness("x/Cargo.toml", true, &None).unwrap();
+        assert!(empty.starts_with("x/Cargo.toml: its library has no unit tests"), "{empty}");
+        let hidden = unit_test_harness("x/Cargo.toml", false, &tests).unwrap();
+        assert!(hidden.contains("leaves the unit tests of crates/x/src/a.rs unrun"), "{hidden}");
     }
 
     #[test]
