@@ -187,11 +187,10 @@ pub enum Command {
     },
     /// A Ballista cluster from this binary: its scheduler and executors, which run
     /// pitwall's SQL for `--engine df://HOST:PORT` (copy the binary to every machine;
-    /// they share only the object store), and its status
-    #[cfg(feature = "ballista")]
+    /// they share only the object store), and its status (needs the `ballista` feature)
     Cluster {
         #[command(subcommand)]
-        command: pitwall_cluster::ClusterCommand,
+        command: crate::cluster::ClusterCommand,
     },
     /// Production jobs, as dbt Cloud's deployment jobs: run one of pitwall.toml's
     /// [jobs.<name>], or list the recorded runs

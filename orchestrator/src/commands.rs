@@ -22,6 +22,7 @@ use crate::cli::{
 use crate::jobs;
 use crate::registry::LAYERS;
 use crate::select::select;
+use crate::snowflake;
 use crate::state::PreviousState;
 
 /// dbt's three commands that run nodes.
@@ -71,9 +72,8 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
         _ => {}
     }
     // A cluster process serves any project: it reads none.
-    #[cfg(feature = "ballista")]
     if let Command::Cluster { command } = cli.command {
-        return pitwall_cluster::run(command).await.map(|()| true);
+        return crate::cluster::run(command).await.map(|()| true);
     }
     let clock = std::time::Instant::now();
     let mut project = pitwall_project::load(cli.options.config()?, LAYERS, Bindings::Required)?;
@@ -106,11 +106,9 @@ async fn command(project: &Project, command: Command, no_wait: bool) -> Result<b
         Command::Export { out, selection } => export(project, &out, &selection, no_wait).await,
         Command::Lineage { column, downstream } => pitwall_docs::lineage::print(project, &column, downstream).await,
         Command::Docs { command } => docs(project, &command, no_wait).await,
-        Command::Job { .. } | Command::Init { .. } => {
-            unreachable!("job and init are dispatched before the project is loaded")
+        Command::Job { .. } | Command::Init { .. } | Command::Cluster { .. } => {
+            unreachable!("job, init and cluster are dispatched before the project is loaded")
         }
-        #[cfg(feature = "ballista")]
-        Command::Cluster { .. } => unreachable!("cluster is dispatched before the project is loaded"),
     }
 }
 
@@ -181,7 +179,7 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
     // The lock is released here: delivery reads the warehouse under a shared one.
     let result = executed.result().await;
     if let Some(session) = snowflake {
-        deliver(project, session, succeeded, &loaded, &outcomes).await?;
+        snowflake::deliver_run(project, session, succeeded, &loaded, &outcomes).await?;
     }
     result
 }
@@ -234,62 +232,12 @@ fn deferral(project: &Project, args: &RunArgs, models: &[Node], tests: &[Arc<Tes
     PreviousState::load(dir)?.deferral(project, unbuilt.into_iter().collect())
 }
 
-#[cfg(feature = "snowflake")]
-type SnowflakeSession = pitwall_snowflake::Session;
-#[cfg(not(feature = "snowflake"))]
-type SnowflakeSession = std::convert::Infallible;
-
 /// On a Snowflake target, for a command that builds models: the session delivery will use.
-async fn snowflake_login(project: &Project, verb: Verb) -> Result<Option<SnowflakeSession>> {
-    let Some(target) = project.config.snowflake.as_ref().filter(|_| verb.builds_models()) else {
-        return Ok(None);
-    };
-    #[cfg(feature = "snowflake")]
-    return crate::snowflake::connect(target).await.map(Some);
-    #[cfg(not(feature = "snowflake"))]
-    bail!(
-        "target {} is of type snowflake (database {}), but this pitwall was built without the \
-         `snowflake` feature (cargo build --features snowflake)",
-        project.config.target,
-        target.database
-    )
-}
-
-/// Delivers what the run built when it succeeded; says why not otherwise. The session is
-/// closed either way.
-#[cfg(feature = "snowflake")]
-async fn deliver(
-    project: &Project,
-    session: SnowflakeSession,
-    succeeded: bool,
-    loaded: &[String],
-    outcomes: &[pitwall_core::NodeOutcome],
-) -> Result<()> {
-    let target = project.config.snowflake.as_ref().expect("a Snowflake target");
-    let delivered = if succeeded {
-        let relations = crate::snowflake::relations(project, loaded, outcomes, &target.database);
-        crate::snowflake::deliver(project, &session, &relations).await
-    } else {
-        println!("\nNothing delivered to Snowflake: the run did not succeed");
-        Ok(())
-    };
-    let closed = session.close().await;
-    delivered?;
-    if let Err(e) = closed {
-        eprintln!("warning: closing the Snowflake session: {e}");
+async fn snowflake_login(project: &Project, verb: Verb) -> Result<Option<snowflake::Session>> {
+    match project.config.snowflake.as_ref().filter(|_| verb.builds_models()) {
+        Some(target) => snowflake::connect(project, target).await.map(Some),
+        None => Ok(None),
     }
-    Ok(())
-}
-
-#[cfg(not(feature = "snowflake"))]
-async fn deliver(
-    _: &Project,
-    session: SnowflakeSession,
-    _: bool,
-    _: &[String],
-    _: &[pitwall_core::NodeOutcome],
-) -> Result<()> {
-    match session {}
 }
 
 fn ls(project: &Project, selection: &Selection, types: &[ResourceType], output: LsOutput) -> Result<bool> {
@@ -373,15 +321,7 @@ async fn show(project: &Project, model: &str, limit: usize, no_wait: bool) -> Re
 
 async fn query(project: &Project, sql: &str, limit: Option<usize>, local: bool, no_wait: bool) -> Result<bool> {
     if let Some(target) = project.config.snowflake.as_ref().filter(|_| !local) {
-        #[cfg(feature = "snowflake")]
-        return crate::snowflake::query(target, sql, limit).await;
-        #[cfg(not(feature = "snowflake"))]
-        bail!(
-            "target {} is of type snowflake, but this pitwall was built without the `snowflake` feature \
-             (pass --local to query its local warehouse, {})",
-            project.config.target,
-            target.database
-        );
+        return snowflake::query(project, target, sql, limit).await;
     }
     let open = open_warehouse(&project.config, Access::Read, no_wait).await?;
     let session = &open.session;

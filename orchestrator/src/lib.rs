@@ -14,12 +14,12 @@
 
 pub mod artifacts;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod init;
 pub mod jobs;
 pub mod registry;
 pub mod select;
-#[cfg(feature = "snowflake")]
 pub mod snowflake;
 pub mod state;
 

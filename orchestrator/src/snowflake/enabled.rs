@@ -1,6 +1,6 @@
-//! A `type = "snowflake"` target: log in before a run, deliver what the run built once it
-//! succeeded, and `pitwall query` in Snowflake. The protocol and the loading itself are
-//! pitwall-snowflake's; this module only decides what goes where.
+//! The `snowflake` feature on: log in with pitwall-snowflake, deliver, query. The
+//! protocol and the loading itself are pitwall-snowflake's; this module only decides what
+//! goes where.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,13 +12,14 @@ use pitwall_core::config::SnowflakeTarget;
 use pitwall_core::progress;
 use pitwall_core::report::dotted;
 use pitwall_core::{Materialization, NodeOutcome, NodeStatus, OutcomeKind};
+pub use pitwall_snowflake::Session;
 use pitwall_snowflake::delivery::{self, Delivered, Outcome, Relation, Shape};
-use pitwall_snowflake::{Auth, ConnectOptions, Secret, Session};
+use pitwall_snowflake::{Auth, ConnectOptions, Secret};
 
 use pitwall_project::Project;
 
 /// Logs in to the target's Snowflake, naming the endpoint on failure (never a secret).
-pub async fn connect(target: &SnowflakeTarget) -> Result<Session> {
+pub async fn connect(_: &Project, target: &SnowflakeTarget) -> Result<Session> {
     let auth = match (&target.private_key_path, &target.password) {
         (Some(path), _) => {
             let pem = std::fs::read_to_string(path)
@@ -47,6 +48,30 @@ pub async fn connect(target: &SnowflakeTarget) -> Result<Session> {
     Session::login(&options)
         .await
         .with_context(|| format!("logging in to Snowflake at {} as {}", target.endpoint(), target.user))
+}
+
+/// Delivers what the run built when it succeeded; says why not otherwise. The session is
+/// closed either way.
+pub async fn deliver_run(
+    project: &Project,
+    session: Session,
+    succeeded: bool,
+    loaded: &[String],
+    outcomes: &[NodeOutcome],
+) -> Result<()> {
+    let target = project.config.snowflake.as_ref().expect("a Snowflake target");
+    let delivered = if succeeded {
+        deliver(project, &session, &relations(project, loaded, outcomes, &target.database)).await
+    } else {
+        println!("\nNothing delivered to Snowflake: the run did not succeed");
+        Ok(())
+    };
+    let closed = session.close().await;
+    delivered?;
+    if let Err(e) = closed {
+        eprintln!("warning: closing the Snowflake session: {e}");
+    }
+    Ok(())
 }
 
 /// The relations a run materialized, upstream first: the raw tables of the sources it
@@ -174,8 +199,8 @@ fn line(index: usize, total: usize, outcome: &Outcome) -> String {
 }
 
 /// `pitwall query` on a Snowflake target: the statement runs in Snowflake.
-pub async fn query(target: &SnowflakeTarget, sql: &str, limit: Option<usize>) -> Result<bool> {
-    let session = connect(target).await?;
+pub async fn query(project: &Project, target: &SnowflakeTarget, sql: &str, limit: Option<usize>) -> Result<bool> {
+    let session = connect(project, target).await?;
     let result = session.query(sql).await.with_context(|| format!("running the query in Snowflake: {sql}"));
     let closed = session.close().await;
     let result = result?;

@@ -3,6 +3,8 @@
 
 pub(crate) mod expected;
 pub(crate) mod s3;
+/// Only the Snowflake tests, which need the feature, use it.
+#[cfg(feature = "snowflake")]
 pub(crate) mod snowflake;
 
 use std::io::Read;
