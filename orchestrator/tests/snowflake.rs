@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use arrow::array::{Array, RecordBatch};
-use arrow::compute::cast;
+use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::DataType;
 use arrow::util::display::array_value_to_string;
 use pitwall_core::{Location, Relations, Warehouse};
@@ -76,7 +76,8 @@ fn fingerprint(batches: &[RecordBatch]) -> (usize, BTreeMap<String, u64>) {
                 DataType::Date32 | DataType::Date64 => DataType::Date32,
                 _ => DataType::Utf8,
             };
-            let values = cast(column, &canonical).unwrap();
+            let values =
+                cast_with_options(column, &canonical, &CastOptions { safe: false, ..Default::default() }).unwrap();
             let sum = sums.entry(field.name().to_ascii_uppercase()).or_default();
             for row in 0..values.len() {
                 let mut hasher = std::hash::DefaultHasher::new();

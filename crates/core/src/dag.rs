@@ -1,7 +1,7 @@
 //! The project DAG (petgraph), built from declared refs and sources before anything
 //! runs. Edges point from upstream to downstream.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -46,7 +46,7 @@ impl NodeId {
 #[derive(Clone, Debug, Default)]
 pub struct Dag {
     graph: DiGraph<NodeId, ()>,
-    index: HashMap<NodeId, NodeIndex>,
+    index: BTreeMap<NodeId, NodeIndex>,
 }
 
 impl Dag {
@@ -62,7 +62,7 @@ impl Dag {
     /// warehouse.
     pub fn with_upstream<'a>(models: impl IntoIterator<Item = &'a ModelSpec>) -> Result<Dag> {
         let models: Vec<&ModelSpec> = models.into_iter().collect();
-        let inside: HashSet<&str> = models.iter().map(|m| m.name.as_str()).collect();
+        let inside: BTreeSet<&str> = models.iter().map(|m| m.name.as_str()).collect();
         let mut upstream: BTreeSet<NodeId> = BTreeSet::new();
         for spec in &models {
             upstream.extend(spec.refs.iter().filter(|r| !inside.contains(r.as_str())).cloned().map(NodeId::Model));
@@ -188,7 +188,7 @@ impl Dag {
             return seen;
         };
         let mut queue = VecDeque::from([(start, 0usize)]);
-        let mut visited = HashSet::from([start]);
+        let mut visited = BTreeSet::from([start]);
         while let Some((ix, d)) = queue.pop_front() {
             if depth.is_some_and(|max| d >= max) {
                 continue;
@@ -215,7 +215,7 @@ impl Dag {
 
     /// All nodes, upstream before downstream, ties broken by name (so output is stable).
     pub fn topological(&self) -> Vec<&NodeId> {
-        let mut indegree: HashMap<NodeIndex, usize> = self
+        let mut indegree: BTreeMap<NodeIndex, usize> = self
             .graph
             .node_indices()
             .map(|ix| (ix, self.graph.neighbors_directed(ix, Direction::Incoming).count()))

@@ -21,6 +21,9 @@ use pitwall_project::Project;
 const PIT_STOPS: &str = "fastest_pit_stops_by_constructor";
 const LAP_TIMES: &str = "lap_times_moving_avg";
 const TRAINING: &str = "train_test_position";
+/// A value that does not convert leaves the chart out, saying so, rather than plotting a gap.
+const STRICT: arrow::compute::CastOptions<'static> =
+    arrow::compute::CastOptions { safe: false, format_options: arrow::util::display::FormatOptions::new() };
 
 /// One constructor's 2021 pit stop summary, in seconds.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -165,7 +168,8 @@ fn floats(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<f64>>> {
     let mut out = Vec::new();
     for batch in batches {
         let column = batch.column_by_name(name).with_context(|| format!("no column {name}"))?;
-        let cast = arrow::compute::cast(column, &DataType::Float64).with_context(|| format!("column {name}"))?;
+        let cast = arrow::compute::cast_with_options(column, &DataType::Float64, &STRICT)
+            .with_context(|| format!("column {name}"))?;
         let values = cast.as_primitive::<Float64Type>();
         out.extend((0..values.len()).map(|i| values.is_valid(i).then(|| values.value(i))));
     }
@@ -177,7 +181,8 @@ fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<String>>> {
     let mut out = Vec::new();
     for batch in batches {
         let column = batch.column_by_name(name).with_context(|| format!("no column {name}"))?;
-        let cast = arrow::compute::cast(column, &DataType::Utf8).with_context(|| format!("column {name}"))?;
+        let cast = arrow::compute::cast_with_options(column, &DataType::Utf8, &STRICT)
+            .with_context(|| format!("column {name}"))?;
         let values = cast.as_string::<i32>();
         out.extend((0..values.len()).map(|i| values.is_valid(i).then(|| values.value(i).to_owned())));
     }

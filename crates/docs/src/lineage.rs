@@ -31,7 +31,7 @@
 //! literal, `count(*)`) has no upstream column. Rust models have no SQL plan: they are
 //! reported with what they read, without column detail.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use anyhow::{Result, bail};
@@ -397,12 +397,12 @@ fn model_lineage(project: &Project, known: &KnownRelations, node: &Node) -> Resu
 /// Warehouse relations (schema, table) -> the model or source table they hold.
 struct KnownRelations {
     default_schema: String,
-    by_name: HashMap<(String, String), (RelationKind, String)>,
+    by_name: BTreeMap<(String, String), (RelationKind, String)>,
 }
 
 impl KnownRelations {
     fn new(default_schema: &str) -> Self {
-        KnownRelations { default_schema: default_schema.to_owned(), by_name: HashMap::new() }
+        KnownRelations { default_schema: default_schema.to_owned(), by_name: BTreeMap::new() }
     }
 
     fn insert(&mut self, reference: &TableReference, kind: RelationKind, name: &str) {

@@ -158,7 +158,8 @@ fn floats(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
-    let c = arrow::compute::cast(batch.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();
+    let strict = arrow::compute::CastOptions { safe: false, ..Default::default() };
+    let c = arrow::compute::cast_with_options(batch.column_by_name(name).unwrap(), &DataType::Utf8, &strict).unwrap();
     c.as_string::<i32>().iter().map(|s| s.unwrap_or("NULL").to_owned()).collect()
 }
 

@@ -169,6 +169,7 @@ pub(crate) enum Part {
 pub(crate) fn decode_arrow(bytes: &[u8]) -> Result<Vec<RecordBatch>, RowsetError> {
     let mut offset = 0usize;
     let mut schema: Option<SchemaRef> = None;
+    #[allow(clippy::disallowed_types)] // arrow's IPC reader (read_dictionary) takes a std HashMap
     let mut dictionaries = std::collections::HashMap::new();
     let mut batches = Vec::new();
     let take = |offset: &mut usize, n: usize| -> Result<&[u8], RowsetError> {
@@ -602,7 +603,9 @@ fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, RowsetError> {
     if array.data_type() == to {
         return Ok(array.clone());
     }
-    arrow::compute::cast(array, to).map_err(|e| RowsetError::Cast {
+    // A value Snowflake sent that does not fit the column is an error, never a NULL.
+    let strict = arrow::compute::CastOptions { safe: false, ..Default::default() };
+    arrow::compute::cast_with_options(array, to, &strict).map_err(|e| RowsetError::Cast {
         from: array.data_type().clone(),
         to: to.clone(),
         source: e,
@@ -789,6 +792,7 @@ pub(crate) fn rows_affected(statement_type_id: Option<i64>, batches: &[RecordBat
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types)] // arrow's Field::with_metadata takes a std HashMap
 mod tests {
     use super::*;
     use crate::wire::{Envelope, QueryData};

@@ -5,7 +5,7 @@
 //!
 //! Nothing here derives `Debug`: tokens and stage credentials must never be printed.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -76,7 +76,7 @@ pub(crate) struct QueryData {
     #[serde(default)]
     pub(crate) qrmk: Option<String>,
     #[serde(default)]
-    pub(crate) chunk_headers: Option<HashMap<String, String>>,
+    pub(crate) chunk_headers: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub(crate) get_result_url: Option<String>,
     #[serde(default, deserialize_with = "text")]
@@ -132,7 +132,7 @@ pub(crate) struct StageInfo {
     #[serde(default, rename = "endPoint")]
     pub(crate) end_point: Option<String>,
     #[serde(default)]
-    pub(crate) creds: HashMap<String, Value>,
+    pub(crate) creds: BTreeMap<String, Value>,
     #[serde(default)]
     pub(crate) presigned_url: Option<String>,
     #[serde(default)]

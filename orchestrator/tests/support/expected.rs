@@ -12,6 +12,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+// JSON values (the rows' cells) have no order, so rows are counted in a hash map; its
+// order never reaches output (diagnostics list rows in file order).
+#[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
@@ -268,10 +271,12 @@ fn read_table(reader: impl Read, path: &Path) -> Result<Table, String> {
 
 /// Rows with their multiplicity, remembering where each was first seen so diagnostics
 /// list unmatched rows in file order, as Python's Counter does.
+#[allow(clippy::disallowed_types)]
 struct Multiset<'a> {
     counts: HashMap<&'a [Value], (usize, usize)>,
 }
 
+#[allow(clippy::disallowed_types)]
 impl<'a> Multiset<'a> {
     fn new(rows: &'a [Vec<Value>]) -> Self {
         let mut counts: HashMap<&[Value], (usize, usize)> = HashMap::with_capacity(rows.len());

@@ -12,7 +12,7 @@
 //! The project is deterministic: model `i` depends only on `i` (a fixed hash picks what
 //! it reads), so the project of 250 models is the first 250 of the project of 1000.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -226,7 +226,7 @@ pub(crate) fn generate(dir: &Path, models: u32, threads: usize) -> Result<Shape>
 }
 
 /// The distinct model names (`m` and five digits, as a whole word) in `text`.
-fn model_names(text: &str) -> HashSet<&str> {
+fn model_names(text: &str) -> BTreeSet<&str> {
     text.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|word| word.len() == 6 && word.starts_with('m') && word[1..].bytes().all(|b| b.is_ascii_digit()))
         .collect()
