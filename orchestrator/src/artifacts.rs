@@ -111,44 +111,13 @@ fn object_of(pieces: &[(String, Vec<u8>)], out: &mut Vec<u8>) {
 
 /// The manifest, serialized.
 pub fn manifest(project: &Project) -> Vec<u8> {
-    let name = &project.config.name;
-    let mut sources = Map::new();
-    for s in &project.sources {
-        for table in &s.source.tables {
-            let id = NodeId::Source(table.reference());
-            sources.insert(uid(project, &id), source_node(project, s, table));
-        }
-    }
     let (parent_map, child_map) = graph_maps(project);
-    let docs: Map<String, Value> = project
-        .doc_blocks
-        .iter()
-        .map(|(n, block)| {
-            let id = format!("doc.{name}.{n}");
-            let (path, body) = (&block.path, &block.body);
-            let doc = json!({
-                "unique_id": id,
-                "resource_type": "doc",
-                "name": n,
-                "package_name": name,
-                "path": path,
-                "original_file_path": path,
-                "block_contents": body,
-            });
-            (id, doc)
-        })
-        .collect();
-    let mut metadata = metadata(project, "manifest/v12.json");
-    metadata["project_name"] = json!(name);
-    metadata["adapter_type"] = json!(ADAPTER_TYPE);
-    // pitwall sends no usage statistics anywhere.
-    metadata["send_anonymous_usage_stats"] = json!(false);
     // Resource kinds pitwall does not have are there, empty: dbt's schema requires them.
     let rest = json!({
-        "metadata": metadata,
-        "sources": sources,
+        "metadata": manifest_metadata(project),
+        "sources": source_nodes(project),
         "macros": {},
-        "docs": docs,
+        "docs": doc_nodes(project),
         "exposures": {},
         "metrics": {},
         "groups": {},
@@ -173,6 +142,51 @@ pub fn manifest(project: &Project) -> Vec<u8> {
         bytes.push(b'}');
     }
     bytes
+}
+
+/// The manifest's metadata: the shared one, with the fields only the manifest has.
+fn manifest_metadata(project: &Project) -> Value {
+    let mut metadata = metadata(project, "manifest/v12.json");
+    metadata["project_name"] = json!(project.config.name);
+    metadata["adapter_type"] = json!(ADAPTER_TYPE);
+    // pitwall sends no usage statistics anywhere.
+    metadata["send_anonymous_usage_stats"] = json!(false);
+    metadata
+}
+
+/// Every table of every source, by unique id.
+fn source_nodes(project: &Project) -> Map<String, Value> {
+    let mut sources = Map::new();
+    for s in &project.sources {
+        for table in &s.source.tables {
+            let id = NodeId::Source(table.reference());
+            sources.insert(uid(project, &id), source_node(project, s, table));
+        }
+    }
+    sources
+}
+
+/// Every `{% docs %}` block, by unique id.
+fn doc_nodes(project: &Project) -> Map<String, Value> {
+    let name = &project.config.name;
+    project
+        .doc_blocks
+        .iter()
+        .map(|(n, block)| {
+            let id = format!("doc.{name}.{n}");
+            let (path, body) = (&block.path, &block.body);
+            let doc = json!({
+                "unique_id": id,
+                "resource_type": "doc",
+                "name": n,
+                "package_name": name,
+                "path": path,
+                "original_file_path": path,
+                "block_contents": body,
+            });
+            (id, doc)
+        })
+        .collect()
 }
 
 fn model_node(project: &Project, node: &Node) -> Value {

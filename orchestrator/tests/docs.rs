@@ -298,7 +298,59 @@ fn chromium_renders_the_real_datas_site() {
     let dom = dump_dom(&file_url(&index, ""));
     assert!(dom.contains(r#"<div class="stat" id="count-models"><span class="num">21</span>"#), "overview counts");
     assert!(dom.contains(r#"data-status="success">success: 21</li>"#), "the last run's statuses");
-    eprintln!("chromium test: build and generate {built:.1?}, three browser runs {:.1?}", started.elapsed() - built);
+    browse_deep_links_search_zoom_and_statuses(&index);
+    screenshot_of_the_graph_is_drawn(&index);
+    eprintln!("chromium test: build and generate {built:.1?}, browser runs {:.1?}", started.elapsed() - built);
+}
+
+/// Headless Chromium's screenshot of the lineage page: a PNG of the window's size, and
+/// not a blank page (one compresses to about 6 KB here; the drawn graph to over 100 KB).
+fn screenshot_of_the_graph_is_drawn(index: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("graph.png");
+    let output = Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"])
+        .args(["--window-size=1400,800", "--virtual-time-budget=10000"])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(file_url(index, "#/graph"))
+        .output()
+        .expect("chromium runs");
+    let bytes = std::fs::read(&png)
+        .unwrap_or_else(|e| panic!("no screenshot ({e}):\n{}", String::from_utf8_lossy(&output.stderr)));
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let be32 = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!((be32(16), be32(20)), (1400, 800), "the IHDR's width and height");
+    assert!(bytes.len() > 40_000, "the screenshot looks blank: {} bytes", bytes.len());
+}
+
+/// The built site in the browser: a dbt-style deep link opens its node, search finds a
+/// column and a word only the SQL holds, the graph zooms from its link, and every built
+/// model carries its last status.
+fn browse_deep_links_search_zoom_and_statuses(index: &Path) {
+    let page = |dom: &str| {
+        dom[dom.find(r#"<section id="page""#).unwrap()..dom.find(r#"<section id="graph-view""#).unwrap()].to_owned()
+    };
+    let dom = dump_dom(&file_url(index, "#model.fct_results"));
+    assert!(page(&dom).contains(r#"data-route="model.pitwall.fct_results""#), "{}", page(&dom));
+
+    let dom = dump_dom(&file_url(index, "#/search?q=position_order"));
+    let found = page(&dom);
+    assert!(found.contains(r#"<li data-uid="model.pitwall.fct_results">"#), "{found}");
+    assert!(found.contains("column position_order"), "{found}");
+    // A CTE name of ml_data_prep: in its SQL only.
+    let dom = dump_dom(&file_url(index, "#/search?q=constructor_renames"));
+    let found = page(&dom);
+    assert!(
+        found.contains(r#"<li data-uid="model.pitwall.ml_data_prep">"#) && found.contains(": SQL</span>"),
+        "{found}"
+    );
+    assert!(found.contains(r#"<p class="muted" id="search-summary">1 node mention"#), "{found}");
+
+    let dom = dump_dom(&file_url(index, "#/graph?zoom=2"));
+    let svg = &dom[dom.find(r#"<svg class="lineage""#).unwrap()..dom.find("</svg>").unwrap()];
+    assert!(svg.contains(r#"data-zoom="2.00""#), "{}", &svg[..300.min(svg.len())]);
+    assert_eq!(svg.matches(r#"data-status="success""#).count(), 21, "every model drawn with its status");
 }
 
 /// Selectors the site's filter must evaluate as `pitwall ls` does.

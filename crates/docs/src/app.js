@@ -4,6 +4,9 @@
 //   #/graph?select=SEL       the lineage graph, filtered with --select syntax
 //   #/charts                 charts
 //   #/model/NAME, #/source/SOURCE.TABLE, #/test/NAME
+//   #model.NAME, #source.SOURCE.TABLE, #test.NAME, or a unique id: deep links, as above
+//   #/search?q=TEXT          every node whose name, description, columns or SQL hold TEXT
+//   #/graph?zoom=Z           the graph zoomed Z times (wheel, drag and the buttons change it)
 (function () {
   'use strict';
 
@@ -240,11 +243,29 @@
     for (const [group, members] of groups) {
       members.sort((a, b) => a.name.localeCompare(b.name));
       html += '<div class="group"><h4>' + esc(group) + '</h4><ul>' + members.map((n) =>
-        '<li data-search="' + esc(n.name.toLowerCase()) + '"><a href="' + esc(href(n)) + '" title="' + esc(n.name) +
+        '<li data-uid="' + esc(n.unique_id) + '"><a href="' + esc(href(n)) + '" title="' + esc(n.name) +
         '"><span class="swatch" style="background:' + esc(n.color) + '"></span> ' + esc(n.name) + '</a></li>').join('') +
         '</ul></div>';
     }
     document.getElementById('node-list').innerHTML = html;
+  }
+
+  // Where a node mentions a text: its name, description, a column (name or description)
+  // or its SQL. Lower-cased once, on first search.
+  let HAYSTACKS = null;
+  function haystacks() {
+    if (HAYSTACKS) return HAYSTACKS;
+    HAYSTACKS = new Map(ORDER.map((n) => [n.unique_id, [
+      ['name', n.name],
+      ['description', n.description || ''],
+      ...(n.columns || []).map((c) => ['column ' + c.name, c.name + ' ' + (c.description || '')]),
+      ['SQL', (n.raw_code || '') + '\n' + (n.compiled_code || '')],
+    ].map(([where, text]) => [where, text.toLowerCase()])]));
+    return HAYSTACKS;
+  }
+  // The places `needle` (lower case) is found in node `n`.
+  function hits(n, needle) {
+    return haystacks().get(n.unique_id).filter(([, text]) => text.includes(needle)).map(([where]) => where);
   }
 
   function search(text) {
@@ -252,7 +273,8 @@
     for (const group of document.querySelectorAll('#node-list .group')) {
       let shown = 0;
       for (const li of group.querySelectorAll('li')) {
-        const hit = !needle || li.dataset.search.includes(needle);
+        const node = BY_UID.get(li.dataset.uid);
+        const hit = !needle || (node && hits(node, needle).length > 0);
         li.hidden = !hit;
         if (hit) shown++;
       }
@@ -261,6 +283,17 @@
   }
 
   // ---- pages -------------------------------------------------------------------------
+
+  function searchPage(text) {
+    const needle = text.trim().toLowerCase();
+    const found = needle ? ORDER.map((n) => [n, hits(n, needle)]).filter(([, where]) => where.length) : [];
+    let html = '<h1>Search</h1><p class="muted" id="search-summary">' + found.length + ' node' + (found.length === 1 ? '' : 's') +
+      ' mention <code>' + esc(text.trim()) + '</code> in a name, description, column or SQL.</p><ul class="search-results">';
+    for (const [n, where] of found) {
+      html += '<li data-uid="' + esc(n.unique_id) + '">' + link(n) + ' <span class="muted">' + esc(n.resource_type) + ': ' + esc(where.join(', ')) + '</span></li>';
+    }
+    return html + '</ul>';
+  }
 
   function overview() {
     const p = DATA.project;
@@ -460,6 +493,70 @@
     statusLine.textContent = picked === null ? DRAWN.length + ' nodes' : shown + ' of ' + DRAWN.length + ' nodes match';
   }
 
+  // ---- zoom and pan: the SVG's viewBox, so nodes stay crisp at every scale ----------
+
+  const SVG = document.querySelector('svg.lineage');
+  const FULL = SVG ? SVG.viewBox.baseVal : null;
+  const WHOLE = FULL ? { x: FULL.x, y: FULL.y, w: FULL.width, h: FULL.height } : null;
+  let view = WHOLE && { ...WHOLE };
+
+  function setView(next) {
+    // Never smaller than a few nodes' width, never much larger than the whole graph.
+    const w = Math.min(Math.max(next.w, WHOLE.w / 40), WHOLE.w * 1.2);
+    const h = w * WHOLE.h / WHOLE.w;
+    view = { x: next.x + (next.w - w) / 2, y: next.y + (next.h - h) / 2, w, h };
+    SVG.setAttribute('viewBox', [view.x, view.y, view.w, view.h].map((v) => v.toFixed(1)).join(' '));
+    SVG.dataset.zoom = (WHOLE.w / view.w).toFixed(2);
+  }
+
+  // Zooms to `factor` times the whole graph, centred.
+  function zoomTo(factor) {
+    if (!SVG) return;
+    const w = WHOLE.w / factor;
+    const h = WHOLE.h / factor;
+    setView({ x: WHOLE.x + (WHOLE.w - w) / 2, y: WHOLE.y + (WHOLE.h - h) / 2, w, h });
+  }
+
+  // Zooms by `by` keeping the graph point under (px, py) (fractions of the view) in place.
+  function zoomAt(by, px, py) {
+    const w = view.w / by;
+    const h = view.h / by;
+    setView({ x: view.x + (view.w - w) * px, y: view.y + (view.h - h) * py, w, h });
+  }
+
+  function zoomEvents() {
+    if (!SVG) return;
+    SVG.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      const box = SVG.getBoundingClientRect();
+      zoomAt(e.deltaY < 0 ? 1.2 : 1 / 1.2, (e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height);
+    }, { passive: false });
+    let drag = null;
+    SVG.addEventListener('pointerdown', (e) => {
+      if (e.target.closest('g.node')) return;
+      drag = { x: e.clientX, y: e.clientY, from: { ...view } };
+      SVG.setPointerCapture(e.pointerId);
+    });
+    SVG.addEventListener('pointermove', (e) => {
+      if (!drag) return;
+      const box = SVG.getBoundingClientRect();
+      const scale = view.w / box.width;
+      setView({ ...drag.from, x: drag.from.x - (e.clientX - drag.x) * scale, y: drag.from.y - (e.clientY - drag.y) * scale });
+    });
+    SVG.addEventListener('pointerup', () => { drag = null; });
+    document.getElementById('zoom-in').addEventListener('click', () => zoomAt(1.5, 0.5, 0.5));
+    document.getElementById('zoom-out').addEventListener('click', () => zoomAt(1 / 1.5, 0.5, 0.5));
+    document.getElementById('zoom-fit').addEventListener('click', () => zoomTo(1));
+  }
+
+  // Each drawn node's last status (run_results.json), as `data-status` for the style.
+  function statuses() {
+    for (const g of document.querySelectorAll('svg.lineage g.node')) {
+      const node = BY_ROUTE.get(g.dataset.type + '/' + g.dataset.name);
+      if (node && node.run && node.run.status) g.dataset.status = node.run.status;
+    }
+  }
+
   function graphEvents() {
     const input = document.getElementById('select');
     input.addEventListener('input', () => {
@@ -481,8 +578,24 @@
 
   // ---- routing -----------------------------------------------------------------------
 
+  // `model.fct_results`, `source.formula1.races`, `test.NAME` or a unique id, as a route;
+  // any other hash (a route, with its still-encoded query) as it is.
+  function deepLink(hash) {
+    if (hash.startsWith('/')) return hash;
+    let text;
+    try {
+      text = decodeURIComponent(hash);
+    } catch (e) {
+      return hash;
+    }
+    const byUid = BY_UID.get(text);
+    if (byUid) return href(byUid).replace(/^#/, '');
+    const m = /^(model|source|test)\.(.+)$/.exec(text);
+    return m && BY_ROUTE.has(m[1] + '/' + m[2]) ? '/' + m[1] + '/' + encodeURIComponent(m[2]) : hash;
+  }
+
   function route() {
-    const hash = location.hash.replace(/^#/, '');
+    const hash = deepLink(location.hash.replace(/^#/, ''));
     const q = hash.indexOf('?');
     const path = q >= 0 ? hash.slice(0, q) : hash;
     const params = new URLSearchParams(q >= 0 ? hash.slice(q + 1) : '');
@@ -509,6 +622,7 @@
       const input = document.getElementById('select');
       input.value = params.get('select') || '';
       applySelection(input.value);
+      zoomTo(Number(params.get('zoom')) || 1);
       document.title = DATA.project.name + ' docs: lineage';
       return;
     }
@@ -518,6 +632,12 @@
       return;
     }
     show('page');
+    if (kind === 'search') {
+      page.innerHTML = searchPage(params.get('q') || '');
+      page.dataset.route = 'search';
+      document.title = DATA.project.name + ' docs: search';
+      return;
+    }
     const node = kind ? BY_ROUTE.get(kind + '/' + parts.slice(1).join('/')) : null;
     if (!kind) page.innerHTML = overview();
     else if (!node) page.innerHTML = '<h1>Not found</h1><p class="missing">No ' + esc(kind) + ' named <code>' + esc(parts.slice(1).join('/')) + '</code> in this project.</p>';
@@ -533,14 +653,15 @@
   document.getElementById('search').addEventListener('input', (e) => search(e.target.value));
   document.getElementById('search').addEventListener('keydown', (e) => {
     if (e.key !== 'Enter') return;
-    const visible = [...document.querySelectorAll('#node-list li:not([hidden]) a')];
-    if (visible.length) location.hash = visible[0].getAttribute('href');
+    if (e.target.value.trim()) location.hash = '#/search?q=' + encodeURIComponent(e.target.value.trim());
   });
   document.addEventListener('click', (e) => {
     const target = e.target.closest('[data-href]');
     if (target) location.hash = target.dataset.href;
   });
   graphEvents();
+  zoomEvents();
+  statuses();
   window.addEventListener('hashchange', render);
   render();
   document.body.dataset.ready = 'true';

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ml::compare::Comparison;
+use ml::compare::{CandidateResult, Comparison};
 use ml::metrics::SplitMetrics;
 use ml::stage::Metrics;
 
@@ -88,45 +88,8 @@ fn ml_compare(c: &Comparison) -> String {
     for (i, r) in c.candidates.iter().enumerate() {
         let y = top + i as f64 * row;
         let star = if r.name == c.chosen { "* " } else { "" };
-        let at = |v: f64| scale.at(v.clamp(scale.lo, scale.hi));
-        write!(
-            out,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{star}{}</text>\
-             <rect class=\"cv-bar\" data-candidate=\"{name}\" data-cv-mean=\"{:.4}\" data-cv-sd=\"{:.4}\" \
-             x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{name}: CV {:.3} ± {:.3}, test \
-             {:.3}, hold-out {:.3}, fit {:.1} ms</title></rect>\
-             <line class=\"whisker\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
-             <circle class=\"test\" data-candidate=\"{name}\" data-test=\"{:.4}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\"/>\
-             <rect class=\"hold-out\" data-candidate=\"{name}\" data-hold-out=\"{:.4}\" x=\"{:.1}\" y=\"{:.1}\" \
-             width=\"7\" height=\"7\" transform=\"rotate(45 {:.1} {:.1})\"/>",
-            left - 6.0,
-            y + row / 2.0 + 4.0,
-            escape(&r.name),
-            r.cv_mean,
-            r.cv_sd,
-            y + 3.0,
-            at(r.cv_mean) - left,
-            row - 6.0,
-            r.cv_mean,
-            r.cv_sd,
-            r.test,
-            r.hold_out,
-            r.fit_ms,
-            at(r.cv_mean - r.cv_sd),
-            at(r.cv_mean + r.cv_sd),
-            y + row / 2.0,
-            y + row / 2.0,
-            r.test,
-            at(r.test),
-            y + row / 2.0,
-            r.hold_out,
-            at(r.hold_out) - 3.5,
-            y + row / 2.0 - 3.5,
-            at(r.hold_out),
-            y + row / 2.0,
-            name = escape(&r.name),
-        )
-        .expect("writing to a String cannot fail");
+        out.push_str(&cv_bar(r, star, &scale, y, row));
+        out.push_str(&score_marks(r, &scale, y + row / 2.0));
     }
     out.push_str(&format!(
         "</svg><p class=\"legend\">{}-fold CV on {} training rows (seed {}), total {:.2} s; bar: CV mean ± sd, \
@@ -138,6 +101,51 @@ fn ml_compare(c: &Comparison) -> String {
         escape(&c.chosen)
     ));
     out
+}
+
+/// A candidate's label (`star` marks the chosen one) and its CV mean bar, in the `row`
+/// pixels from `y`; the bar's tooltip gives every score.
+fn cv_bar(r: &CandidateResult, star: &str, scale: &Scale, y: f64, row: f64) -> String {
+    let left = scale.a;
+    format!(
+        "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{star}{name}</text>\
+         <rect class=\"cv-bar\" data-candidate=\"{name}\" data-cv-mean=\"{:.4}\" data-cv-sd=\"{:.4}\" \
+         x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{name}: CV {:.3} ± {:.3}, test \
+         {:.3}, hold-out {:.3}, fit {:.1} ms</title></rect>",
+        left - 6.0,
+        y + row / 2.0 + 4.0,
+        r.cv_mean,
+        r.cv_sd,
+        y + 3.0,
+        scale.clamped_at(r.cv_mean) - left,
+        row - 6.0,
+        r.cv_mean,
+        r.cv_sd,
+        r.test,
+        r.hold_out,
+        r.fit_ms,
+        name = escape(&r.name),
+    )
+}
+
+/// A candidate's CV ± sd whisker, test circle and hold-out diamond, centred on `cy`.
+fn score_marks(r: &CandidateResult, scale: &Scale, cy: f64) -> String {
+    let at = |v: f64| scale.clamped_at(v);
+    format!(
+        "<line class=\"whisker\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{cy:.1}\" y2=\"{cy:.1}\"/>\
+         <circle class=\"test\" data-candidate=\"{name}\" data-test=\"{:.4}\" cx=\"{:.1}\" cy=\"{cy:.1}\" r=\"4\"/>\
+         <rect class=\"hold-out\" data-candidate=\"{name}\" data-hold-out=\"{:.4}\" x=\"{:.1}\" y=\"{:.1}\" \
+         width=\"7\" height=\"7\" transform=\"rotate(45 {:.1} {cy:.1})\"/>",
+        at(r.cv_mean - r.cv_sd),
+        at(r.cv_mean + r.cv_sd),
+        r.test,
+        at(r.test),
+        r.hold_out,
+        at(r.hold_out) - 3.5,
+        cy - 3.5,
+        at(r.hold_out),
+        name = escape(&r.name),
+    )
 }
 
 fn figure<T>(id: &str, title: &str, caption: &str, chart: &Chart<T>, draw: impl Fn(&T) -> String) -> String {
@@ -184,6 +192,11 @@ impl Scale {
             (v - self.lo) / (self.hi - self.lo)
         };
         self.a + t * (self.b - self.a)
+    }
+
+    /// Where `v` goes, held within the axis.
+    fn clamped_at(&self, v: f64) -> f64 {
+        self.at(v.clamp(self.lo, self.hi))
     }
 
     fn ticks(&self) -> Vec<f64> {

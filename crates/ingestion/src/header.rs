@@ -46,76 +46,114 @@ fn listed(names: &[String]) -> String {
 /// Compares `header` (its fields, or `None` when the header line itself is malformed)
 /// with `declared` and decides the mapping.
 pub(crate) fn map(declared: &[String], header: Option<&[String]>, mode: MatchByColumnName) -> Mapping {
-    let wanted: Vec<String> = declared.iter().map(|d| normalize(d)).collect();
-    let got: Vec<String> = header.unwrap_or_default().iter().map(|h| normalize(h)).collect();
-    let missing: Vec<String> =
-        declared.iter().zip(&wanted).filter(|(_, w)| !got.contains(w)).map(|(d, _)| d.clone()).collect();
-    let extra: Vec<String> = header
-        .unwrap_or_default()
-        .iter()
-        .zip(&got)
-        .filter(|(_, g)| !wanted.contains(g))
-        .map(|(h, _)| h.clone())
-        .collect();
-    let mut warnings = Vec::new();
+    let compared = Compared::new(declared, header);
     match mode {
-        MatchByColumnName::None => {
-            if header.is_some() && got != wanted {
-                let mut parts = Vec::new();
-                if missing.is_empty() && extra.is_empty() && got.len() == wanted.len() {
-                    let moved: Vec<String> = (0..got.len())
-                        .filter(|&i| got[i] != wanted[i])
-                        .map(|i| format!("column {} is '{}' (declared '{}')", i + 1, shown(&got[i]), declared[i]))
-                        .collect();
-                    parts.push(format!("reordered columns: {}", moved.join(", ")));
-                } else {
-                    let renamed: Vec<String> = (0..got.len().min(wanted.len()))
-                        .filter(|&i| got[i] != wanted[i] && !wanted.contains(&got[i]) && !got.contains(&wanted[i]))
-                        .map(|i| format!("column {} is '{}' (declared '{}')", i + 1, shown(&got[i]), declared[i]))
-                        .collect();
-                    if !renamed.is_empty() {
-                        parts.push(format!("renamed columns: {}", listed(&renamed)));
-                    }
-                    if !missing.is_empty() {
-                        parts.push(format!("missing columns: {}", listed(&missing)));
-                    }
-                    if !extra.is_empty() {
-                        parts.push(format!("extra columns: {}", listed(&extra)));
-                    }
-                    // Columns both sides have, compared in their order.
-                    let shared_got: Vec<&String> = got.iter().filter(|g| wanted.contains(g)).collect();
-                    let shared_wanted: Vec<&String> = wanted.iter().filter(|w| got.contains(w)).collect();
-                    if shared_got != shared_wanted || parts.is_empty() {
-                        parts.push("columns in another order".to_owned());
-                    }
-                }
-                warnings.push(format!(
-                    "the header differs from the declared columns: {}; fields are loaded by position \
-                     (set match_by_column_name = \"case_insensitive\" to load by name)",
-                    parts.join("; ")
-                ));
-            }
-            Mapping {
-                positions: (0..declared.len()).map(Some).collect(),
-                expected: declared.len(),
-                field_names: declared.to_vec(),
-                warnings,
-            }
-        }
-        MatchByColumnName::CaseInsensitive => {
-            if !missing.is_empty() {
-                warnings.push(format!("declared columns not in the header load as NULL: {}", listed(&missing)));
-            }
-            if !extra.is_empty() {
-                warnings.push(format!("header columns that are not declared are ignored: {}", listed(&extra)));
-            }
-            Mapping {
-                positions: wanted.iter().map(|w| got.iter().position(|g| g == w)).collect(),
-                expected: got.len(),
-                field_names: header.unwrap_or_default().iter().map(|h| normalize(h)).collect(),
-                warnings,
-            }
-        }
+        MatchByColumnName::None => by_position(&compared),
+        MatchByColumnName::CaseInsensitive => by_name(compared),
+    }
+}
+
+/// The header and the declared columns side by side, their names normalized.
+struct Compared<'a> {
+    declared: &'a [String],
+    header: Option<&'a [String]>,
+    /// The declared columns' names, normalized.
+    wanted: Vec<String>,
+    /// The header's names, normalized.
+    got: Vec<String>,
+    /// Declared columns not in the header.
+    missing: Vec<String>,
+    /// Header fields that are not declared.
+    extra: Vec<String>,
+}
+
+impl<'a> Compared<'a> {
+    fn new(declared: &'a [String], header: Option<&'a [String]>) -> Compared<'a> {
+        let wanted: Vec<String> = declared.iter().map(|d| normalize(d)).collect();
+        let got: Vec<String> = header.unwrap_or_default().iter().map(|h| normalize(h)).collect();
+        let missing: Vec<String> =
+            declared.iter().zip(&wanted).filter(|(_, w)| !got.contains(w)).map(|(d, _)| d.clone()).collect();
+        let extra: Vec<String> = header
+            .unwrap_or_default()
+            .iter()
+            .zip(&got)
+            .filter(|(_, g)| !wanted.contains(g))
+            .map(|(h, _)| h.clone())
+            .collect();
+        Compared { declared, header, wanted, got, missing, extra }
+    }
+
+    /// Field `i` against the declared column at `i`, for a warning.
+    fn differs_at(&self, i: usize) -> String {
+        format!("column {} is '{}' (declared '{}')", i + 1, shown(&self.got[i]), self.declared[i])
+    }
+}
+
+/// Fields loaded by position, one warning naming every difference.
+fn by_position(c: &Compared) -> Mapping {
+    let mut warnings = Vec::new();
+    if c.header.is_some() && c.got != c.wanted {
+        warnings.push(format!(
+            "the header differs from the declared columns: {}; fields are loaded by position \
+             (set match_by_column_name = \"case_insensitive\" to load by name)",
+            differences(c).join("; ")
+        ));
+    }
+    Mapping {
+        positions: (0..c.declared.len()).map(Some).collect(),
+        expected: c.declared.len(),
+        field_names: c.declared.to_vec(),
+        warnings,
+    }
+}
+
+/// How a header that is not the declared columns differs from them: only reordered, or
+/// each column renamed, missing or extra, and whether the shared ones are out of order.
+fn differences(c: &Compared) -> Vec<String> {
+    let (got, wanted) = (&c.got, &c.wanted);
+    if c.missing.is_empty() && c.extra.is_empty() && got.len() == wanted.len() {
+        let moved: Vec<String> = (0..got.len()).filter(|&i| got[i] != wanted[i]).map(|i| c.differs_at(i)).collect();
+        return vec![format!("reordered columns: {}", moved.join(", "))];
+    }
+    let mut parts = Vec::new();
+    let renamed: Vec<String> = (0..got.len().min(wanted.len()))
+        .filter(|&i| got[i] != wanted[i] && !wanted.contains(&got[i]) && !got.contains(&wanted[i]))
+        .map(|i| c.differs_at(i))
+        .collect();
+    if !renamed.is_empty() {
+        parts.push(format!("renamed columns: {}", listed(&renamed)));
+    }
+    if !c.missing.is_empty() {
+        parts.push(format!("missing columns: {}", listed(&c.missing)));
+    }
+    if !c.extra.is_empty() {
+        parts.push(format!("extra columns: {}", listed(&c.extra)));
+    }
+    // Columns both sides have, compared in their order.
+    let shared_got: Vec<&String> = got.iter().filter(|g| wanted.contains(g)).collect();
+    let shared_wanted: Vec<&String> = wanted.iter().filter(|w| got.contains(w)).collect();
+    if shared_got != shared_wanted || parts.is_empty() {
+        parts.push("columns in another order".to_owned());
+    }
+    parts
+}
+
+/// Fields loaded by name (`MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`), a warning for the
+/// declared columns the header lacks and one for the fields it has besides.
+fn by_name(c: Compared) -> Mapping {
+    let mut warnings = Vec::new();
+    if !c.missing.is_empty() {
+        warnings.push(format!("declared columns not in the header load as NULL: {}", listed(&c.missing)));
+    }
+    if !c.extra.is_empty() {
+        warnings.push(format!("header columns that are not declared are ignored: {}", listed(&c.extra)));
+    }
+    Mapping {
+        positions: c.wanted.iter().map(|w| c.got.iter().position(|g| g == w)).collect(),
+        expected: c.got.len(),
+        // The header's names as compared, one per field.
+        field_names: c.got,
+        warnings,
     }
 }
 

@@ -476,8 +476,43 @@ fn parse_stream(
     tuning: Tuning,
     send: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<Option<TableReport>> {
-    let schema = table.schema();
-    let mut report = TableReport {
+    let mut report = unsettled_report(&table, file);
+    // At least a byte past a BOM, so that nothing after it means an empty file.
+    let mut input = Input::open(&report.file, input, tuning.block_bytes.max(BOM.len() + 1))?;
+    let start = if input.buf.starts_with(BOM) { BOM.len() } else { 0 };
+    if input.buf.len() == start && input.eof {
+        report.message = Some("the file is empty".to_owned());
+        return Ok(Some(report));
+    }
+    let (header, head) = read_header(&mut input, start, &mut report)?;
+    let declared: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let mapping = header::map(&declared, header.as_deref(), mode);
+    report.warnings.extend(mapping.warnings.iter().cloned());
+    let types = table.columns.iter().map(|c| c.column_type).collect();
+    let plan = Plan { table: &table, schema: table.schema(), types, mapping };
+    let mut line = head.lines + 1;
+    let mut pos = head.end;
+    loop {
+        let (batches, next) = parse_block(&plan, &input.buf, pos, !input.eof, tuning, &mut report, &mut line)?;
+        for batch in batches {
+            if !send(batch) {
+                return Ok(None);
+            }
+        }
+        if input.eof {
+            return Ok(Some(report));
+        }
+        // Not one record finished: the one at `pos` runs past the block, which must grow.
+        let want = if next == pos { grow(&report.file, line, input.buf.len() - pos)? } else { tuning.block_bytes };
+        input.buf.drain(..next);
+        pos = 0;
+        input.fill(&report.file, want)?;
+    }
+}
+
+/// The report of a file nothing has been read from: LOAD_FAILED until the parse settles it.
+fn unsettled_report(table: &SourceTable, file: String) -> TableReport {
+    TableReport {
         table: table.name.clone(),
         file,
         status: FileStatus::LoadFailed,
@@ -489,57 +524,60 @@ fn parse_stream(
         rejected_lines: 0,
         warnings: Vec::new(),
         rejections: Vec::new(),
-    };
-    let (mut input, gzip) = compression::reader(&report.file, input).map_err(|e| read_error(&report.file, false, e))?;
-    let mut buf = Vec::new();
-    // At least a byte past a BOM, so that nothing after it means an empty file.
-    let mut want = tuning.block_bytes.max(BOM.len() + 1);
-    let mut eof = fill(&mut input, &mut buf, want).map_err(|e| read_error(&report.file, gzip, e))?;
-    let start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
-    if buf.len() == start && eof {
-        report.message = Some("the file is empty".to_owned());
-        return Ok(Some(report));
     }
-    let declared: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+}
+
+/// A file's content as it is read: the bytes held and not yet parsed, and whether the
+/// input has ended.
+struct Input {
+    reader: Box<dyn Read + Send>,
+    gzip: bool,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl Input {
+    /// `input`, gunzipped when `file` is gzip, with its first `want` bytes read.
+    fn open(file: &str, input: impl Read + Send + 'static, want: usize) -> Result<Input> {
+        let (reader, gzip) = compression::reader(file, input).map_err(|e| read_error(file, false, e))?;
+        let mut input = Input { reader, gzip, buf: Vec::new(), eof: false };
+        input.fill(file, want)?;
+        Ok(input)
+    }
+
+    /// Reads until `buf` holds at least `want` bytes or the input ends.
+    fn fill(&mut self, file: &str, want: usize) -> Result<()> {
+        self.eof = fill(&mut self.reader, &mut self.buf, want).map_err(|e| read_error(file, self.gzip, e))?;
+        Ok(())
+    }
+}
+
+/// Reads the header record at `start`, reading on until it ends: its fields (`None` when
+/// it is malformed, which `report` warns of) and where it ends.
+fn read_header(
+    input: &mut Input,
+    start: usize,
+    report: &mut TableReport,
+) -> Result<(Option<Vec<String>>, split::Read)> {
     let mut record = Record::default();
     let head = loop {
-        let head = split::read(&buf, start, None, &mut record);
-        if !head.reached_end || eof {
+        let head = split::read(&input.buf, start, None, &mut record);
+        if !head.reached_end || input.eof {
             break head;
         }
-        want = grow(&report.file, 1, buf.len() - start)?;
-        eof = fill(&mut input, &mut buf, want).map_err(|e| read_error(&report.file, gzip, e))?;
+        let want = grow(&report.file, 1, input.buf.len() - start)?;
+        input.fill(&report.file, want)?;
     };
-    let header: Option<Vec<String>> = match &head.result {
+    let header = match &head.result {
         Ok(()) => {
-            Some((0..record.len()).map(|i| String::from_utf8_lossy(record.field(&buf, i)).into_owned()).collect())
+            Some((0..record.len()).map(|i| String::from_utf8_lossy(record.field(&input.buf, i)).into_owned()).collect())
         }
         Err((_, reason)) => {
             report.warnings.push(format!("the header line is malformed ({reason})"));
             None
         }
     };
-    let mapping = header::map(&declared, header.as_deref(), mode);
-    report.warnings.extend(mapping.warnings.iter().cloned());
-    let plan = Plan { table: &table, schema, types: table.columns.iter().map(|c| c.column_type).collect(), mapping };
-    let mut line = head.lines + 1;
-    let mut pos = head.end;
-    loop {
-        let (batches, next) = parse_block(&plan, &buf, pos, !eof, tuning, &mut report, &mut line)?;
-        for batch in batches {
-            if !send(batch) {
-                return Ok(None);
-            }
-        }
-        if eof {
-            return Ok(Some(report));
-        }
-        // Not one record finished: the one at `pos` runs past the block, which must grow.
-        want = if next == pos { grow(&report.file, line, buf.len() - pos)? } else { tuning.block_bytes };
-        buf.drain(..next);
-        pos = 0;
-        eof = fill(&mut input, &mut buf, want).map_err(|e| read_error(&report.file, gzip, e))?;
-    }
+    Ok((header, head))
 }
 
 /// How many bytes to hold for a record at `line` not finished in `pending` bytes: twice as

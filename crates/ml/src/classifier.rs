@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use linfa::DatasetBase;
 use linfa::traits::Fit;
-use linfa_logistic::MultiLogisticRegression;
+use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -295,7 +295,21 @@ pub fn fit(
     };
     let iterations = iterations_used(settings.max_iterations, same)?;
 
-    let mut artifact = ModelArtifact {
+    let training = training_info(settings, split, x.nrows(), iterations);
+    let mut artifact = logistic_artifact(&model, standardization, training);
+    let gradient_norm = gradient_norm(&artifact, x.view(), y, settings.alpha);
+    artifact.training.gradient_norm = gradient_norm;
+    artifact.training.converged = iterations < settings.max_iterations || gradient_norm < settings.gradient_tolerance;
+    Ok(Fitted { artifact, fit_time })
+}
+
+/// The artifact of a fitted linfa model, its weights copied out so it predicts without linfa.
+fn logistic_artifact(
+    model: &MultiFittedLogisticRegression<f64, i64>,
+    standardization: Option<Standardization>,
+    training: TrainingInfo,
+) -> ModelArtifact {
+    ModelArtifact {
         name: MODEL_NAME.into(),
         version: MODEL_VERSION.into(),
         kind: "multinomial logistic regression".into(),
@@ -306,32 +320,34 @@ pub fn fit(
         coefficients: model.params().rows().into_iter().map(|r| r.to_vec()).collect(),
         intercepts: model.intercept().to_vec(),
         standardization,
-        training: TrainingInfo {
-            rows: split.rows,
-            train_rows: x.nrows(),
-            test_rows: split.test_rows,
-            split: split.description,
-            seed: settings.seed,
-            train_size: settings.train_size,
-            library: LIBRARY.into(),
-            library_version: LIBRARY_VERSION.into(),
-            solver: "L-BFGS (argmin, memory 10, More-Thuente line search)".into(),
-            alpha: settings.alpha,
-            max_iterations: settings.max_iterations,
-            gradient_tolerance: settings.gradient_tolerance,
-            standardized: settings.standardize,
-            iterations,
-            converged: false,
-            gradient_norm: 0.0,
-            candidate: None,
-        },
+        training,
         encoding: None,
         forest: None,
-    };
-    let gradient_norm = gradient_norm(&artifact, x.view(), y, settings.alpha);
-    artifact.training.gradient_norm = gradient_norm;
-    artifact.training.converged = iterations < settings.max_iterations || gradient_norm < settings.gradient_tolerance;
-    Ok(Fitted { artifact, fit_time })
+    }
+}
+
+/// How the logistic regression was trained; `converged` and `gradient_norm` are left for
+/// [`fit`] to fill in, since they need the artifact.
+fn training_info(settings: &TrainSettings, split: SplitRecord, train_rows: usize, iterations: u64) -> TrainingInfo {
+    TrainingInfo {
+        rows: split.rows,
+        train_rows,
+        test_rows: split.test_rows,
+        split: split.description,
+        seed: settings.seed,
+        train_size: settings.train_size,
+        library: LIBRARY.into(),
+        library_version: LIBRARY_VERSION.into(),
+        solver: "L-BFGS (argmin, memory 10, More-Thuente line search)".into(),
+        alpha: settings.alpha,
+        max_iterations: settings.max_iterations,
+        gradient_tolerance: settings.gradient_tolerance,
+        standardized: settings.standardize,
+        iterations,
+        converged: false,
+        gradient_norm: 0.0,
+        candidate: None,
+    }
 }
 
 /// How the training rows were drawn, for [`TrainingInfo`].

@@ -361,6 +361,29 @@ impl Target<'_> {
         new: &str,
     ) -> Result<u64, (String, Box<dyn std::error::Error + Send + Sync>)> {
         let prefix = format!("{}/{}", self.stage, relation.name);
+        let (files, local_rows) = self.stage_parquet(relation, frame, &prefix).await?;
+        if files > 0 {
+            self.copy_staged(new, &prefix, files).await?;
+        }
+        let rows = count(self.snowflake, new).await.map_err(|e| ("counting the loaded rows".to_owned(), e.into()))?;
+        if rows != local_rows {
+            return Err((
+                "checking the row count".to_owned(),
+                format!("Snowflake holds {rows} rows, pitwall {local_rows}; the previous table is kept").into(),
+            ));
+        }
+        Ok(rows)
+    }
+
+    /// Streams the rows into Parquet files of about [`FILE_BYTES`], each uploaded to the
+    /// stage under `prefix` once full (the last at the end); returns how many files and
+    /// rows it staged.
+    async fn stage_parquet(
+        &self,
+        relation: &Relation,
+        frame: datafusion::dataframe::DataFrame,
+        prefix: &str,
+    ) -> Result<(usize, u64), (String, Box<dyn std::error::Error + Send + Sync>)> {
         let mut stream = frame.execute_stream().await.map_err(|e| ("reading pitwall's rows".to_owned(), e.into()))?;
         let schema = stream.schema();
         let mut files = 0usize;
@@ -376,48 +399,49 @@ impl Target<'_> {
             w.write(&batch).map_err(|e| ("writing Parquet".to_owned(), e.into()))?;
             if w.bytes_written() + w.in_progress_size() >= FILE_BYTES {
                 let full = writer.take().expect("just written");
-                self.upload(&prefix, &relation.name, files, full).await?;
+                self.upload(prefix, &relation.name, files, full).await?;
                 files += 1;
             }
         }
         if let Some(last) = writer.take() {
-            self.upload(&prefix, &relation.name, files, last).await?;
+            self.upload(prefix, &relation.name, files, last).await?;
             files += 1;
         }
-        if files > 0 {
-            let copy = format!(
-                "COPY INTO {new} FROM @{prefix}/ FILE_FORMAT = (TYPE = PARQUET) \
-                 MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
-            );
-            let result = self
-                .snowflake
-                .query(&copy)
-                .await
-                .map_err(|e| ("loading the staged files (COPY INTO)".to_owned(), e.into()))?;
-            let statuses = column_strings(&result, "status");
-            if let Some(bad) = statuses.iter().find(|s| !s.eq_ignore_ascii_case("LOADED")) {
-                let first_error = column_strings(&result, "first_error").into_iter().find(|e| !e.is_empty());
-                return Err((
-                    "loading the staged files (COPY INTO)".to_owned(),
-                    format!("a file's status is {bad}{}", first_error.map(|e| format!(": {e}")).unwrap_or_default())
-                        .into(),
-                ));
-            }
-            if statuses.len() != files {
-                return Err((
-                    "loading the staged files (COPY INTO)".to_owned(),
-                    format!("{files} files staged, COPY INTO reported {}", statuses.len()).into(),
-                ));
-            }
-        }
-        let rows = count(self.snowflake, new).await.map_err(|e| ("counting the loaded rows".to_owned(), e.into()))?;
-        if rows != local_rows {
+        Ok((files, local_rows))
+    }
+
+    /// COPYs the `files` staged under `prefix` into `new`, and fails unless COPY INTO
+    /// reports each of them LOADED.
+    async fn copy_staged(
+        &self,
+        new: &str,
+        prefix: &str,
+        files: usize,
+    ) -> Result<(), (String, Box<dyn std::error::Error + Send + Sync>)> {
+        let copy = format!(
+            "COPY INTO {new} FROM @{prefix}/ FILE_FORMAT = (TYPE = PARQUET) \
+             MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
+        );
+        let result = self
+            .snowflake
+            .query(&copy)
+            .await
+            .map_err(|e| ("loading the staged files (COPY INTO)".to_owned(), e.into()))?;
+        let statuses = column_strings(&result, "status");
+        if let Some(bad) = statuses.iter().find(|s| !s.eq_ignore_ascii_case("LOADED")) {
+            let first_error = column_strings(&result, "first_error").into_iter().find(|e| !e.is_empty());
             return Err((
-                "checking the row count".to_owned(),
-                format!("Snowflake holds {rows} rows, pitwall {local_rows}; the previous table is kept").into(),
+                "loading the staged files (COPY INTO)".to_owned(),
+                format!("a file's status is {bad}{}", first_error.map(|e| format!(": {e}")).unwrap_or_default()).into(),
             ));
         }
-        Ok(rows)
+        if statuses.len() != files {
+            return Err((
+                "loading the staged files (COPY INTO)".to_owned(),
+                format!("{files} files staged, COPY INTO reported {}", statuses.len()).into(),
+            ));
+        }
+        Ok(())
     }
 
     async fn upload(

@@ -21,10 +21,12 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
-    Int64Builder, StringBuilder, StructArray, Time64NanosecondBuilder, TimestampNanosecondBuilder,
+    Int64Builder, PrimitiveArray, PrimitiveBuilder, StringBuilder, StructArray, Time64NanosecondBuilder,
+    TimestampNanosecondBuilder,
 };
 use arrow::datatypes::{
-    DataType, Decimal128Type, Field, Int8Type, Int16Type, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit,
+    ArrowPrimitiveType, DataType, Decimal128Type, Field, Int8Type, Int16Type, Int32Type, Int64Type, Schema, SchemaRef,
+    TimeUnit,
 };
 use arrow::error::ArrowError;
 use arrow::ipc::MessageHeader;
@@ -621,27 +623,13 @@ fn convert_json<'a>(
     let bad = |text: &str| RowsetError::BadCell { text: text.to_owned(), type_name: column.type_name.clone() };
     Ok(match target {
         Target::Int64 => {
-            let mut builder = Int64Builder::with_capacity(rows);
-            for cell in cells {
-                builder.append_option(cell.map(|t| t.trim().parse::<i64>().map_err(|_| bad(t))).transpose()?);
-            }
-            Arc::new(builder.finish())
+            Arc::new(parse_primitive(Int64Builder::with_capacity(rows), cells, |t| t.trim().parse().ok(), bad)?)
         }
         Target::Decimal(_, scale) => {
-            let mut builder = Decimal128Builder::with_capacity(rows).with_data_type(target.data_type());
-            for cell in cells {
-                builder
-                    .append_option(cell.map(|t| parse_decimal(t, i64::from(scale)).ok_or_else(|| bad(t))).transpose()?);
-            }
-            Arc::new(builder.finish())
+            let builder = Decimal128Builder::with_capacity(rows).with_data_type(target.data_type());
+            Arc::new(parse_primitive(builder, cells, |t| parse_decimal(t, i64::from(scale)), bad)?)
         }
-        Target::Float64 => {
-            let mut builder = Float64Builder::with_capacity(rows);
-            for cell in cells {
-                builder.append_option(cell.map(|t| parse_real(t).ok_or_else(|| bad(t))).transpose()?);
-            }
-            Arc::new(builder.finish())
-        }
+        Target::Float64 => Arc::new(parse_primitive(Float64Builder::with_capacity(rows), cells, parse_real, bad)?),
         Target::Utf8 => {
             let mut builder = StringBuilder::with_capacity(rows, 0);
             for cell in cells {
@@ -657,11 +645,7 @@ fn convert_json<'a>(
             Arc::new(builder.finish())
         }
         Target::Date32 => {
-            let mut builder = Date32Builder::with_capacity(rows);
-            for cell in cells {
-                builder.append_option(cell.map(|t| t.trim().parse::<i32>().map_err(|_| bad(t))).transpose()?);
-            }
-            Arc::new(builder.finish())
+            Arc::new(parse_primitive(Date32Builder::with_capacity(rows), cells, |t| t.trim().parse().ok(), bad)?)
         }
         Target::Boolean => {
             let mut builder = BooleanBuilder::with_capacity(rows);
@@ -671,23 +655,29 @@ fn convert_json<'a>(
             Arc::new(builder.finish())
         }
         Target::Time => {
-            let mut builder = Time64NanosecondBuilder::with_capacity(rows);
-            for cell in cells {
-                builder.append_option(cell.map(|t| parse_seconds(t).ok_or_else(|| bad(t))).transpose()?);
-            }
-            Arc::new(builder.finish())
+            Arc::new(parse_primitive(Time64NanosecondBuilder::with_capacity(rows), cells, parse_seconds, bad)?)
         }
         Target::Timestamp { utc } => {
-            let mut builder = TimestampNanosecondBuilder::with_capacity(rows);
-            for cell in cells {
-                // TIMESTAMP_TZ: "<seconds.fraction> <offset minutes + 1440>"; the instant is UTC.
-                let seconds = |t: &str| t.split_whitespace().next().and_then(parse_seconds);
-                builder.append_option(cell.map(|t| seconds(t).ok_or_else(|| bad(t))).transpose()?);
-            }
-            let array = builder.finish();
+            // TIMESTAMP_TZ: "<seconds.fraction> <offset minutes + 1440>"; the instant is UTC.
+            let seconds = |t: &str| t.split_whitespace().next().and_then(parse_seconds);
+            let array = parse_primitive(TimestampNanosecondBuilder::with_capacity(rows), cells, seconds, bad)?;
             Arc::new(if utc { array.with_timezone("UTC") } else { array })
         }
     })
+}
+
+/// The cells parsed into `builder` (which carries the capacity and, for decimals, the
+/// precision and scale); `parse` is `None` for text that is not a value, reported by `bad`.
+fn parse_primitive<'a, T: ArrowPrimitiveType>(
+    mut builder: PrimitiveBuilder<T>,
+    cells: impl Iterator<Item = Option<&'a str>>,
+    parse: impl Fn(&str) -> Option<T::Native>,
+    bad: impl Fn(&str) -> RowsetError,
+) -> Result<PrimitiveArray<T>, RowsetError> {
+    for cell in cells {
+        builder.append_option(cell.map(|t| parse(t).ok_or_else(|| bad(t))).transpose()?);
+    }
+    Ok(builder.finish())
 }
 
 /// Decimal text (`-12.34`) as an integer of unit 10^-scale; `None` if it is not decimal

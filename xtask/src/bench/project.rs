@@ -510,7 +510,8 @@ pub(crate) fn run(args: ProjectArgs) -> Result<()> {
     let load_before = super::load_average();
     let results = measure(&runner, runs, warmup)?;
     let tools = Tools { pitwall, pitwall_version, build_seconds, dbt_core, dbt_duckdb, python_version, threads };
-    write_report(&root, &dir, &project, shape, (runs, warmup), &tools, &results, load_before)
+    let summary = Summary { project: &project, shape, runs, warmup, tools };
+    write_report(&root, &dir, &summary, &results, load_before)
 }
 
 /// The checked first run of each, the other warm-up runs, then `runs` timed rounds
@@ -556,27 +557,20 @@ struct Tools<'a> {
     threads: usize,
 }
 
-/// Prints the table and writes `project-<N>.json` and `.md` with their caption.
-#[allow(clippy::too_many_arguments)]
-fn write_report(
-    root: &Path,
-    dir: &Path,
-    project: &Path,
+/// What the benchmark ran, for its report.
+struct Summary<'a> {
+    project: &'a Path,
     shape: Shape,
-    (runs, warmup): (u32, u32),
-    tools: &Tools<'_>,
-    results: &[StepResult],
-    load_before: Option<String>,
-) -> Result<()> {
-    let Tools { pitwall, pitwall_version, build_seconds, dbt_core, dbt_duckdb, python_version, threads } = tools;
-    let (build_seconds, threads) = (*build_seconds, *threads);
-    let models = shape.models;
-    let mut machine = super::machine();
-    machine["loadavg_before"] = json!(load_before);
-    let (commit, binary) = super::described_binary(root, pitwall, pitwall_version, build_seconds);
-    let plural = super::plural;
-    let date = report::now_utc();
-    let caption = format!(
+    runs: u32,
+    warmup: u32,
+    tools: Tools<'a>,
+}
+
+/// The text above the table: what was run, on what, and how to read the ratios.
+fn caption(s: &Summary<'_>, machine: &Value, binary: &str, date: &str) -> String {
+    let Tools { dbt_core, dbt_duckdb, python_version, threads, .. } = &s.tools;
+    let (shape, models) = (s.shape, s.shape.models);
+    format!(
         "Median wall time of {} per command, alternating pitwall and dbt after {} of each (the first \
          checked: dbt's manifest and pitwall ls hold every model and test, both compile every model), and \
          the highest peak RSS. The project: {models} generated SQL models in {} folders of up to {FOLDER_SIZE}, \
@@ -586,8 +580,8 @@ fn write_report(
          with dbt-duckdb {dbt_duckdb} (Python {python_version}, {threads} threads): `dbt parse` and \
          `dbt compile`, both with --no-partial-parse, parsing from scratch as pitwall does. Ratio = dbt / \
          pitwall: above 1, pitwall is faster or needs less memory. {}, {} cores, {} MiB; {date}.",
-        plural(runs, "run"),
-        plural(warmup.max(1), "untimed run"),
+        super::plural(s.runs, "run"),
+        super::plural(s.warmup.max(1), "untimed run"),
         shape.folders,
         SOURCE_READERS.min(models),
         shape.depth,
@@ -595,7 +589,24 @@ fn write_report(
         machine["cpu"].as_str().filter(|c| !c.is_empty()).unwrap_or("this machine"),
         machine["nproc"].as_u64().unwrap_or(0),
         machine["memory_mib"].as_u64().unwrap_or(0),
-    );
+    )
+}
+
+/// Prints the table and writes `project-<N>.json` and `.md` with their caption.
+fn write_report(
+    root: &Path,
+    dir: &Path,
+    s: &Summary<'_>,
+    results: &[StepResult],
+    load_before: Option<String>,
+) -> Result<()> {
+    let Tools { pitwall, pitwall_version, build_seconds, dbt_core, dbt_duckdb, python_version, threads } = &s.tools;
+    let (shape, models) = (s.shape, s.shape.models);
+    let mut machine = super::machine();
+    machine["loadavg_before"] = json!(load_before);
+    let (commit, binary) = super::described_binary(root, pitwall, pitwall_version, *build_seconds);
+    let date = report::now_utc();
+    let caption = caption(s, &machine, &binary, &date);
 
     println!("\n{}\n", report::aligned(&COLUMNS, &rows(results)));
     let json_path = dir.join(format!("project-{models}.json"));
@@ -604,7 +615,7 @@ fn write_report(
         "date": date,
         "machine": machine,
         "project": {
-            "path": project,
+            "path": s.project,
             "models": shape.models,
             "tests": shape.tests,
             "folders": shape.folders,
@@ -622,8 +633,8 @@ fn write_report(
             "python": python_version,
             "threads": threads,
         },
-        "runs": runs,
-        "warmup": warmup.max(1),
+        "runs": s.runs,
+        "warmup": s.warmup.max(1),
         "caption": caption,
         "steps": results.iter().map(StepResult::to_json).collect::<Vec<_>>(),
     });

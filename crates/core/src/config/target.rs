@@ -172,36 +172,8 @@ impl TargetSection {
                 )
             })
         };
-        let port = match &self.port {
-            None => None,
-            Some(toml::Value::Integer(n)) => Some(*n as i128),
-            Some(toml::Value::String(text)) => {
-                let text = setting("port", Some(text))?.unwrap_or_default();
-                Some(text.trim().parse::<i128>().map_err(|_| {
-                    Error::config(location, format!("[targets.{target}] port = '{text}' is not a port number"))
-                })?)
-            }
-            Some(other) => {
-                return Err(Error::config(
-                    location,
-                    format!("[targets.{target}] port: a {} is not a port number", other.type_str()),
-                ));
-            }
-        };
-        let port = port
-            .map(|n| {
-                u16::try_from(n).ok().filter(|p| *p > 0).ok_or_else(|| {
-                    Error::config(location, format!("[targets.{target}] port = {n} is not a port number (1-65535)"))
-                })
-            })
-            .transpose()?;
-        let protocol = setting("protocol", self.protocol.as_ref())?.filter(|v| !v.is_empty());
-        if let Some(p) = protocol.as_deref().filter(|p| !matches!(*p, "http" | "https")) {
-            return Err(Error::config(
-                location,
-                format!("[targets.{target}] protocol = '{p}' is not a protocol (accepted: https, http)"),
-            ));
-        }
+        let port = self.snowflake_port(location, target, &setting)?;
+        let protocol = self.snowflake_protocol(location, target, &setting)?;
         // An empty value is unset, so `{{ env_var('X', '') }}` can leave a key out.
         let password = setting("password", self.password.as_ref())?.filter(|v| !v.is_empty());
         let private_key_path =
@@ -232,5 +204,54 @@ impl TargetSection {
             port,
             protocol,
         })
+    }
+
+    /// `port`, a TOML integer or a string (so `{{ env_var() }}` can set it), checked to be
+    /// 1-65535.
+    fn snowflake_port(
+        &self,
+        location: &str,
+        target: &str,
+        setting: &impl Fn(&str, Option<&String>) -> Result<Option<String>>,
+    ) -> Result<Option<u16>> {
+        let port = match &self.port {
+            None => None,
+            Some(toml::Value::Integer(n)) => Some(*n as i128),
+            Some(toml::Value::String(text)) => {
+                let text = setting("port", Some(text))?.unwrap_or_default();
+                Some(text.trim().parse::<i128>().map_err(|_| {
+                    Error::config(location, format!("[targets.{target}] port = '{text}' is not a port number"))
+                })?)
+            }
+            Some(other) => {
+                return Err(Error::config(
+                    location,
+                    format!("[targets.{target}] port: a {} is not a port number", other.type_str()),
+                ));
+            }
+        };
+        port.map(|n| {
+            u16::try_from(n).ok().filter(|p| *p > 0).ok_or_else(|| {
+                Error::config(location, format!("[targets.{target}] port = {n} is not a port number (1-65535)"))
+            })
+        })
+        .transpose()
+    }
+
+    /// `protocol`, `https` or `http` when set.
+    fn snowflake_protocol(
+        &self,
+        location: &str,
+        target: &str,
+        setting: &impl Fn(&str, Option<&String>) -> Result<Option<String>>,
+    ) -> Result<Option<String>> {
+        let protocol = setting("protocol", self.protocol.as_ref())?.filter(|v| !v.is_empty());
+        if let Some(p) = protocol.as_deref().filter(|p| !matches!(*p, "http" | "https")) {
+            return Err(Error::config(
+                location,
+                format!("[targets.{target}] protocol = '{p}' is not a protocol (accepted: https, http)"),
+            ));
+        }
+        Ok(protocol)
     }
 }
