@@ -164,8 +164,12 @@ impl TargetSection {
         schema: Option<&str>,
         setting: impl Fn(&str, Option<&String>) -> Result<Option<String>>,
     ) -> Result<SnowflakeTarget> {
+        // An empty value is unset, so `{{ env_var('X', '') }}` can leave a key out.
+        let optional = |key: &str, value: Option<&String>| -> Result<Option<String>> {
+            Ok(setting(key, value)?.filter(|v| !v.is_empty()))
+        };
         let required = |key: &str, value: Option<&String>| -> Result<String> {
-            setting(key, value)?.filter(|v| !v.is_empty()).ok_or_else(|| {
+            optional(key, value)?.ok_or_else(|| {
                 Error::config(
                     location,
                     format!("[targets.{target}] {key} is required on a type = \"snowflake\" target ({SNOWFLAKE_KEYS})"),
@@ -173,11 +177,9 @@ impl TargetSection {
             })
         };
         let port = self.snowflake_port(location, target, &setting)?;
-        let protocol = self.snowflake_protocol(location, target, &setting)?;
-        // An empty value is unset, so `{{ env_var('X', '') }}` can leave a key out.
-        let password = setting("password", self.password.as_ref())?.filter(|v| !v.is_empty());
-        let private_key_path =
-            setting("private_key_path", self.private_key_path.as_ref())?.filter(|v| !v.is_empty()).map(PathBuf::from);
+        let protocol = self.snowflake_protocol(location, target, &optional)?;
+        let password = optional("password", self.password.as_ref())?;
+        let private_key_path = optional("private_key_path", self.private_key_path.as_ref())?.map(PathBuf::from);
         if password.is_none() && private_key_path.is_none() {
             return Err(Error::config(
                 location,
@@ -189,18 +191,17 @@ impl TargetSection {
             user: required("user", self.user.as_ref())?,
             password,
             private_key_path,
-            private_key_passphrase: setting("private_key_passphrase", self.private_key_passphrase.as_ref())?
-                .filter(|v| !v.is_empty()),
-            role: setting("role", self.role.as_ref())?.filter(|v| !v.is_empty()),
+            private_key_passphrase: optional("private_key_passphrase", self.private_key_passphrase.as_ref())?,
+            role: optional("role", self.role.as_ref())?,
             database: required("database", self.database.as_ref())?,
-            warehouse: setting("warehouse", self.warehouse.as_ref())?.filter(|v| !v.is_empty()),
+            warehouse: optional("warehouse", self.warehouse.as_ref())?,
             schema: schema.map(str::to_owned).ok_or_else(|| {
                 Error::config(
                     location,
                     format!("[targets.{target}] schema is required on a type = \"snowflake\" target"),
                 )
             })?,
-            host: setting("host", self.host.as_ref())?.filter(|v| !v.is_empty()),
+            host: optional("host", self.host.as_ref())?,
             port,
             protocol,
         })
@@ -238,14 +239,14 @@ impl TargetSection {
         .transpose()
     }
 
-    /// `protocol`, `https` or `http` when set.
+    /// `protocol`, `https` or `http` when set (`optional` reads a key, empty as unset).
     fn snowflake_protocol(
         &self,
         location: &str,
         target: &str,
-        setting: &impl Fn(&str, Option<&String>) -> Result<Option<String>>,
+        optional: &impl Fn(&str, Option<&String>) -> Result<Option<String>>,
     ) -> Result<Option<String>> {
-        let protocol = setting("protocol", self.protocol.as_ref())?.filter(|v| !v.is_empty());
+        let protocol = optional("protocol", self.protocol.as_ref())?;
         if let Some(p) = protocol.as_deref().filter(|p| !matches!(*p, "http" | "https")) {
             return Err(Error::config(
                 location,
