@@ -77,6 +77,8 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
     }
     let clock = std::time::Instant::now();
     let mut project = pitwall_project::load(cli.options.config()?, LAYERS, Bindings::Required)?;
+    // An adapter's keys are checked before anything runs, as the project's are.
+    let adapter = snowflake::target(&project.config)?;
     tracing::info!(models = project.nodes.len(), tests = project.tests.len(), elapsed = ?clock.elapsed(), "project loaded");
     if needs_plans(&cli.command) {
         project.plan().await?;
@@ -86,7 +88,7 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
     tracing::info!(bytes = manifest.len(), elapsed = ?clock.elapsed(), "manifest made");
     project.config.target_path.write("manifest.json", manifest).await?;
     let no_wait = cli.options.no_wait;
-    let result = command(&project, cli.command, no_wait).await;
+    let result = command(&project, adapter.as_ref(), cli.command, no_wait).await;
     // The project lives until the process ends, which frees it at once (dropping a large
     // one node by node costs a tenth of a second).
     std::mem::forget(project);
@@ -94,15 +96,20 @@ pub async fn dispatch(invocation: Invocation) -> Result<bool> {
 }
 
 /// Runs a command that reads a loaded project.
-async fn command(project: &Project, command: Command, no_wait: bool) -> Result<bool> {
+async fn command(
+    project: &Project,
+    adapter: Option<&snowflake::Target>,
+    command: Command,
+    no_wait: bool,
+) -> Result<bool> {
     match command {
-        Command::Run(args) => run(project, Verb::Run, &args, false, no_wait).await,
-        Command::Test(args) => run(project, Verb::Test, &args.run, args.store_failures, no_wait).await,
-        Command::Build(args) => run(project, Verb::Build, &args.run, args.store_failures, no_wait).await,
+        Command::Run(args) => run(project, adapter, Verb::Run, &args, false, no_wait).await,
+        Command::Test(args) => run(project, adapter, Verb::Test, &args.run, args.store_failures, no_wait).await,
+        Command::Build(args) => run(project, adapter, Verb::Build, &args.run, args.store_failures, no_wait).await,
         Command::Ls { selection, resource_type, output } => ls(project, &selection, &resource_type, output),
         Command::Compile(selection) => compile(project, &selection),
         Command::Show { model, limit } => show(project, &model, limit, no_wait).await,
-        Command::Query { sql, limit, local } => query(project, &sql, limit, local, no_wait).await,
+        Command::Query { sql, limit, local } => query(project, adapter, &sql, limit, local, no_wait).await,
         Command::Export { out, selection } => export(project, &out, &selection, no_wait).await,
         Command::Lineage { column, downstream } => pitwall_docs::lineage::print(project, &column, downstream).await,
         Command::Docs { command } => docs(project, &command, no_wait).await,
@@ -132,7 +139,14 @@ fn selected_models<'p>(project: &'p Project, selection: &Selection) -> Result<Ve
 /// `run`, `test` and `build`: the selected models and/or tests as one plan on the DAG.
 /// `run_results.json` is written whatever fails, with what ran, unless the run was
 /// refused the warehouse (`--no-wait`): then the holder's run owns it.
-async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool, no_wait: bool) -> Result<bool> {
+async fn run(
+    project: &Project,
+    adapter: Option<&snowflake::Target>,
+    verb: Verb,
+    args: &RunArgs,
+    store_failures: bool,
+    no_wait: bool,
+) -> Result<bool> {
     let selection = &args.selection;
     let picked = select(project, selection, IndirectSelection::Eager)?;
     let models: Vec<Node> = if verb.builds_models() {
@@ -146,8 +160,8 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
         Vec::new()
     };
     // A Snowflake target logs in first, so a wrong password or host fails before the build.
-    let snowflake = snowflake_login(project, verb).await?;
-    println!("{}", pitwall_cli::header(&project.config));
+    let snowflake = snowflake_login(project, adapter, verb).await?;
+    println!("{}", pitwall_cli::header(&project.config, adapter.map(snowflake::describe).as_deref()));
     println!(
         "Found {} models, {} data tests and {} sources; running {} models and {} tests",
         project.nodes.len(),
@@ -178,8 +192,8 @@ async fn run(project: &Project, verb: Verb, args: &RunArgs, store_failures: bool
     }
     // The lock is released here: delivery reads the warehouse under a shared one.
     let result = executed.result().await;
-    if let Some(session) = snowflake {
-        snowflake::deliver_run(project, session, succeeded, &loaded, &outcomes).await?;
+    if let Some((target, session)) = snowflake {
+        snowflake::deliver_run(project, target, session, succeeded, &loaded, &outcomes).await?;
     }
     result
 }
@@ -233,9 +247,13 @@ fn deferral(project: &Project, args: &RunArgs, models: &[Node], tests: &[Arc<Tes
 }
 
 /// On a Snowflake target, for a command that builds models: the session delivery will use.
-async fn snowflake_login(project: &Project, verb: Verb) -> Result<Option<snowflake::Session>> {
-    match project.config.snowflake.as_ref().filter(|_| verb.builds_models()) {
-        Some(target) => snowflake::connect(project, target).await.map(Some),
+async fn snowflake_login<'t>(
+    project: &Project,
+    adapter: Option<&'t snowflake::Target>,
+    verb: Verb,
+) -> Result<Option<(&'t snowflake::Target, snowflake::Session)>> {
+    match adapter.filter(|_| verb.builds_models()) {
+        Some(target) => Ok(Some((target, snowflake::connect(project, target).await?))),
         None => Ok(None),
     }
 }
@@ -319,8 +337,15 @@ async fn show(project: &Project, model: &str, limit: usize, no_wait: bool) -> Re
     Ok(true)
 }
 
-async fn query(project: &Project, sql: &str, limit: Option<usize>, local: bool, no_wait: bool) -> Result<bool> {
-    if let Some(target) = project.config.snowflake.as_ref().filter(|_| !local) {
+async fn query(
+    project: &Project,
+    adapter: Option<&snowflake::Target>,
+    sql: &str,
+    limit: Option<usize>,
+    local: bool,
+    no_wait: bool,
+) -> Result<bool> {
+    if let Some(target) = adapter.filter(|_| !local) {
         return snowflake::query(project, target, sql, limit).await;
     }
     let open = open_warehouse(&project.config, Access::Read, no_wait).await?;

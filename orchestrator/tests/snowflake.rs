@@ -13,7 +13,7 @@ use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::DataType;
 use arrow::util::display::array_value_to_string;
 use pitwall_core::{Location, Relations, Warehouse};
-use pitwall_snowflake::{Auth, ConnectOptions, Secret, Session};
+use pitwall_snowflake_client::{Auth, ConnectOptions, Secret, Session};
 
 use crate::support::snowflake::{own_server, project, shared_endpoint};
 use crate::support::{Run, pitwall_command, snapshot};

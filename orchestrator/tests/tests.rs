@@ -22,6 +22,8 @@ mod f1_end_to_end;
 mod fixtures;
 /// Production jobs: `pitwall job run` and `job history` on a temporary project.
 mod jobs;
+/// A layer alone, as its binary runs it, on raw tables the loader stored.
+mod layers;
 /// `pitwall lineage` on the workshop's models: column trees both ways, errors.
 mod lineage;
 /// The marts models on hand-made fixtures (pandas edge cases), without the binary.

@@ -27,7 +27,8 @@ mod modules;
 const LAYERING: &[(&str, u32)] = &[
     ("pitwall-core", 1),
     ("pitwall-test-servers", 0),
-    ("pitwall-snowflake", 1),
+    ("pitwall-snowflake-client", 0),
+    ("pitwall-snowflake", 2),
     ("pitwall-cluster", 2),
     ("pitwall-project", 2),
     ("pitwall-cli", 3),

@@ -75,15 +75,10 @@ impl Executed {
     }
 }
 
-/// The first line of a run, as dbt's `Running with dbt=...`: the version and the target
-/// (and where a Snowflake target delivers).
-pub fn header(config: &ProjectConfig) -> String {
-    let delivered = match &config.snowflake {
-        Some(snowflake) => {
-            format!(", delivered to Snowflake at {} (database {})", snowflake.endpoint(), snowflake.database)
-        }
-        None => String::new(),
-    };
+/// The first line of a run, as dbt's `Running with dbt=...`: the version and the target,
+/// and where an adapter's target delivers (`delivered`, in the adapter's words).
+pub fn header(config: &ProjectConfig, delivered: Option<&str>) -> String {
+    let delivered = delivered.map(|d| format!(", {d}")).unwrap_or_default();
     format!(
         "Running with pitwall {} on target {}: schema {} in {}{delivered}",
         env!("CARGO_PKG_VERSION"),

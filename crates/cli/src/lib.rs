@@ -33,6 +33,6 @@ pub use engine::Engine;
 
 pub use execute::{Executed, Execution, execute, header};
 pub use open::{OpenWarehouse, open_warehouse};
-pub use options::{GlobalOptions, exit_code, init, layer_main};
+pub use options::{GlobalOptions, exit_code, init, layer_main, run_layer};
 pub use pitwall_core::warehouse::Access;
 pub use pitwall_core::{Layer, ProjectConfig};

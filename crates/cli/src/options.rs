@@ -195,7 +195,10 @@ pub fn layer_main(layer: &'static Layer) -> ExitCode {
     exit_code(runtime.block_on(run_layer(layer, &cli.options)))
 }
 
-async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<bool> {
+/// What a layer binary runs once its options are parsed: the layer's models alone,
+/// reading their upstream from the warehouse. Public so the orchestrator's suite runs a
+/// layer on real raw tables without a binary of its own.
+pub async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<bool> {
     let config = options.config()?;
     // Read from disk like any run; models bound to Rust models of other layers are left
     // out, as this binary runs only its own layer's.
@@ -203,7 +206,7 @@ async fn run_layer(layer: &'static Layer, options: &GlobalOptions) -> Result<boo
     let nodes: Vec<Node> = project.nodes.iter().filter(|n| n.spec().layer() == layer.name).cloned().collect();
     let sources: Vec<(&Source, &SourceLoader)> =
         project.sources.iter().filter_map(|s| Some((&s.source, s.loader?))).collect();
-    println!("{}", crate::execute::header(&project.config));
+    println!("{}", crate::execute::header(&project.config, None));
     println!("Running the {} layer alone: {} models against {}", layer.name, nodes.len(), project.config.warehouse);
     let execution = Execution {
         config: &project.config,

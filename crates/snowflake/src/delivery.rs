@@ -7,17 +7,16 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use arrow::array::Array;
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::array_value_to_string;
-use datafusion::common::TableReference;
-use datafusion::prelude::SessionContext;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::{Error, QueryResult, Session};
+use pitwall_snowflake_client::{Error, QueryResult, Session};
 
 /// A staged file is closed and uploaded once its encoded size passes this, so memory holds
 /// at most one file of a table, and COPY loads the files in parallel (Snowflake advises
@@ -30,11 +29,31 @@ const STAGE: &str = "PITWALL_DELIVERY";
 const NEW_SUFFIX: &str = "__PITWALL_NEW";
 const OLD_SUFFIX: &str = "__PITWALL_OLD";
 
+/// Any error of the local side, which this crate does not know.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// pitwall's side of a delivery: each relation's rows, read by an engine this crate does
+/// not know (the orchestrator reads its warehouse with DataFusion).
+pub trait Local: Sync {
+    /// How many rows the relation holds (asked of views only: a table counts the rows it
+    /// streams).
+    fn count(&self, relation: &Relation) -> impl Future<Output = Result<u64, BoxError>> + Send;
+    /// The relation's schema and its rows.
+    fn rows(&self, relation: &Relation) -> impl Future<Output = Result<Rows, BoxError>> + Send;
+}
+
+/// A relation's rows, as [`Local::rows`] streams them.
+pub struct Rows {
+    pub schema: SchemaRef,
+    pub batches: BoxStream<'static, Result<RecordBatch, BoxError>>,
+}
+
 /// One relation to deliver.
 #[derive(Clone, Debug)]
 pub struct Relation {
-    /// Where pitwall holds it, in the local session.
-    pub local: TableReference,
+    /// Where pitwall holds it: the local schema and name.
+    pub local_schema: String,
+    pub local_name: String,
     /// The Snowflake schema it goes to, as configured (`raw`, `production`).
     pub schema: String,
     pub name: String,
@@ -157,7 +176,7 @@ type Existing = BTreeMap<String, bool>;
 /// when Snowflake still answers.
 pub async fn deliver(
     snowflake: &Session,
-    local: &SessionContext,
+    local: &impl Local,
     database: &str,
     stage_schema: &str,
     relations: &[Relation],
@@ -235,14 +254,14 @@ async fn existing_objects(snowflake: &Session, database: &str, schema: &str) -> 
     Ok(objects)
 }
 
-struct Target<'a> {
+struct Target<'a, L> {
     snowflake: &'a Session,
-    local: &'a SessionContext,
+    local: &'a L,
     database: &'a str,
     stage: &'a str,
 }
 
-impl Target<'_> {
+impl<L: Local> Target<'_, L> {
     async fn relation(&self, relation: &Relation, existing: &mut Existing) -> Result<(Delivered, u64), DeliveryError> {
         let display = display_name(self.database, &relation.schema, &relation.name);
         let fail = |doing: String| {
@@ -253,8 +272,7 @@ impl Target<'_> {
             Shape::Table => None,
             Shape::View { sql } => {
                 // Only a view needs pitwall's count up front: a table counts the rows it streams.
-                let local_rows =
-                    self.local_rows(&relation.local).await.map_err(fail("counting pitwall's rows".into()))?;
+                let local_rows = self.local.count(relation).await.map_err(fail("counting pitwall's rows".into()))?;
                 match self.view(relation, sql, local_rows, existing).await? {
                     None => return Ok((Delivered::View, local_rows)),
                     Some(why) => Some(why),
@@ -263,10 +281,6 @@ impl Target<'_> {
         };
         let rows = self.table(relation, existing).await?;
         Ok((why_table.map_or(Delivered::Table, |why| Delivered::TableForView { why }), rows))
-    }
-
-    async fn local_rows(&self, local: &TableReference) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.local.table(local.clone()).await?.count().await? as u64)
     }
 
     /// Creates the view under a temporary name first: when Snowflake refuses its SQL, or
@@ -332,13 +346,11 @@ impl Target<'_> {
         };
         let new_name = format!("{}{NEW_SUFFIX}", relation.name);
         let new = qualified(self.database, &relation.schema, &new_name);
-        let frame =
-            self.local.table(relation.local.clone()).await.map_err(|e| fail("reading pitwall's table", e.into()))?;
-        let schema = frame.schema().as_arrow().clone();
-        let create =
-            create_table_sql(&new, &schema).map_err(|e| fail("mapping its columns to Snowflake types", e.into()))?;
+        let rows = self.local.rows(relation).await.map_err(|e| fail("reading pitwall's table", e))?;
+        let create = create_table_sql(&new, &rows.schema)
+            .map_err(|e| fail("mapping its columns to Snowflake types", e.into()))?;
         run(self.snowflake, &create).await.map_err(|e| fail("creating the table under a temporary name", e.into()))?;
-        let loaded = match self.load(relation, frame, &new).await {
+        let loaded = match self.load(relation, rows, &new).await {
             Ok(rows) => self.swap_in(relation, &new_name, existing).await.map(|()| rows),
             Err(e) => Err(e),
         };
@@ -357,11 +369,11 @@ impl Target<'_> {
     async fn load(
         &self,
         relation: &Relation,
-        frame: datafusion::dataframe::DataFrame,
+        rows: Rows,
         new: &str,
     ) -> Result<u64, (String, Box<dyn std::error::Error + Send + Sync>)> {
         let prefix = format!("{}/{}", self.stage, relation.name);
-        let (files, local_rows) = self.stage_parquet(relation, frame, &prefix).await?;
+        let (files, local_rows) = self.stage_parquet(relation, rows, &prefix).await?;
         if files > 0 {
             self.copy_staged(new, &prefix, files).await?;
         }
@@ -381,16 +393,15 @@ impl Target<'_> {
     async fn stage_parquet(
         &self,
         relation: &Relation,
-        frame: datafusion::dataframe::DataFrame,
+        rows: Rows,
         prefix: &str,
     ) -> Result<(usize, u64), (String, Box<dyn std::error::Error + Send + Sync>)> {
-        let mut stream = frame.execute_stream().await.map_err(|e| ("reading pitwall's rows".to_owned(), e.into()))?;
-        let schema = stream.schema();
+        let Rows { schema, batches: mut stream } = rows;
         let mut files = 0usize;
         let mut writer: Option<ArrowWriter<Vec<u8>>> = None;
         let mut local_rows = 0u64;
         while let Some(batch) = stream.next().await {
-            let batch: RecordBatch = batch.map_err(|e| ("reading pitwall's rows".to_owned(), e.into()))?;
+            let batch: RecordBatch = batch.map_err(|e| ("reading pitwall's rows".to_owned(), e))?;
             local_rows += batch.num_rows() as u64;
             let w = match &mut writer {
                 Some(w) => w,

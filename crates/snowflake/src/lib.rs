@@ -1,31 +1,16 @@
-//! A small Snowflake client speaking the REST protocol Snowflake's own drivers speak
-//! (snowflake-connector-python, gosnowflake).
+//! pitwall's Snowflake adapter (dbt-snowflake's place): what a `type = "snowflake"`
+//! target's keys mean ([`target`]), and the delivery of what a build materialized
+//! ([`delivery`]: Parquet files PUT to a stage, COPY INTO under a temporary name, counted,
+//! swapped in). The protocol is `pitwall-snowflake-client`'s.
 //!
-//! This crate owns the connector protocol: login (password or key-pair JWT), statements
-//! (bindings, "still running" polling, session renewal, retries of transient failures),
-//! result sets (Arrow and JSON rowsets and their chunks, converted to standard Arrow
-//! types) and stage uploads (PUT to S3 with client-side encryption, or to GCS); and,
-//! on top of it, [`delivery`]: relations read from a DataFusion session loaded into
-//! Snowflake as its connectors bulk-load (Parquet, PUT, COPY INTO, swap).
-//!
-//! It must never print or log a secret (passwords, keys, passphrases, session and master
-//! tokens, stage credentials, presigned URLs): they live in [`Secret`] or stay inside the
-//! request that needs them, and every [`Error`] names only the endpoint. It knows nothing
-//! of pitwall's models or command line: what to deliver is the caller's choice.
+//! It owns the Snowflake keys of a target: core passes them through unread, and no other
+//! crate names one. It must never print or log a secret (they stay in the client's
+//! `Secret`), never depend on DataFusion (the rows come through [`delivery::Local`],
+//! from whatever engine the caller has), and never decide what is delivered: that is the
+//! orchestrator's choice.
 
-mod binding;
 pub mod delivery;
-mod encryption;
-mod error;
-mod keypair;
-mod rowset;
-mod secret;
-mod session;
-mod stage;
-mod wire;
+pub mod target;
 
-pub use binding::{Binding, BindingType};
-pub use error::Error;
-pub use rowset::{Column, QueryResult};
-pub use secret::Secret;
-pub use session::{Auth, ConnectOptions, DEFAULT_LOGIN_TIMEOUT, RETRY_BUDGET, Session};
+pub use pitwall_snowflake_client as client;
+pub use target::{Target, TargetError};

@@ -7,44 +7,34 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use arrow::util::pretty::pretty_format_batches;
+use datafusion::common::TableReference;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use pitwall_cli::{Access, open_warehouse};
-use pitwall_core::config::SnowflakeTarget;
+use pitwall_core::config::AdapterTarget;
 use pitwall_core::progress;
 use pitwall_core::report::dotted;
-use pitwall_core::{Materialization, NodeOutcome, NodeStatus, OutcomeKind};
-pub use pitwall_snowflake::Session;
+use pitwall_core::{Materialization, NodeOutcome, NodeStatus, OutcomeKind, ProjectConfig};
+pub use pitwall_snowflake::Target;
+pub use pitwall_snowflake::client::Session;
 use pitwall_snowflake::delivery::{self, Delivered, Outcome, Relation, Shape};
-use pitwall_snowflake::{Auth, ConnectOptions, Secret};
 
 use pitwall_project::Project;
 
+/// The adapter reads its own keys (`schema` is the target's; a key path is under the
+/// project).
+pub(super) fn read(config: &ProjectConfig, adapter: &AdapterTarget) -> Result<Target> {
+    Ok(Target::read(&adapter.at, &adapter.options, &config.schema, &config.root)?)
+}
+
+/// For the run's first line.
+pub fn describe(target: &Target) -> String {
+    format!("delivered to Snowflake at {} (database {})", target.endpoint(), target.database)
+}
+
 /// Logs in to the target's Snowflake, naming the endpoint on failure (never a secret).
-pub async fn connect(_: &Project, target: &SnowflakeTarget) -> Result<Session> {
-    let auth = match (&target.private_key_path, &target.password) {
-        (Some(path), _) => {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("reading private_key_path {}", path.display()))?;
-            Auth::KeyPair {
-                private_key_pem: Secret::new(pem),
-                passphrase: target.private_key_passphrase.clone().map(Secret::new),
-            }
-        }
-        (None, Some(password)) => Auth::Password(Secret::new(password.clone())),
-        (None, None) => anyhow::bail!("the Snowflake target has neither password nor private_key_path"),
-    };
-    let options = ConnectOptions {
-        account: target.account.clone(),
-        user: target.user.clone(),
-        auth,
-        role: target.role.clone(),
-        database: Some(target.database.clone()),
-        schema: Some(target.schema.clone()),
-        warehouse: target.warehouse.clone(),
-        host: target.host.clone(),
-        port: target.port,
-        protocol: target.protocol.clone(),
-        ..ConnectOptions::default()
-    };
+pub async fn connect(_: &Project, target: &Target) -> Result<Session> {
+    let options = target.connect_options()?;
     Session::login(&options)
         .await
         .with_context(|| format!("logging in to Snowflake at {} as {}", target.endpoint(), target.user))
@@ -54,14 +44,14 @@ pub async fn connect(_: &Project, target: &SnowflakeTarget) -> Result<Session> {
 /// closed either way.
 pub async fn deliver_run(
     project: &Project,
+    target: &Target,
     session: Session,
     succeeded: bool,
     loaded: &[String],
     outcomes: &[NodeOutcome],
 ) -> Result<()> {
-    let target = project.config.snowflake.as_ref().expect("a Snowflake target");
     let delivered = if succeeded {
-        deliver(project, &session, &relations(project, loaded, outcomes, &target.database)).await
+        deliver(project, target, &session, &relations(project, loaded, outcomes, &target.database)).await
     } else {
         println!("\nNothing delivered to Snowflake: the run did not succeed");
         Ok(())
@@ -88,7 +78,8 @@ pub fn relations(
         let Some(location) = project.config.sources.get(&source.source.name) else { continue };
         for table in &source.source.tables {
             relations.push(Relation {
-                local: datafusion::common::TableReference::partial(location.schema.as_str(), table.name.as_str()),
+                local_schema: location.schema.clone(),
+                local_name: table.name.clone(),
                 schema: location.schema.clone(),
                 name: table.name.clone(),
                 shape: Shape::Table,
@@ -104,9 +95,7 @@ pub fn relations(
                 && matches!(o.status, NodeStatus::Success { .. } | NodeStatus::Reused { .. })
         })
     };
-    let snowflake_name = |r: &datafusion::common::TableReference| {
-        delivery::qualified(database, r.schema().unwrap_or_default(), r.table())
-    };
+    let snowflake_name = |r: &TableReference| delivery::qualified(database, r.schema().unwrap_or_default(), r.table());
     for node in project.nodes.iter().filter(|n| built(n.name())) {
         let shape = match (node.config.materialized, node.model.compiled()) {
             (Materialization::View, Some(sql)) => {
@@ -118,7 +107,8 @@ pub fn relations(
             _ => Shape::Table,
         };
         relations.push(Relation {
-            local: project.relations.model(node.name()),
+            local_schema: project.relations.model(node.name()).schema().unwrap_or_default().to_owned(),
+            local_name: node.name().to_owned(),
             schema: project.config.schema.clone(),
             name: node.name().to_owned(),
             shape,
@@ -128,8 +118,7 @@ pub fn relations(
 }
 
 /// Delivers `relations` from the local warehouse, a line per relation as dbt prints.
-pub async fn deliver(project: &Project, session: &Session, relations: &[Relation]) -> Result<()> {
-    let target = project.config.snowflake.as_ref().expect("a Snowflake target");
+pub async fn deliver(project: &Project, target: &Target, session: &Session, relations: &[Relation]) -> Result<()> {
     println!(
         "\nDelivering {} relations to Snowflake at {}: database {}",
         relations.len(),
@@ -142,7 +131,7 @@ pub async fn deliver(project: &Project, session: &Session, relations: &[Relation
     let _progress = delivering(relations, finished.clone());
     let outcomes = delivery::deliver(
         session,
-        &open.client,
+        &Warehouse(&open.client),
         &target.database,
         &project.config.schema,
         relations,
@@ -161,6 +150,29 @@ pub async fn deliver(project: &Project, session: &Session, relations: &[Relation
         clock.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The local side of a delivery: the warehouse, read through a DataFusion session.
+struct Warehouse<'a>(&'a SessionContext);
+
+impl Warehouse<'_> {
+    async fn frame(&self, relation: &Relation) -> datafusion::error::Result<datafusion::dataframe::DataFrame> {
+        let name = TableReference::partial(relation.local_schema.as_str(), relation.local_name.as_str());
+        self.0.table(name).await
+    }
+}
+
+impl delivery::Local for Warehouse<'_> {
+    async fn count(&self, relation: &Relation) -> Result<u64, delivery::BoxError> {
+        Ok(self.frame(relation).await?.count().await? as u64)
+    }
+
+    async fn rows(&self, relation: &Relation) -> Result<delivery::Rows, delivery::BoxError> {
+        let stream = self.frame(relation).await?.execute_stream().await?;
+        let schema = stream.schema();
+        let batches = stream.map(|batch| batch.map_err(delivery::BoxError::from)).boxed();
+        Ok(delivery::Rows { schema, batches })
+    }
 }
 
 /// A relation whose delivery takes longer than this gets a progress line.
@@ -199,7 +211,7 @@ fn line(index: usize, total: usize, outcome: &Outcome) -> String {
 }
 
 /// `pitwall query` on a Snowflake target: the statement runs in Snowflake.
-pub async fn query(project: &Project, target: &SnowflakeTarget, sql: &str, limit: Option<usize>) -> Result<bool> {
+pub async fn query(project: &Project, target: &Target, sql: &str, limit: Option<usize>) -> Result<bool> {
     let session = connect(project, target).await?;
     let result = session.query(sql).await.with_context(|| format!("running the query in Snowflake: {sql}"));
     let closed = session.close().await;

@@ -46,46 +46,25 @@ pub(super) struct ProjectSection {
 }
 
 /// `[targets.<name>]`: dbt's profile targets. Each key beats `[warehouse]` and the
-/// sources' locations; any value may be `{{ env_var('NAME') }}`.
+/// sources' locations; any value may be `{{ env_var('NAME') }}`. Core reads its own keys;
+/// every other key is the adapter's that `type` names, kept as written for it to read.
 // No Debug: a target's values may be secrets.
 #[derive(Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct TargetSection {
-    /// `local` (the default: the warehouse is the result) or `snowflake` (built locally,
-    /// then delivered to Snowflake).
+    /// `local` (the default: the warehouse is the result) or an adapter's type
+    /// (`snowflake`: built locally, then delivered).
     #[serde(default, rename = "type")]
     pub(super) kind: Option<String>,
     #[serde(default)]
     pub(super) source: Option<String>,
-    /// The local warehouse's location; on a `snowflake` target, dbt-snowflake's meaning:
-    /// the virtual warehouse that runs the statements (then `local-warehouse` is the
-    /// location).
+    /// The local warehouse's location on a local target. On an adapter's target it is the
+    /// adapter's key, as dbt's profiles spell it (dbt-snowflake: the virtual warehouse),
+    /// and `local-warehouse` is the location.
     #[serde(default)]
     pub(super) warehouse: Option<String>,
     #[serde(default)]
     pub(super) local_warehouse: Option<String>,
-    // dbt-snowflake's profile keys, spelled as dbt spells them.
-    #[serde(default)]
-    pub(super) account: Option<String>,
-    #[serde(default)]
-    pub(super) user: Option<String>,
-    #[serde(default)]
-    pub(super) password: Option<String>,
-    #[serde(default, rename = "private_key_path")]
-    pub(super) private_key_path: Option<String>,
-    #[serde(default, rename = "private_key_passphrase")]
-    pub(super) private_key_passphrase: Option<String>,
-    #[serde(default)]
-    pub(super) role: Option<String>,
-    #[serde(default)]
-    pub(super) database: Option<String>,
-    #[serde(default)]
-    pub(super) host: Option<String>,
-    /// A number, or a string (so it may be `{{ env_var('PORT') }}`).
-    #[serde(default)]
-    pub(super) port: Option<toml::Value>,
-    #[serde(default)]
-    pub(super) protocol: Option<String>,
     #[serde(default)]
     pub(super) schema: Option<String>,
     #[serde(default)]
@@ -96,7 +75,13 @@ pub(super) struct TargetSection {
     /// Object-store options for this target's locations (see [`StoreOptions`]).
     #[serde(default)]
     pub(super) storage: BTreeMap<String, toml::Value>,
+    /// Every other key: the adapter's (a local target takes none).
+    #[serde(flatten)]
+    pub(super) adapter: BTreeMap<String, toml::Value>,
 }
+
+/// The keys core reads on every target, for messages about a key that is not one.
+pub(super) const TARGET_KEYS: &str = "type, source, warehouse, local-warehouse, schema, model-stage, engine, storage";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -5,7 +5,7 @@
 //! - [`file`]: the TOML schema, as serde reads it;
 //! - [`paths`]: where the project's models, tests, macros and docs are;
 //! - [`folders`]: model configs and the `[models.*]` folder tree;
-//! - [`target`]: which target a run uses, its storage options, a Snowflake connection;
+//! - [`target`]: which target a run uses, its storage options, an adapter's keys;
 //! - [`copy`]: a source's location and COPY INTO's load options;
 //! - [`jobs`]: deployment jobs;
 //! - [`env`]: `{{ env_var() }}` in values.
@@ -29,9 +29,9 @@ pub use env::{EnvVarError, env_var, render_env_vars};
 pub use folders::{ConfigPatch, FolderConfig, Materialization, ModelConfig};
 pub use jobs::JobConfig;
 pub use paths::{Mount, ProjectPaths};
-pub use target::{DEFAULT_TARGET, SnowflakeTarget};
+pub use target::{AdapterTarget, DEFAULT_TARGET};
 
-use self::file::{FileSchema, TargetSection};
+use self::file::FileSchema;
 use crate::error::{Error, Result};
 use crate::location::{Location, StoreOptions};
 use crate::relations::Relations;
@@ -85,16 +85,16 @@ pub struct ProjectConfig {
     /// in the file: pitwall-cli sets it from its options (`Resources::default()`, no
     /// limit, otherwise).
     pub resources: crate::resources::Resources,
-    /// Where a `type = "snowflake"` target delivers what was built; `None` for a local
-    /// target, whose warehouse is the result.
-    pub snowflake: Option<SnowflakeTarget>,
+    /// An adapter's target (`type = "snowflake"`: built locally, then delivered), its keys
+    /// for the adapter to read; `None` for a local target, whose warehouse is the result.
+    pub adapter: Option<AdapterTarget>,
 }
 
 /// The chosen target's settings, `{{ env_var() }}` rendered.
 struct TargetSettings {
     name: String,
     storage: StoreOptions,
-    snowflake: Option<SnowflakeTarget>,
+    adapter: Option<AdapterTarget>,
     source: Option<String>,
     schema: Option<String>,
     warehouse: Option<String>,
@@ -135,7 +135,7 @@ impl ProjectConfig {
     pub fn parse(root: &Path, location: &str, text: &str, overrides: &Overrides) -> Result<ProjectConfig> {
         let mut parsed = read_schema(location, text)?;
         let models = parsed.models.take().unwrap_or_default();
-        let target = TargetSettings::choose(root, location, &parsed, overrides)?;
+        let target = TargetSettings::choose(location, &parsed, overrides)?;
         let jobs = jobs::jobs(location, &parsed, &target.name)?;
         let locations = Locations::of(root, &parsed, &target, overrides)?;
         let schema = target.schema.clone().or(parsed.warehouse.schema.take()).ok_or_else(|| {
@@ -171,7 +171,7 @@ impl ProjectConfig {
             models,
             engine: target.engine,
             resources: Default::default(),
-            snowflake: target.snowflake,
+            adapter: target.adapter,
         })
     }
 
@@ -226,7 +226,7 @@ fn read_schema(location: &str, text: &str) -> Result<FileSchema> {
 
 impl TargetSettings {
     /// The target a run uses (see [`target::choose_target`]) and its settings.
-    fn choose(root: &Path, location: &str, parsed: &FileSchema, overrides: &Overrides) -> Result<TargetSettings> {
+    fn choose(location: &str, parsed: &FileSchema, overrides: &Overrides) -> Result<TargetSettings> {
         let (name, section) = target::choose_target(location, parsed, overrides)?;
         let storage = target::target_storage(location, &name, &section.storage)?;
         let setting = |key: &str, value: Option<&String>| -> Result<Option<String>> {
@@ -237,9 +237,9 @@ impl TargetSettings {
                 .transpose()
         };
         let schema = setting("schema", section.schema.as_ref())?;
-        let snowflake = snowflake_target(root, location, &name, &section, schema.as_deref(), setting)?;
-        // On a Snowflake target `warehouse` is Snowflake's; the local one is `local-warehouse`.
-        let warehouse = match &snowflake {
+        let adapter = section.adapter(location, &name, &setting)?;
+        // On an adapter's target `warehouse` is the adapter's; the local one is `local-warehouse`.
+        let warehouse = match &adapter {
             None => setting("warehouse", section.warehouse.as_ref())?,
             Some(_) => setting("local-warehouse", section.local_warehouse.as_ref())?,
         };
@@ -250,37 +250,9 @@ impl TargetSettings {
             engine: overrides.engine.clone().or(setting("engine", section.engine.as_ref())?),
             schema,
             warehouse,
-            snowflake,
+            adapter,
             name,
         })
-    }
-}
-
-/// The connection of a `type = "snowflake"` target; `None` for a local one (which takes
-/// none of Snowflake's keys).
-fn snowflake_target(
-    root: &Path,
-    location: &str,
-    name: &str,
-    section: &TargetSection,
-    schema: Option<&str>,
-    setting: impl Fn(&str, Option<&String>) -> Result<Option<String>>,
-) -> Result<Option<SnowflakeTarget>> {
-    match setting("type", section.kind.as_ref())?.as_deref() {
-        None | Some("local") => {
-            section.check_local(location, name)?;
-            Ok(None)
-        }
-        Some("snowflake") => {
-            let mut snowflake = section.snowflake(location, name, schema, setting)?;
-            // Relative to the project, as every path of the file is.
-            snowflake.private_key_path = snowflake.private_key_path.map(|p| root.join(p));
-            Ok(Some(snowflake))
-        }
-        Some(other) => Err(Error::config(
-            location,
-            format!("[targets.{name}] type = '{other}' is not a target type (accepted: local, snowflake)"),
-        )),
     }
 }
 
@@ -290,9 +262,9 @@ impl Locations {
         let at = |p: &str| Location::parse(p, root).map(|l| l.with_options(&target.storage));
         let target_path =
             at(overrides.target_path.as_deref().or(parsed.project.target_path.as_deref()).unwrap_or("target"))?;
-        // A Snowflake target's local build has its own folder by default, so delivering
-        // never reads what another target built.
-        let (defaults, file_warehouse, file_stage) = match &target.snowflake {
+        // An adapter's target builds locally in a folder of its own by default, so
+        // delivering never reads what another target built.
+        let (defaults, file_warehouse, file_stage) = match &target.adapter {
             None => (target_path.clone(), parsed.warehouse.path.as_deref(), parsed.warehouse.model_stage.as_deref()),
             Some(_) => (target_path.join(&target.name), None, None),
         };
@@ -413,15 +385,17 @@ port = 8123
 "#;
 
     #[test]
-    fn a_snowflake_target_reads_dbts_keys_and_builds_locally_in_its_own_folder() {
+    fn an_adapters_target_passes_its_keys_rendered_and_builds_locally_in_its_own_folder() {
         let p = ProjectConfig::parse(Path::new("/p"), "pitwall.toml", SNOWFLAKE, &Overrides::default()).unwrap();
-        let sf = p.snowflake.as_ref().expect("a snowflake target");
-        assert_eq!((sf.account.as_str(), sf.user.as_str(), sf.database.as_str()), ("pitwall", "ci", "PC_DBT_DB"));
-        assert_eq!(sf.password.as_deref(), Some("hunter2"));
-        assert_eq!(sf.warehouse.as_deref(), Some("COMPUTE_WH"));
-        assert_eq!(sf.endpoint(), "http://127.0.0.1:8123");
+        let adapter = p.adapter.as_ref().expect("an adapter's target");
+        assert_eq!((adapter.kind.as_str(), adapter.at.as_str()), ("snowflake", "pitwall.toml: [targets.sf]"));
+        let keys: Vec<&str> = adapter.options.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["account", "database", "host", "password", "port", "protocol", "user", "warehouse"]);
+        assert_eq!(adapter.options["password"].as_str(), Some("hunter2"));
+        assert_eq!(adapter.options["warehouse"].as_str(), Some("COMPUTE_WH"));
+        assert_eq!(adapter.options["port"].as_integer(), Some(8123));
         assert_eq!(p.schema, "production");
-        // `warehouse` is Snowflake's there; the local build goes under target/<target>/.
+        // `warehouse` is the adapter's there; the local build goes under target/<target>/.
         assert_eq!(p.warehouse.to_string(), "/p/target/sf/warehouse");
         assert_eq!(p.model_stage.to_string(), "/p/target/sf/model_stage");
         let debug = format!("{p:?}");
@@ -429,25 +403,19 @@ port = 8123
     }
 
     #[test]
-    fn a_snowflake_target_without_credentials_or_with_a_bad_port_names_the_key() {
-        let parse = |text: &str| {
-            ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default()).unwrap_err().to_string()
-        };
-        let no_login =
-            SNOWFLAKE.replace("password = \"{{ env_var('PITWALL_CONFIG_TEST_SF_PASSWORD', 'hunter2') }}\"\n", "");
-        assert!(parse(&no_login).contains("[targets.sf] needs password or private_key_path"), "{}", parse(&no_login));
-        let no_account = SNOWFLAKE.replace("account = \"pitwall\"\n", "");
-        assert!(parse(&no_account).contains("[targets.sf] account is required"), "{}", parse(&no_account));
-        let bad_port = SNOWFLAKE.replace("port = 8123", "port = 70000");
-        assert!(parse(&bad_port).contains("port = 70000 is not a port number"), "{}", parse(&bad_port));
-        let bad_type = SNOWFLAKE.replace("type = \"snowflake\"", "type = \"bigquery\"");
-        assert!(parse(&bad_type).contains("type = 'bigquery' is not a target type"), "{}", parse(&bad_type));
+    fn an_empty_adapter_value_is_unset_and_a_local_target_refuses_an_adapters_key() {
+        let parse = |text: &str| ProjectConfig::parse(Path::new("/p"), "pitwall.toml", text, &Overrides::default());
+        let emptied =
+            SNOWFLAKE.replace("PITWALL_CONFIG_TEST_SF_PASSWORD', 'hunter2'", "PITWALL_CONFIG_TEST_SF_PASSWORD', ''");
+        let p = parse(&emptied).unwrap();
+        assert!(!p.adapter.unwrap().options.contains_key("password"));
         let local = SNOWFLAKE.replace("type = \"snowflake\"\n", "");
-        assert!(
-            parse(&local).contains("[targets.sf] account: only a target of type = \"snowflake\""),
-            "{}",
-            parse(&local)
-        );
+        let error = parse(&local).unwrap_err().to_string();
+        assert!(error.contains("[targets.sf] account: not a key of a local target"), "{error}");
+        assert!(error.contains("need its type (type = \"snowflake\")"), "{error}");
+        let typo = FILE.replace("[warehouse]", "[targets.dev]\nmodle-stage = \"x\"\n\n[warehouse]");
+        let error = parse(&typo).unwrap_err().to_string();
+        assert!(error.contains("[targets.dev] modle-stage: not a key of a local target"), "{error}");
     }
 
     #[test]

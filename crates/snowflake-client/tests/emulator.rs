@@ -1,18 +1,14 @@
-//! pitwall-snowflake against a Snowflake emulator (fakesnow's server, see `support`):
+//! pitwall-snowflake-client against a Snowflake emulator (fakesnow's server, see `support`):
 //! login, DDL, PUT of a Parquet file to a stage, COPY INTO, reading the table back in
 //! Arrow types, bindings, statement errors, an unreachable endpoint, close.
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::{
-    AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
-};
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
-use pitwall_snowflake::{Auth, Binding, ConnectOptions, Error, Secret, Session};
+use arrow::array::AsArray;
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use pitwall_snowflake_client::{Auth, Binding, ConnectOptions, Error, Secret, Session};
 
 fn options(endpoint: &str) -> ConnectOptions {
     let url = url::Url::parse(endpoint).unwrap();
@@ -26,37 +22,10 @@ fn options(endpoint: &str) -> ConnectOptions {
     }
 }
 
-/// Three results, as pitwall would deliver a model: every type the delivery writes.
+/// Three results in every type the delivery writes (`fixtures/make_results_parquet.py`):
+/// the client moves the file without reading it.
 fn parquet_file() -> bytes::Bytes {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("RESULT_ID", DataType::Int64, false),
-        Field::new("DRIVER", DataType::Utf8, true),
-        Field::new("POINTS", DataType::Decimal128(10, 2), true),
-        Field::new("RACE_DATE", DataType::Date32, true),
-        Field::new("FASTEST_LAP", DataType::Boolean, true),
-        Field::new("LAP_SECONDS", DataType::Float64, true),
-        Field::new("LOADED_AT", DataType::Timestamp(TimeUnit::Microsecond, None), true),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Int64Array::from(vec![1, 2, 3])),
-            Arc::new(StringArray::from(vec![Some("Hamilton"), Some("Verstappen"), None])),
-            Arc::new(
-                Decimal128Array::from(vec![Some(2500), Some(1850), None]).with_precision_and_scale(10, 2).unwrap(),
-            ),
-            Arc::new(Date32Array::from(vec![Some(18714), Some(18714), None])),
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
-            Arc::new(Float64Array::from(vec![Some(92.5), Some(93.25), None])),
-            Arc::new(TimestampMicrosecondArray::from(vec![Some(1_616_943_600_123_456), None, None])),
-        ],
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    out.into()
+    bytes::Bytes::from_static(include_bytes!("fixtures/results.parquet"))
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ pub enum Error {
 
     /// A PUT to a stage whose storage this client cannot write to.
     #[error(
-        "Snowflake at {endpoint}: uploading to {stage} needs {location_type} stage storage, which pitwall-snowflake does not support (it writes to S3 and GCS stages)"
+        "Snowflake at {endpoint}: uploading to {stage} needs {location_type} stage storage, which pitwall does not support (it writes to S3 and GCS stages)"
     )]
     UnsupportedStage { endpoint: String, stage: String, location_type: String },
 }

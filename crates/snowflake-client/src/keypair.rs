@@ -6,10 +6,11 @@
 //! (`BEGIN ENCRYPTED PRIVATE KEY`, with a passphrase) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use pkcs8::EncryptedPrivateKeyInfoRef;
-use ring::rand::SystemRandom;
-use ring::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
+use ring::signature::{KeyPair as _, RsaKeyPair};
+use serde::Serialize;
 
 use crate::Secret;
 
@@ -27,6 +28,10 @@ pub(crate) enum KeyError {
     /// A `BEGIN PRIVATE KEY` block that is not an RSA PKCS#8 key.
     #[error("not an RSA PKCS#8 key ({0})")]
     NotPkcs8(ring::error::KeyRejected),
+    /// A PKCS#8 key ring accepted whose RSA key the pkcs8 crate cannot take out (not
+    /// expected: ring's PKCS#8 parser is the stricter one).
+    #[error("not an RSA PKCS#8 key ({0})")]
+    Pkcs8Structure(#[source] pkcs8::Error),
     /// An encrypted key, and no passphrase configured.
     #[error("the key is encrypted (BEGIN ENCRYPTED PRIVATE KEY) and no passphrase was given")]
     MissingPassphrase,
@@ -52,20 +57,33 @@ pub(crate) enum KeyError {
 
 /// An RSA private key ready to sign login tokens.
 pub(crate) struct PrivateKey {
-    key: RsaKeyPair,
+    /// The private key as jsonwebtoken signs with it (DER RSAPrivateKey, PKCS#1).
+    signing_key: EncodingKey,
+    /// The DER RSAPublicKey (PKCS#1) of the key.
+    rsa_public_key: Vec<u8>,
+}
+
+/// The claims of the login JWT (snowflake-connector-python `AuthByKeyPair.prepare`).
+#[derive(Serialize)]
+struct Claims {
+    /// `<ACCOUNT>.<USER>.SHA256:<fingerprint>`.
+    iss: String,
+    /// `<ACCOUNT>.<USER>`.
+    sub: String,
+    iat: u64,
+    exp: u64,
 }
 
 impl PrivateKey {
     /// Parses a PEM private key; the error says why not, without any key material.
     pub(crate) fn from_pem(pem: &Secret, passphrase: Option<&Secret>) -> Result<PrivateKey, KeyError> {
         let (label, der) = pkcs8::der::pem::decode_vec(pem.expose().trim().as_bytes()).map_err(KeyError::NotPem)?;
-        let key = match label {
-            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der).map_err(KeyError::NotPkcs8)?,
-            "ENCRYPTED PRIVATE KEY" => decrypt(&der, passphrase)?,
-            "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map_err(KeyError::NotPkcs1)?,
-            other => return Err(KeyError::UnsupportedPemBlock(other.to_owned())),
-        };
-        Ok(PrivateKey { key })
+        match label {
+            "PRIVATE KEY" => from_pkcs8(&der, KeyError::NotPkcs8),
+            "ENCRYPTED PRIVATE KEY" => decrypt(&der, passphrase),
+            "RSA PRIVATE KEY" => from_pkcs1(der, KeyError::NotPkcs1),
+            other => Err(KeyError::UnsupportedPemBlock(other.to_owned())),
+        }
     }
 
     /// The DER SubjectPublicKeyInfo of the public key, as `openssl rsa -pubout -outform
@@ -74,9 +92,8 @@ impl PrivateKey {
         // AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }
         const RSA_ALGORITHM: [u8; 15] =
             [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
-        let rsa_public_key = self.key.public_key().as_ref(); // DER RSAPublicKey (PKCS#1)
         let mut bit_string = vec![0u8]; // no unused bits
-        bit_string.extend_from_slice(rsa_public_key);
+        bit_string.extend_from_slice(&self.rsa_public_key);
         let mut body = RSA_ALGORITHM.to_vec();
         body.extend(der_tlv(0x03, &bit_string));
         der_tlv(0x30, &body)
@@ -91,31 +108,37 @@ impl PrivateKey {
 
     /// The RS256 JWT for `account`/`user`, issued at `issued_at` (seconds since the epoch).
     pub(crate) fn jwt(&self, account: &str, user: &str, issued_at: u64) -> Result<String, KeyError> {
-        let account = jwt_account(account);
-        let user = user.to_uppercase();
-        let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
-        let claims = serde_json::json!({
-            "iss": format!("{account}.{user}.{}", self.fingerprint()),
-            "sub": format!("{account}.{user}"),
-            "iat": issued_at,
-            "exp": issued_at + JWT_LIFETIME_SECONDS,
-        });
-        let signing_input =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let mut signature = vec![0; self.key.public().modulus_len()];
-        self.key
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
-            .map_err(|_| KeyError::Signing)?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        let subject = format!("{}.{}", jwt_account(account), user.to_uppercase());
+        let claims = Claims {
+            iss: format!("{subject}.{}", self.fingerprint()),
+            sub: subject,
+            iat: issued_at,
+            exp: issued_at + JWT_LIFETIME_SECONDS,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.signing_key).map_err(|_| KeyError::Signing)
     }
 }
 
+/// The key of a PKCS#1 RSAPrivateKey document, checked by ring (`rejected` says why not).
+fn from_pkcs1(der: Vec<u8>, rejected: fn(ring::error::KeyRejected) -> KeyError) -> Result<PrivateKey, KeyError> {
+    let key = RsaKeyPair::from_der(&der).map_err(rejected)?;
+    Ok(PrivateKey { rsa_public_key: key.public_key().as_ref().to_vec(), signing_key: EncodingKey::from_rsa_der(&der) })
+}
+
+/// The key of a PKCS#8 PrivateKeyInfo document, checked by ring (`rejected` says why not):
+/// its RSAPrivateKey, which is what jsonwebtoken signs with.
+fn from_pkcs8(der: &[u8], rejected: fn(ring::error::KeyRejected) -> KeyError) -> Result<PrivateKey, KeyError> {
+    RsaKeyPair::from_pkcs8(der).map_err(rejected)?;
+    let info = PrivateKeyInfoRef::try_from(der).map_err(KeyError::Pkcs8Structure)?;
+    from_pkcs1(info.private_key.as_bytes().to_vec(), rejected)
+}
+
 /// The RSA key inside an encrypted PKCS#8 document (`der`), decrypted with `passphrase`.
-fn decrypt(der: &[u8], passphrase: Option<&Secret>) -> Result<RsaKeyPair, KeyError> {
+fn decrypt(der: &[u8], passphrase: Option<&Secret>) -> Result<PrivateKey, KeyError> {
     let passphrase = passphrase.ok_or(KeyError::MissingPassphrase)?;
     let info = EncryptedPrivateKeyInfoRef::try_from(der).map_err(KeyError::NotEncryptedPkcs8)?;
     let decrypted = info.decrypt(passphrase.expose().as_bytes()).map_err(|_| KeyError::WrongPassphrase)?;
-    RsaKeyPair::from_pkcs8(decrypted.as_bytes()).map_err(KeyError::DecryptedNotPkcs8)
+    from_pkcs8(decrypted.as_bytes(), KeyError::DecryptedNotPkcs8)
 }
 
 /// The account part of the JWT claims: the account identifier up to the first `.`
@@ -148,7 +171,8 @@ fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{DecodingKey, Validation};
 
     // A TEST key made with openssl for these tests only (tests/fixtures/README.md).
     const TEST_KEY: &str = include_str!("../tests/fixtures/test_rsa_key.p8");
@@ -208,9 +232,16 @@ mod tests {
                 "exp": 1_700_000_060u64,
             })
         );
-        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-        let public_key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.key.public_key().as_ref());
-        public_key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).unwrap();
+        // The signature verifies with the public key (the token is long expired: no exp check).
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        let public_key = DecodingKey::from_rsa_der(&key.rsa_public_key);
+        let verified = jsonwebtoken::decode::<serde_json::Value>(&token, &public_key, &validation).unwrap();
+        assert_eq!(verified.claims["sub"], "XY12345.PITWALL_USER");
+        let other =
+            PrivateKey::from_pem(&Secret::new(TEST_KEY), None).unwrap().jwt("other", "u", 1_700_000_000).unwrap();
+        let forged = format!("{}.{}.{}", parts[0], other.split('.').nth(1).unwrap(), parts[2]);
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &public_key, &validation).is_err());
     }
 
     #[test]
