@@ -5,7 +5,9 @@
 //! 2. Only the orchestrator's registry names the layers' `LAYER` values (a layer's own
 //!    binary names its own).
 //! 3. Every crate root opens with `//!` and says what the crate must never do.
-//! 4. Every manifest opts into the workspace's lints; every library turns doctests off.
+//! 4. Every manifest opts into the workspace's lints; every library turns doctests off;
+//!    every package is named `pitwall-<name>`, but the layer crates (SPEC's
+//!    `cargo run -p staging`) and xtask (`cargo xtask`).
 //! 5. No function outside tests is longer than [`MAX_FUNCTION_LINES`] unless a comment
 //!    right above it starts with `// Long:` and says why.
 //! 6. No cycle among a crate's modules ([`modules`]).
@@ -38,7 +40,7 @@ const LAYERING: &[(&str, u32)] = &[
     ("marts", 4),
     ("ml", 4),
     ("pitwall-docs", 5),
-    ("orchestrator", 6),
+    ("pitwall-orchestrator", 6),
     ("xtask", 6),
 ];
 
@@ -197,7 +199,8 @@ fn manifest(root: &Path, package: &Package) -> Result<Vec<String>> {
     let shown = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
     let text =
         fs::read_to_string(&package.manifest).with_context(|| format!("cannot read {}", package.manifest.display()))?;
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> =
+        package_name(&package.name).map(|p| format!("{}: {p}", shown(&package.manifest))).into_iter().collect();
     if !text.contains("[lints]\nworkspace = true") {
         problems.push(format!("{}: no `[lints] workspace = true`", shown(&package.manifest)));
     }
@@ -222,6 +225,15 @@ fn manifest(root: &Path, package: &Package) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Rule 4's names: `pitwall-<name>`, so a package says whose it is on crates.io-style
+/// listings and in `cargo tree`; the layers keep the names SPEC's `cargo run -p staging`
+/// promises, and xtask the one `cargo xtask` expects.
+pub(crate) fn package_name(name: &str) -> Option<String> {
+    let exempt = LAYERS.contains(&name) || name == "xtask";
+    (!exempt && !name.starts_with("pitwall-"))
+        .then(|| format!("package `{name}` is not named pitwall-<name> (only the layers and xtask keep plain names)"))
 }
 
 /// Rule 7, for one library: `has_tests` names a file with a test module, if any does.
@@ -457,6 +469,15 @@ mod tests {
         assert_eq!(sideways.len(), 1, "{sideways:?}");
         let unknown = layering(&[package("pitwall-new", &[])]);
         assert!(unknown[0].contains("no place in xtask/src/tidy.rs's LAYERING"), "{unknown:?}");
+    }
+
+    #[test]
+    fn a_package_is_named_pitwall_something_but_a_layer_and_xtask() {
+        for fine in ["pitwall-core", "pitwall-orchestrator", "staging", "ml", "xtask"] {
+            assert_eq!(package_name(fine), None, "{fine}");
+        }
+        let error = package_name("orchestrator").unwrap();
+        assert!(error.contains("package `orchestrator` is not named pitwall-<name>"), "{error}");
     }
 
     #[test]

@@ -12,6 +12,6 @@ pub enum ClusterCommand {
 
 pub async fn run(_: ClusterCommand) -> Result<()> {
     bail!(
-        "`pitwall cluster` needs the ballista feature (a default one): cargo build -p orchestrator --features ballista"
+        "`pitwall cluster` needs the ballista feature (a default one): cargo build -p pitwall-orchestrator --features ballista"
     )
 }

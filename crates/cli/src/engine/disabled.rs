@@ -9,7 +9,7 @@ use super::{Engine, Sessions};
 
 /// Why a Ballista engine cannot be used, and how to build one that can.
 pub(super) const MISSING: Option<&str> =
-    Some("built without the ballista feature (a default one): cargo build -p orchestrator --features ballista");
+    Some("built without the ballista feature (a default one): cargo build -p pitwall-orchestrator --features ballista");
 
 /// Nothing to keep running without Ballista.
 #[derive(Default)]
