@@ -200,3 +200,21 @@ fn an_unreachable_endpoint_fails_before_building_and_names_it() {
     assert!(!run.stdout.contains("OK created"), "nothing is built before the login:\n{}", run.stdout);
     assert_password_nowhere(&run, project.path());
 }
+
+#[test]
+fn a_misspelt_or_missing_snowflake_key_stops_any_command_before_it_runs_naming_the_key() {
+    let project = project("http://127.0.0.1:9", "PC_DBT_DB");
+    let toml = project.path().join("pitwall.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replace("account = \"pitwall\"", "acount = \"pitwall\"")).unwrap();
+    for command in [&["build", "--target", "sf"][..], &["ls", "--target", "sf"]] {
+        let run = pitwall_sf(project.path(), command);
+        assert_eq!(run.output.status.code(), Some(1), "{command:?}: {}", run.all());
+        assert!(run.stderr.contains("[targets.sf] unknown field `acount`"), "{command:?}: {}", run.all());
+        assert!(!run.stdout.contains("OK created") && !run.stdout.contains("Running with"), "{}", run.stdout);
+    }
+    std::fs::write(&toml, text.replace("account = \"pitwall\"\n", "")).unwrap();
+    let run = pitwall_sf(project.path(), &["build", "--target", "sf"]);
+    assert!(run.stderr.contains("[targets.sf] account is required on a type = \"snowflake\" target"), "{}", run.all());
+    assert_password_nowhere(&run, project.path());
+}
