@@ -116,8 +116,13 @@ impl Target {
                 passphrase: self.private_key_passphrase.clone(),
             },
             (None, Some(password)) => Auth::Password(password.clone()),
-            // `read` refuses a target with neither.
-            (None, None) => unreachable!("a snowflake target has a password or a key"),
+            // `read` refuses a target with neither; one built by hand is refused here.
+            (None, None) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a snowflake target needs password or private_key_path to log in",
+                ));
+            }
         };
         Ok(ConnectOptions {
             role: self.role.clone(),
@@ -210,6 +215,9 @@ mod tests {
         assert_eq!(target.port, Some(8443));
         let error = target.connect_options().unwrap_err().to_string();
         assert!(error.contains("reading private_key_path /p/keys/rsa.p8"), "{error}");
+        let keyless = Target { private_key_path: None, ..target };
+        let error = keyless.connect_options().unwrap_err().to_string();
+        assert!(error.contains("needs password or private_key_path"), "{error}");
     }
 
     #[test]
