@@ -116,6 +116,38 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     assert_eq!(snapshot(&warehouse), before, "the warehouse changed after a failed run");
 }
 
+/// Models run beside the load (those reading no lap times start before lap_times is in),
+/// but commit only with it: a full rebuild whose load fails on lap_times' last record
+/// (`on_error = abort_statement`) reports no model and leaves every raw table, model and
+/// test stamp byte for byte as it was.
+#[test]
+fn a_load_failing_on_lap_times_last_record_leaves_every_table_and_model_as_it_was() {
+    let target = tempfile::tempdir().unwrap();
+    let first = pitwall(target.path(), &["build"]);
+    assert!(first.ok(), "{}", first.all());
+    let warehouse = target.path().join("warehouse");
+    let before = snapshot(&warehouse);
+
+    let source = common::copy_source(&real_data());
+    let laps = source.path().join("lap_times.csv");
+    let mut text = std::fs::read_to_string(&laps).unwrap();
+    let milliseconds = text.trim_end().rfind(',').unwrap() + 1;
+    text.replace_range(milliseconds.., "fast\n");
+    let line = text.lines().count();
+    std::fs::write(&laps, text).unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let toml =
+        common::checkout_toml().replacen("schema = \"raw\"\n", "schema = \"raw\"\non_error = \"abort_statement\"\n", 1);
+    std::fs::write(project.path().join("pitwall.toml"), toml).unwrap();
+    let args = ["--project-dir", project.path().to_str().unwrap(), "--source", source.path().to_str().unwrap()];
+    let second = pitwall(target.path(), &[&["build", "--full-refresh"], &args[..]].concat());
+
+    assert!(!second.ok(), "{}", second.all());
+    assert!(second.all().contains(&format!("lap_times.csv line {line}: column milliseconds")), "{}", second.all());
+    assert!(!second.stdout.contains(" OK created "), "no model may be reported built:\n{}", second.stdout);
+    assert_eq!(snapshot(&warehouse), before, "the warehouse changed after a failed load");
+}
+
 /// A load shows its progress: in a log (stderr not a terminal), a line every
 /// PITWALL_PROGRESS_INTERVAL seconds with bytes, rows, rate and the tables still read;
 /// with --quiet, none.

@@ -1,7 +1,7 @@
 //! The run loop shared by `pitwall run/test/build` and the layer binaries, on a warehouse
 //! [`crate::open`] opened.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -9,16 +9,18 @@ use anyhow::{Context, Result, bail};
 use futures::FutureExt;
 use pitwall_core::config::SourceLocation;
 use pitwall_core::dag::NodeId;
+use pitwall_core::loading::{self, LoadWatch, Loading};
 use pitwall_core::progress;
 use pitwall_core::report::{self, Tally};
 use pitwall_core::runner::State;
 use pitwall_core::state::{self, Fingerprints, Stamp, definition, reuse_disabled_by_env};
 use pitwall_core::warehouse::{Access, RawStage, WarehouseLock};
 use pitwall_core::{
-    Dag, Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader,
+    Dag, Job, NodeOutcome, NodeStatus, Plan, ProjectConfig, Report, RunEvent, Runner, Source, SourceLoader, SourceRef,
 };
 
 use crate::defer::{Deferral, defer};
+use crate::engine::Engine;
 use crate::open::{OpenWarehouse, open_warehouse};
 
 /// One run: sources to load first, then a plan.
@@ -141,8 +143,9 @@ pub async fn execute(run: Execution<'_>) -> Executed {
     Executed { outcomes, elapsed, tally, fatal, refused, lock }
 }
 
-/// Takes the warehouse (its lock into `lock`), loads the sources, runs the plan (its
-/// outcomes into `outcomes`), reusing what its fingerprints say is unchanged.
+/// Takes the warehouse (its lock into `lock`), loads the sources while the plan runs
+/// beside the load (its outcomes into `outcomes`), reusing what its fingerprints say is
+/// unchanged.
 async fn run_plan(
     run: &Execution<'_>,
     outcomes: &mut Vec<NodeOutcome>,
@@ -157,28 +160,46 @@ async fn run_plan(
             println!("Deferred to {}: {}\n", deferral.warehouse, deferred.join(", "));
         }
     }
-    let loaded = load_sources(run, &open, &stored, full_refresh).await;
-    if let Ok(raw_fingerprints) = &loaded {
-        let mut definitions = raw_fingerprints.clone();
-        for job in &run.plan.jobs {
-            let definition = match job {
-                Job::Model(node) => definition::model(node),
-                Job::Test(test) => definition::test(test, run.store_failures),
-            };
-            definitions.insert(job.id(), definition);
-        }
-        let state = State { fingerprints: Fingerprints::compute(run.dag, &definitions, &stored), stored, full_refresh };
-        *outcomes = run_jobs(run, &open, state).await;
-        if let Some(lost) = stopped_by_engine_loss(&open, outcomes).await {
-            *lock = Some(open.lock);
-            bail!(
-                "{lost}: the build stopped there; what it committed before is whole, and the next build \
-                 reuses it"
-            );
+    let ran = match stale_sources(run, stored, full_refresh).await {
+        Ok((loads, state)) => load_and_run(run, &open, loads, state, outcomes).await,
+        Err(e) => Err(e),
+    };
+    *lock = Some(open.lock);
+    ran
+}
+
+/// Loads `loads` and runs the plan. On the local engine both go at once: a job starts as
+/// soon as the raw tables it reads are loaded, and commits only once the whole load has
+/// (see `pitwall_core::loading`), so a failed load still leaves the warehouse as it was
+/// and the run reports no job. A cluster's run waits for the load (its executors read
+/// only committed tables, and a lost one must not meet a half-done load).
+async fn load_and_run(
+    run: &Execution<'_>,
+    open: &OpenWarehouse,
+    loads: Vec<SourceLoad<'_>>,
+    state: State,
+    outcomes: &mut Vec<NodeOutcome>,
+) -> Result<()> {
+    if loads.is_empty() || !matches!(open.engine, Engine::Local) {
+        load_all(run, open, &loads, None).await?;
+        *outcomes = run_jobs(run, open, state, None).await;
+    } else {
+        let pending: BTreeSet<SourceRef> = loads
+            .iter()
+            .flat_map(|load| load.stamps.keys().map(|table| SourceRef::new(&load.source.name, table)))
+            .collect();
+        let (loading, watch) = loading::channel(pending);
+        let (loaded, ran) =
+            futures::join!(load_all(run, open, &loads, Some(&loading)), run_jobs(run, open, state, Some(watch)));
+        *outcomes = ran;
+        for stage in loaded? {
+            stage.release().await;
         }
     }
-    *lock = Some(open.lock);
-    loaded.map(drop)
+    if let Some(lost) = stopped_by_engine_loss(open, outcomes).await {
+        bail!("{lost}: the build stopped there; what it committed before is whole, and the next build reuses it");
+    }
+    Ok(())
 }
 
 /// What the engine lost, when that stopped the run short (a failed or skipped node), after
@@ -194,8 +215,14 @@ async fn stopped_by_engine_loss(open: &OpenWarehouse, outcomes: &[NodeOutcome]) 
     Some(lost)
 }
 
-/// Runs the plan's jobs, printing a line as each finishes.
-async fn run_jobs(run: &Execution<'_>, open: &OpenWarehouse, state: State) -> Vec<NodeOutcome> {
+/// Runs the plan's jobs, beside `load` when sources are loading, printing a line as each
+/// finishes.
+async fn run_jobs(
+    run: &Execution<'_>,
+    open: &OpenWarehouse,
+    state: State,
+    load: Option<LoadWatch>,
+) -> Vec<NodeOutcome> {
     let total = run.plan.jobs.len();
     let mut runner = Runner::new(open.session.clone(), open.warehouse.clone(), run.config.relations())
         .with_client_session(open.client.clone())
@@ -205,9 +232,12 @@ async fn run_jobs(run: &Execution<'_>, open: &OpenWarehouse, state: State) -> Ve
     if let Some(watch) = &open.engine_watch {
         runner = runner.with_engine_watch(watch.clone());
     }
+    if let Some(load) = &load {
+        runner = runner.with_load(load.clone());
+    }
     let done = Mutex::new(0usize);
     let running: Arc<Mutex<BTreeMap<String, Instant>>> = Arc::default();
-    let _progress = long_running(running.clone());
+    let _progress = long_running(running.clone(), load);
     runner
         .run(&run.plan, &|event| match event {
             RunEvent::Started { id } => {
@@ -226,9 +256,13 @@ async fn run_jobs(run: &Execution<'_>, open: &OpenWarehouse, state: State) -> Ve
 /// A node that runs longer than this gets a progress line.
 const LONG_RUNNING: Duration = Duration::from_secs(5);
 
-/// Shows the nodes of `running` (by name, since when) that have run for long.
-fn long_running(running: Arc<Mutex<BTreeMap<String, Instant>>>) -> progress::Progress {
+/// Shows the nodes of `running` (by name, since when) that have run for long, once `load`
+/// (which shows its own progress) is over.
+fn long_running(running: Arc<Mutex<BTreeMap<String, Instant>>>, load: Option<LoadWatch>) -> progress::Progress {
     progress::show(move || {
+        if load.as_ref().is_some_and(|load| load.ended().is_none()) {
+            return None;
+        }
         let running = running.lock().expect("not poisoned");
         let long: Vec<String> = running
             .iter()
@@ -267,21 +301,28 @@ async fn stored_stamps(config: &ProjectConfig, open: &OpenWarehouse) -> BTreeMap
     stored
 }
 
-/// Loads the raw tables of each source of `run` whose file or definition changed since
-/// they were stored (all of them with `full_refresh`), and returns the fingerprint of
-/// every raw table of those sources. The tables stream into the source's raw schema as
-/// they are parsed, staged unseen, each with its fingerprint, and become current only
-/// once the whole load has succeeded, so a failed load leaves the stored raw tables as
-/// they were. The models then read them from the warehouse like any table, on any
-/// engine, and no loaded table is held in memory.
-async fn load_sources(
-    run: &Execution<'_>,
-    open: &OpenWarehouse,
-    stored: &BTreeMap<NodeId, Stamp>,
+/// A source to reload: the tables of it whose file or definition changed, each with the
+/// stamp it is stored with.
+struct SourceLoad<'a> {
+    source: &'a Source,
+    loader: &'a SourceLoader,
+    location: &'a SourceLocation,
+    stamps: BTreeMap<String, Stamp>,
+    /// Its tables that stay as stored.
+    unchanged: usize,
+}
+
+/// Which raw tables of `run`'s sources changed since they were stored (all of them with
+/// `full_refresh`), and the state the plan runs with: the fingerprint of every raw table
+/// of those sources, read from their files before anything is loaded, and of every job.
+async fn stale_sources<'a>(
+    run: &Execution<'a>,
+    stored: BTreeMap<NodeId, Stamp>,
     full_refresh: bool,
-) -> Result<BTreeMap<NodeId, String>> {
-    let mut fingerprints = BTreeMap::new();
-    for (source, loader) in &run.sources {
+) -> Result<(Vec<SourceLoad<'a>>, State)> {
+    let mut definitions = BTreeMap::new();
+    let mut loads = Vec::new();
+    for &(source, loader) in &run.sources {
         let location = run.config.sources.get(&source.name).with_context(|| {
             format!("{}: no [sources.{}] section giving its location", run.config.root.display(), source.name)
         })?;
@@ -289,7 +330,7 @@ async fn load_sources(
         let changed = |id: &NodeId, fingerprint: &String| {
             full_refresh || stored.get(id).is_none_or(|s| &s.fingerprint != fingerprint)
         };
-        let stale: BTreeMap<String, Stamp> = current
+        let stamps: BTreeMap<String, Stamp> = current
             .iter()
             .filter_map(|(id, fingerprint)| match id {
                 NodeId::Source(table) if changed(id, fingerprint) => {
@@ -298,49 +339,104 @@ async fn load_sources(
                 _ => None,
             })
             .collect();
-        let unchanged = source.tables.len() - stale.len();
-        fingerprints.extend(current);
-        if stale.is_empty() {
+        let unchanged = source.tables.len() - stamps.len();
+        definitions.extend(current);
+        if stamps.is_empty() {
             println!("Reused the {unchanged} raw tables of source {}: no file of it changed\n", source.name);
-            continue;
+        } else {
+            loads.push(SourceLoad { source, loader, location, stamps, unchanged });
         }
-        let loading = Instant::now();
-        let tables = load_tables(open, source, loader, location, run.config, stale).await?;
-        let reused = if unchanged > 0 { format!(" ({unchanged} unchanged, reused)") } else { String::new() };
-        println!(
-            "Loaded and stored {} raw table{} in {} in {}{reused}\n",
-            tables.len(),
-            if tables.len() == 1 { "" } else { "s" },
-            open.warehouse.location().join(&location.schema),
-            report::elapsed(loading.elapsed())
-        );
     }
-    Ok(fingerprints)
+    for job in &run.plan.jobs {
+        let definition = match job {
+            Job::Model(node) => definition::model(node),
+            Job::Test(test) => definition::test(test, run.store_failures),
+        };
+        definitions.insert(job.id(), definition);
+    }
+    let fingerprints = Fingerprints::compute(run.dag, &definitions, &stored);
+    Ok((loads, State { fingerprints, stored, full_refresh }))
 }
 
-/// Loads the tables of `source` named in `stamps` (each stored with its stamp) and makes
-/// them current together; returns their names.
-async fn load_tables(
+/// Loads `loads` one source after another, then says how the load ended through
+/// `loading`, when a run reads beside it. Returns each source's stage, committed, to
+/// release once that run is over.
+async fn load_all(
+    run: &Execution<'_>,
     open: &OpenWarehouse,
-    source: &Source,
-    loader: &SourceLoader,
-    location: &SourceLocation,
-    config: &ProjectConfig,
-    stamps: BTreeMap<String, Stamp>,
-) -> Result<Vec<String>> {
-    let OpenWarehouse { warehouse, session, .. } = open;
+    loads: &[SourceLoad<'_>],
+    loading: Option<&Loading>,
+) -> Result<Vec<RawStage>> {
+    let mut stages = Vec::new();
+    let mut failed = None;
+    for load in loads {
+        match load_source(run, open, load, loading).await {
+            Ok(stage) => stages.push(stage),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(loading) = loading {
+        loading.end(failed.as_ref().map_or(Ok(()), |e| Err(format!("{e:#}"))));
+    }
+    match failed {
+        None => Ok(stages),
+        Some(e) => {
+            for stage in stages {
+                stage.release().await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Loads the tables of `load` into its source's raw schema, streamed and staged unseen,
+/// and commits them together when the whole source loaded, so a failed load leaves the
+/// stored raw tables as they were. With `loading`, the run reads each table from where it
+/// is staged once it is final; without, the committed tables are registered for it. The
+/// models read them from the warehouse like any table, on any engine, and no loaded table
+/// is held in memory.
+async fn load_source(
+    run: &Execution<'_>,
+    open: &OpenWarehouse,
+    load: &SourceLoad<'_>,
+    loading: Option<&Loading>,
+) -> Result<RawStage> {
+    let since = Instant::now();
+    let SourceLoad { source, loader, location, stamps, unchanged } = load;
     let tables = source.tables.iter().filter(|t| stamps.contains_key(&t.name)).cloned().collect();
-    let subset = Source { tables, ..source.clone() };
-    let stage = RawStage::new(warehouse.clone(), &location.schema).with_stamps(stamps);
-    if let Err(e) = (loader.load)(&subset, location, config, &stage).await {
+    let subset = Source { tables, ..(*source).clone() };
+    let mut stage = RawStage::new(open.warehouse.clone(), &location.schema).with_stamps(stamps.clone());
+    if let Some(loading) = loading {
+        stage = stage.with_readers(open.session.clone(), loading.clone(), &source.name);
+    }
+    if let Err(e) = (loader.load)(&subset, location, run.config, &stage).await {
         stage.discard().await;
         return Err(e.into());
     }
-    let tables = stage.commit().await?;
-    for table in &tables {
-        warehouse.register_table(session, &location.schema, table).await?;
+    let tables = match stage.commit().await {
+        Ok(tables) => tables,
+        Err(e) => {
+            stage.release().await;
+            return Err(e.into());
+        }
+    };
+    if loading.is_none() {
+        for table in &tables {
+            open.warehouse.register_table(&open.session, &location.schema, table).await?;
+        }
     }
-    Ok(tables)
+    let reused = if *unchanged > 0 { format!(" ({unchanged} unchanged, reused)") } else { String::new() };
+    println!(
+        "Loaded and stored {} raw table{} in {} in {}{reused}\n",
+        tables.len(),
+        if tables.len() == 1 { "" } else { "s" },
+        open.warehouse.location().join(&location.schema),
+        report::elapsed(since.elapsed())
+    );
+    Ok(stage)
 }
 
 fn print_outcome(tally: &Tally, outcomes: &[NodeOutcome], models: usize, tests: usize, elapsed: Duration) {

@@ -34,6 +34,11 @@ pub enum Error {
     #[error("{0}; this result is not trusted, so the warehouse keeps what it had")]
     EngineLost(String),
 
+    /// The load a run started beside failed before this result was committed: it was
+    /// computed from raw tables that never became current, so it is thrown away.
+    #[error("not committed: the load it ran beside failed ({0})")]
+    LoadFailed(String),
+
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },
 

@@ -7,7 +7,8 @@
 //! ([`testing::TestSpec`]), the embedded [`Warehouse`] format (Parquet tables written
 //! atomically, views kept as SQL), the [`Runner`] that executes a [`Plan`] made from the
 //! DAG, [`EngineWatch`] (how a run learns that a cluster lost an
-//! executor), [`Location`] (a local folder or an object-store URL, parsed once), declared
+//! executor), [`loading`] (a load the runner starts on before it commits),
+//! [`Location`] (a local folder or an object-store URL, parsed once), declared
 //! [`Source`]s and the [`Layer`] value each layer crate exports to describe what it
 //! compiles into pitwall (Rust models, a loader, reports).
 //!
@@ -27,6 +28,7 @@ pub mod error;
 pub mod functions;
 pub mod layer;
 pub mod lease;
+pub mod loading;
 pub mod location;
 pub mod model;
 pub mod progress;

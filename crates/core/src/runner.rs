@@ -10,7 +10,7 @@
 //! is committed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -21,12 +21,13 @@ use crate::config::Materialization;
 use crate::context::ModelContext;
 use crate::dag::{Dag, NodeId};
 use crate::error::{Error, Result};
+use crate::loading::LoadWatch;
 use crate::location::Location;
 use crate::model::Node;
 use crate::relations::{Relations, display};
 use crate::state::{Fingerprints, Stamp};
 use crate::testing::{Severity, Target, TestSpec};
-use crate::warehouse::Warehouse;
+use crate::warehouse::{StagedTable, Warehouse};
 use crate::watch::EngineWatch;
 
 /// Something the runner executes.
@@ -54,15 +55,18 @@ pub struct Plan {
 
 impl Plan {
     /// `models` and `tests`, each waiting on its parents in `dag` that are in the plan
-    /// (anything else is read from the warehouse as it is). With `gate` (dbt build), a
-    /// model also waits on every test of what it reads, unless that test also reads the
-    /// model or something built from it (a relationships test, say), which must run after.
+    /// and on the raw tables it reads (a runner with a load waits for those the load
+    /// writes; anything else is read from the warehouse as it is). With `gate` (dbt
+    /// build), a model also waits on every test of what it reads, unless that test also
+    /// reads the model or something built from it (a relationships test, say), which must
+    /// run after.
     pub fn new(dag: &Dag, models: Vec<Node>, tests: Vec<Arc<TestSpec>>, gate: bool) -> Plan {
         let mut jobs: Vec<Job> = models.into_iter().map(Job::Model).collect();
         jobs.extend(tests.into_iter().map(Job::Test));
         let planned: BTreeSet<NodeId> = jobs.iter().map(Job::id).collect();
         let parents_in_plan = |id: &NodeId| -> BTreeSet<NodeId> {
-            dag.parents(id).into_iter().filter(|p| planned.contains(*p)).cloned().collect()
+            let waits = |p: &&NodeId| planned.contains(*p) || matches!(p, NodeId::Source(_));
+            dag.parents(id).into_iter().filter(waits).cloned().collect()
         };
         let mut waits_on: BTreeMap<NodeId, BTreeSet<NodeId>> =
             planned.iter().map(|id| (id.clone(), parents_in_plan(id))).collect();
@@ -176,6 +180,9 @@ pub struct Runner {
     state: Arc<State>,
     /// The engine's health, when it can lose part of itself (a cluster).
     watch: Option<Arc<dyn EngineWatch>>,
+    /// The load this run starts beside, before it commits.
+    load: Option<LoadWatch>,
+    held: Arc<Mutex<Held>>,
 }
 
 /// What a run knows of the state: the fingerprint each job is built with, what the
@@ -189,6 +196,43 @@ pub struct State {
     pub full_refresh: bool,
 }
 
+/// Passes the run's finished outcomes on, in finishing order, once they are final: at
+/// once without a load, and beside one only after it committed and what was held for it
+/// was committed too (a failed load takes the run's work with it).
+struct Emitter<'a> {
+    on_event: &'a (dyn Fn(RunEvent<'_>) + Send + Sync),
+    emitted: usize,
+    open: bool,
+}
+
+impl Emitter<'_> {
+    fn emit(&mut self, outcomes: &[NodeOutcome]) {
+        if !self.open {
+            return;
+        }
+        for outcome in &outcomes[self.emitted..] {
+            (self.on_event)(RunEvent::Finished(outcome));
+        }
+        self.emitted = outcomes.len();
+    }
+}
+
+/// What a run beside an uncommitted load built: committed once the load is, in the order
+/// it was built. Until then what runs next reads it from where it is staged.
+#[derive(Default)]
+struct Held {
+    commits: Vec<(NodeId, Pending)>,
+    /// Committed, their staged data kept readable for the run's readers until it ends.
+    shared: Vec<StagedTable>,
+    /// Jobs whose held commit failed before their outcome came in, with why.
+    failed: BTreeMap<NodeId, String>,
+}
+
+enum Pending {
+    Table(StagedTable),
+    View { schema: String, name: String, sql: String, stamp: Option<Stamp> },
+}
+
 impl Runner {
     pub fn new(session: SessionContext, warehouse: Arc<Warehouse>, relations: Relations) -> Self {
         Runner {
@@ -200,6 +244,8 @@ impl Runner {
             store_failures: false,
             state: Arc::default(),
             watch: None,
+            load: None,
+            held: Arc::default(),
         }
     }
 
@@ -235,20 +281,34 @@ impl Runner {
         self
     }
 
+    /// Runs beside `load`, which is still writing raw tables: a job starts once the raw
+    /// tables it reads are readable, nothing built is committed before the load is, and
+    /// when the load fails nothing of the run is: it returns no outcome.
+    pub fn with_load(mut self, load: LoadWatch) -> Self {
+        self.load = Some(load);
+        self
+    }
+
     /// Runs `plan`; returns one outcome per job, in finishing order.
     pub async fn run(&self, plan: &Plan, on_event: &(dyn Fn(RunEvent<'_>) + Send + Sync)) -> Vec<NodeOutcome> {
         let jobs: BTreeMap<NodeId, &Job> = plan.jobs.iter().map(|j| (j.id(), j)).collect();
-        let mut waiting: BTreeMap<NodeId, BTreeSet<NodeId>> = jobs
-            .keys()
-            .map(|id| {
-                let deps = plan.waits_on.get(id).cloned().unwrap_or_default();
-                (id.clone(), deps.into_iter().filter(|d| jobs.contains_key(d)).collect())
-            })
-            .collect();
+        let mut waiting = self.waits(plan, &jobs);
+        let mut emitter = Emitter { on_event, emitted: 0, open: self.load.is_none() };
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut tasks = JoinSet::new();
         let mut started = BTreeSet::new();
+        let mut load = self.load.clone();
         loop {
+            if let Some(load) = &load {
+                match load.ended() {
+                    Some(Err(_)) => break,
+                    Some(Ok(())) => self.commit_held(&mut outcomes, &mut emitter).await,
+                    None => {}
+                }
+                for deps in waiting.values_mut() {
+                    deps.retain(|d| !matches!(d, NodeId::Source(table) if load.is_ready(table)));
+                }
+            }
             let ready: Vec<NodeId> = waiting
                 .iter()
                 .filter(|(id, deps)| deps.is_empty() && !started.contains(*id))
@@ -261,39 +321,143 @@ impl Runner {
                 let runner = self.clone();
                 tasks.spawn(async move { runner.run_one(job).await });
             }
-            let Some(joined) = tasks.join_next().await else {
+            let joined = match &mut load {
+                Some(load) if load.ended().is_none() => tokio::select! {
+                    joined = tasks.join_next(), if !tasks.is_empty() => joined,
+                    () = load.changed() => continue,
+                },
+                _ => tasks.join_next().await,
+            };
+            let Some(joined) = joined else {
                 // Nothing running and nothing ready: whatever still waits is in a cycle
                 // of the plan. Report it rather than drop it.
                 for id in std::mem::take(&mut waiting).into_keys() {
                     let mut outcome = self.outcome_shell(jobs[&id]);
                     outcome.status = NodeStatus::Error("waits on itself through the plan (a dependency cycle)".into());
-                    on_event(RunEvent::Finished(&outcome));
                     outcomes.push(outcome);
                 }
                 break;
             };
             let outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-            let id = outcome.id.clone();
-            waiting.remove(&id);
-            on_event(RunEvent::Finished(&outcome));
-            let blocks = outcome.status.blocks_downstream();
-            outcomes.push(outcome);
-            if blocks {
-                for skipped in self.skip_dependents(&id, &mut waiting, &jobs) {
-                    on_event(RunEvent::Finished(&skipped));
-                    outcomes.push(skipped);
-                }
-            } else {
-                for deps in waiting.values_mut() {
-                    deps.remove(&id);
-                }
+            self.settle(outcome, &mut waiting, &jobs, &mut outcomes);
+            emitter.emit(&outcomes);
+        }
+        self.finish(tasks, emitter, outcomes).await
+    }
+
+    /// What each job waits on: the jobs of the plan it reads, and the raw tables of the
+    /// load it reads.
+    fn waits(&self, plan: &Plan, jobs: &BTreeMap<NodeId, &Job>) -> BTreeMap<NodeId, BTreeSet<NodeId>> {
+        let loading: BTreeSet<NodeId> =
+            self.load.iter().flat_map(|load| load.pending().iter().cloned().map(NodeId::Source)).collect();
+        jobs.keys()
+            .map(|id| {
+                let deps = plan.waits_on.get(id).cloned().unwrap_or_default();
+                (id.clone(), deps.into_iter().filter(|d| jobs.contains_key(d) || loading.contains(d)).collect())
+            })
+            .collect()
+    }
+
+    /// Records a finished job: jobs waiting on it may start, or are skipped when it
+    /// failed.
+    fn settle(
+        &self,
+        outcome: NodeOutcome,
+        waiting: &mut BTreeMap<NodeId, BTreeSet<NodeId>>,
+        jobs: &BTreeMap<NodeId, &Job>,
+        outcomes: &mut Vec<NodeOutcome>,
+    ) {
+        let mut outcome = outcome;
+        let id = outcome.id.clone();
+        if let Some(why) = self.held.lock().expect("not poisoned").failed.remove(&id) {
+            outcome.status = NodeStatus::Error(why);
+        }
+        waiting.remove(&id);
+        let blocks = outcome.status.blocks_downstream();
+        outcomes.push(outcome);
+        if blocks {
+            outcomes.extend(self.skip_dependents(&id, waiting, jobs));
+        } else {
+            for deps in waiting.values_mut() {
+                deps.remove(&id);
             }
         }
+    }
+
+    /// Ends a run once nothing more starts: the jobs still running finish (after a failed
+    /// load, each stops short of committing), the load is waited for, what was held for
+    /// it committed or thrown away, and the tests that passed are recorded. A run beside a
+    /// load that failed committed nothing, and says so by returning no outcome.
+    async fn finish(
+        &self,
+        mut tasks: JoinSet<NodeOutcome>,
+        mut emitter: Emitter<'_>,
+        mut outcomes: Vec<NodeOutcome>,
+    ) -> Vec<NodeOutcome> {
+        while let Some(joined) = tasks.join_next().await {
+            let mut outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+            if let Some(why) = self.held.lock().expect("not poisoned").failed.remove(&outcome.id) {
+                outcome.status = NodeStatus::Error(why);
+            }
+            outcomes.push(outcome);
+        }
+        if let Some(load) = &self.load {
+            if load.committed().await.is_err() {
+                self.drop_held().await;
+                return Vec::new();
+            }
+            self.commit_held(&mut outcomes, &mut emitter).await;
+        }
+        emitter.emit(&outcomes);
+        self.release_shared().await;
         if let Err(e) = self.save_test_stamps(&outcomes).await {
             // Only reuse is lost: the tests run again next time.
             tracing::warn!("cannot save which tests passed in the warehouse: {e}");
         }
         outcomes
+    }
+
+    /// The load committed: what was held for it is committed in the order it was built (a
+    /// job whose commit fails is an error), and the outcomes so far are final.
+    async fn commit_held(&self, outcomes: &mut [NodeOutcome], emitter: &mut Emitter<'_>) {
+        let commits = std::mem::take(&mut self.held.lock().expect("not poisoned").commits);
+        for (id, pending) in commits {
+            let committed = match pending {
+                Pending::Table(staged) => {
+                    let committed = self.warehouse.commit_table_shared(&staged).await.map(drop);
+                    self.held.lock().expect("not poisoned").shared.push(staged);
+                    committed
+                }
+                Pending::View { schema, name, sql, stamp } => {
+                    self.warehouse.write_view(&schema, &name, &sql, stamp.as_ref()).await
+                }
+            };
+            if let Err(e) = committed {
+                match outcomes.iter_mut().find(|o| o.id == id) {
+                    Some(outcome) => outcome.status = NodeStatus::Error(e.to_string()),
+                    None => _ = self.held.lock().expect("not poisoned").failed.insert(id, e.to_string()),
+                }
+            }
+        }
+        emitter.open = true;
+    }
+
+    /// The load failed: what was held for it is deleted.
+    async fn drop_held(&self) {
+        let commits = std::mem::take(&mut self.held.lock().expect("not poisoned").commits);
+        for (_, pending) in commits {
+            if let Pending::Table(staged) = pending {
+                self.warehouse.discard_table(staged).await;
+            }
+        }
+    }
+
+    /// The run is over: what held commits kept readable for it goes.
+    async fn release_shared(&self) {
+        let shared = std::mem::take(&mut self.held.lock().expect("not poisoned").shared);
+        for staged in shared {
+            self.warehouse.release_staged(staged).await;
+        }
     }
 
     fn skip_dependents(
@@ -450,7 +614,8 @@ impl Runner {
 
     /// Builds a model: a table is computed and written, returning its row count; a view
     /// is planned (so a bad reference fails here) and its SQL stored, but not run (`None`).
-    /// Either is stored with `stamp`, when it has one.
+    /// Either is stored with `stamp`, when it has one; beside an uncommitted load, it is
+    /// held until the load commits, and what runs next reads it meanwhile.
     async fn materialize(&self, node: &Node, stamp: Option<&Stamp>) -> Result<Option<u64>> {
         let spec = node.spec();
         for r in &spec.refs {
@@ -461,29 +626,68 @@ impl Runner {
         }
         let schema = self.relations.target_schema.as_str();
         match node.config.materialized {
-            Materialization::Table => {
-                let is_sql = node.model.compiled_sql(&self.relations).is_some();
-                let session = if is_sql { &self.session } else { &self.client };
-                let ctx = self.context(node, session).with_fingerprint(stamp.map(|s| s.fingerprint.clone()));
-                let frame = node.model.build(&ctx).await?;
-                let rows = self.write_table(schema, &spec.name, frame, stamp, is_sql).await?;
-                self.warehouse.register_table(&self.session, schema, &spec.name).await?;
-                Ok(Some(rows))
-            }
+            Materialization::Table => self.build_table(node, stamp).await.map(Some),
             Materialization::View => {
                 let sql = node
                     .model
                     .compiled_sql(&self.relations)
                     .ok_or_else(|| Error::model(&spec.name, "only SQL models can be views"))??;
                 Warehouse::register_view(&self.session, schema, &spec.name, &sql).await?;
-                self.warehouse.write_view(schema, &spec.name, &sql, stamp).await?;
+                if self.must_hold()? {
+                    let (schema, name, stamp) = (schema.to_owned(), spec.name.clone(), stamp.cloned());
+                    self.hold(node, Pending::View { schema, name, sql, stamp });
+                } else {
+                    self.warehouse.write_view(schema, &spec.name, &sql, stamp).await?;
+                }
                 Ok(None)
             }
         }
     }
 
-    /// Writes `frame`'s rows as table `schema.name`, committed only if the engine was
-    /// whole until it finished (when the frame ran `on_engine`, not in this process).
+    /// Computes and stores a table model; returns its row count.
+    async fn build_table(&self, node: &Node, stamp: Option<&Stamp>) -> Result<u64> {
+        let (schema, name) = (self.relations.target_schema.as_str(), node.name());
+        let is_sql = node.model.compiled_sql(&self.relations).is_some();
+        if !is_sql {
+            // A Rust model may keep things outside the warehouse as it builds (the trained
+            // model in the stage), so it starts only once the load is in.
+            self.load_committed().await?;
+        }
+        let session = if is_sql { &self.session } else { &self.client };
+        let ctx = self.context(node, session).with_fingerprint(stamp.map(|s| s.fingerprint.clone()));
+        let frame = node.model.build(&ctx).await?;
+        let staged = self.stage_checked(schema, name, frame, stamp, is_sql).await?;
+        let rows = staged.rows();
+        if self.must_hold()? {
+            if let Err(e) = self.warehouse.register_staged(&self.session, &staged).await {
+                self.warehouse.discard_table(staged).await;
+                return Err(e);
+            }
+            self.hold(node, Pending::Table(staged));
+        } else {
+            self.warehouse.commit_table(staged).await?;
+            self.warehouse.register_table(&self.session, schema, name).await?;
+        }
+        Ok(rows)
+    }
+
+    /// Whether what is built now waits for the load the run started beside: `Err` once
+    /// that load failed.
+    fn must_hold(&self) -> Result<bool> {
+        match self.load.as_ref().map(LoadWatch::ended) {
+            None | Some(Some(Ok(()))) => Ok(false),
+            Some(None) => Ok(true),
+            Some(Some(Err(why))) => Err(Error::LoadFailed(why)),
+        }
+    }
+
+    fn hold(&self, node: &Node, pending: Pending) {
+        let id = NodeId::Model(node.name().to_owned());
+        self.held.lock().expect("not poisoned").commits.push((id, pending));
+    }
+
+    /// Writes `frame`'s rows as table `schema.name` once the load the run started beside
+    /// committed (see [`Runner::stage_checked`] for the engine's part).
     async fn write_table(
         &self,
         schema: &str,
@@ -492,19 +696,45 @@ impl Runner {
         stamp: Option<&Stamp>,
         on_engine: bool,
     ) -> Result<u64> {
+        let staged = self.stage_checked(schema, name, frame, stamp, on_engine).await?;
+        if let Err(e) = self.load_committed().await {
+            self.warehouse.discard_table(staged).await;
+            return Err(e);
+        }
+        self.warehouse.commit_table(staged).await
+    }
+
+    /// Computes `frame` into a staged table of `schema.name`, trusted only if the engine
+    /// was whole until it finished (when the frame ran `on_engine`, not in this process).
+    async fn stage_checked(
+        &self,
+        schema: &str,
+        name: &str,
+        frame: DataFrame,
+        stamp: Option<&Stamp>,
+        on_engine: bool,
+    ) -> Result<StagedTable> {
         let stage = async {
             let stream = frame.execute_stream().await?;
             self.warehouse.stage_table(schema, name, stream, stamp).await
         };
         if !on_engine {
-            return self.warehouse.commit_table(stage.await?).await;
+            return stage.await;
         }
         let staged = self.until_engine_lost(stage).await?;
         if let Err(lost) = self.engine_whole().await {
             self.warehouse.discard_table(staged).await;
             return Err(lost);
         }
-        self.warehouse.commit_table(staged).await
+        Ok(staged)
+    }
+
+    /// Waits for the load this run started beside to commit (at once without one).
+    async fn load_committed(&self) -> Result<()> {
+        match &self.load {
+            Some(load) => load.committed().await.map_err(Error::LoadFailed),
+            None => Ok(()),
+        }
     }
 
     /// `work` on the engine, ended with an error when the engine loses part of itself.
@@ -561,7 +791,8 @@ mod tests {
     use super::*;
     use crate::config::ModelConfig;
     use crate::model::SqlModel;
-    use crate::spec::{Language, ModelSpec};
+    use crate::source::RawSink;
+    use crate::spec::{Language, ModelSpec, SourceRef};
     use crate::sql::{CompiledSql, Piece};
 
     /// An engine that has lost part of itself: seen at once (`seen`), or only by the
@@ -589,11 +820,15 @@ mod tests {
     }
 
     fn table(name: &str, sql: Vec<Piece>, refs: &[&str]) -> Node {
+        table_reading(name, sql, refs, &[])
+    }
+
+    fn table_reading(name: &str, sql: Vec<Piece>, refs: &[&str], sources: &[SourceRef]) -> Node {
         let spec = ModelSpec {
             name: name.into(),
             fqn: vec![],
             refs: refs.iter().map(|r| r.to_string()).collect(),
-            sources: vec![],
+            sources: sources.to_vec(),
             own_config: Default::default(),
             language: Language::Sql,
             raw_code: String::new(),
@@ -653,5 +888,109 @@ mod tests {
         assert!(matches!(status(&outcomes, "a"), NodeStatus::Skipped { because } if because == LOST), "{outcomes:?}");
         assert!(matches!(status(&outcomes, "b"), NodeStatus::Skipped { .. }));
         assert_eq!(rows_of(&runner, "a").await, 3);
+    }
+
+    /// Table `m` read from raw table `f1.t` (schema `raw`) and table `c` reading nothing,
+    /// with a runner on a memory warehouse that holds neither, beside a load of `f1.t`.
+    fn beside_a_load() -> (Runner, Plan, crate::loading::Loading, crate::warehouse::RawStage) {
+        let warehouse = Arc::new(Warehouse::open(&Location::parse("memory:///wh", "/".as_ref()).unwrap()).unwrap());
+        let relations =
+            Relations { target_schema: "s".into(), source_schemas: [("f1".to_owned(), "raw".to_owned())].into() };
+        let raw = SourceRef::new("f1", "t");
+        let sql = vec![Piece::Text("select * from ".into()), Piece::Source(raw.clone())];
+        let m = table_reading("m", sql, &[], std::slice::from_ref(&raw));
+        let c = table("c", vec![Piece::Text("select 1 as x".into())], &[]);
+        let dag = Dag::build([m.spec(), c.spec()], std::slice::from_ref(&raw)).unwrap();
+        let plan = Plan::new(&dag, vec![m, c], vec![], true);
+        let (loading, watch) = crate::loading::channel([raw].into());
+        let session = warehouse.session(&relations).unwrap();
+        let stage = crate::warehouse::RawStage::new(warehouse.clone(), "raw").with_readers(
+            session.clone(),
+            loading.clone(),
+            "f1",
+        );
+        let runner = Runner::new(session, warehouse, relations).with_load(watch);
+        (runner, plan, loading, stage)
+    }
+
+    fn rows(n: i64) -> datafusion::execution::SendableRecordBatchStream {
+        use datafusion::arrow::array::{ArrayRef, Int64Array};
+        use datafusion::arrow::record_batch::RecordBatch;
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+        let column: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n));
+        let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
+        Box::pin(RecordBatchStreamAdapter::new(batch.schema(), futures::stream::iter([Ok(batch)])))
+    }
+
+    /// The tables the warehouse shows a new reader in schema `s`.
+    async fn stored(runner: &Runner) -> Vec<String> {
+        let session = runner.warehouse.session(&runner.relations).unwrap();
+        let attached = runner.warehouse.attach(&session, &["s"]).await.unwrap();
+        attached.into_iter().map(|r| r.name).collect()
+    }
+
+    /// Runs `plan` on `runner` in a task of its own, recording each event.
+    fn spawn_run(
+        runner: &Runner,
+        plan: &Plan,
+    ) -> (tokio::task::JoinHandle<Vec<NodeOutcome>>, Arc<std::sync::Mutex<Vec<String>>>) {
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (runner, plan, seen) = (runner.clone(), plan.clone(), events.clone());
+        let run = tokio::spawn(async move {
+            runner
+                .run(&plan, &move |event| {
+                    let line = match event {
+                        RunEvent::Started { id } => format!("started {}", id.name()),
+                        RunEvent::Finished(outcome) => format!("finished {}", outcome.name),
+                    };
+                    seen.lock().unwrap().push(line);
+                })
+                .await
+        });
+        (run, events)
+    }
+
+    async fn until(events: &std::sync::Mutex<Vec<String>>, line: &str) {
+        while !events.lock().unwrap().iter().any(|l| l == line) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_starts_once_the_raw_table_it_reads_is_loaded_and_commits_only_with_the_load() {
+        let (runner, plan, loading, stage) = beside_a_load();
+        let (run, events) = spawn_run(&runner, &plan);
+        until(&events, "started c").await;
+        assert!(!events.lock().unwrap().contains(&"started m".to_owned()), "m waits for raw.t");
+        stage.store("t", rows(4)).await.unwrap();
+        stage.finished("t").await.unwrap();
+        until(&events, "started m").await;
+        // Time for both to compute; neither may be stored or reported before the load is.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(stored(&runner).await, Vec::<String>::new());
+        assert!(events.lock().unwrap().iter().all(|l| l.starts_with("started")), "{events:?}");
+
+        stage.commit().await.unwrap();
+        loading.end(Ok(()));
+        let outcomes = run.await.unwrap();
+        assert!(outcomes.iter().all(|o| matches!(o.status, NodeStatus::Success { .. })), "{outcomes:?}");
+        assert_eq!(stored(&runner).await, ["c", "m"]);
+        assert_eq!(rows_of(&runner, "m").await, 4);
+        assert_eq!(events.lock().unwrap().iter().filter(|l| l.starts_with("finished")).count(), 2);
+        stage.release().await;
+    }
+
+    #[tokio::test]
+    async fn beside_a_load_that_fails_the_run_commits_nothing_and_reports_no_job() {
+        let (runner, plan, loading, stage) = beside_a_load();
+        let (run, events) = spawn_run(&runner, &plan);
+        stage.store("t", rows(4)).await.unwrap();
+        stage.finished("t").await.unwrap();
+        until(&events, "started m").await;
+        stage.discard().await;
+        loading.end(Err("lap_times.csv: line 9: not a number".into()));
+        assert!(run.await.unwrap().is_empty());
+        assert_eq!(stored(&runner).await, Vec::<String>::new());
+        assert!(events.lock().unwrap().iter().all(|l| l.starts_with("started")), "{events:?}");
     }
 }

@@ -116,6 +116,14 @@ pub trait RawSink: Send + Sync {
     /// backpressure by consuming slowly); returns the rows stored. An error in the stream
     /// stores nothing. Storing a name again replaces what was stored for it.
     fn store<'a>(&'a self, name: &'a str, batches: SendableRecordBatchStream) -> BoxFuture<'a, Result<u64>>;
+
+    /// Table `name` is final: nothing more is stored under it in this load (a loader says
+    /// so once its file's status is settled). The warehouse's sink then lets the run read
+    /// it from where it is staged; by default nothing happens.
+    fn finished<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
+        let _ = name;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A [`RawSink`] that keeps every table in memory: for tests, benchmarks and callers that

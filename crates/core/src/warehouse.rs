@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use datafusion::arrow::datatypes::{DataType, Schema};
@@ -42,7 +42,6 @@ use datafusion::datasource::ViewTable;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStoreExt, PutPayload};
@@ -57,8 +56,10 @@ use crate::lease::{Lease, LeaseSite, TIME_TO_LIVE};
 use crate::location::{Location, Store};
 use crate::relations::Relations;
 use crate::resources::Resources;
-use crate::source::RawSink;
 use crate::state::Stamp;
+
+mod raw;
+pub use raw::RawStage;
 
 const TABLE_SUFFIX: &str = ".parquet";
 const VIEW_SUFFIX: &str = ".view.sql";
@@ -432,7 +433,42 @@ impl Warehouse {
     /// in a local folder; in an object store the pointer, then the view it may replace,
     /// then versions older than the one replaced. Returns its number of rows.
     pub async fn commit_table(&self, staged: StagedTable) -> Result<u64> {
-        let StagedTable { schema, name, file, rows, stamp } = &staged;
+        self.publish(&staged, Publish::Move).await
+    }
+
+    /// As [`Warehouse::commit_table`], but the staged data stays readable where it was
+    /// until [`Warehouse::release_staged`], so a reader given it before the commit (see
+    /// [`Warehouse::register_staged`]) reads on. In a local folder the table becomes a
+    /// second name of the staged file (object_store's local copy: a hard link, then a
+    /// rename over the table, so no data is copied); an object store's version already is
+    /// the table's data.
+    pub async fn commit_table_shared(&self, staged: &StagedTable) -> Result<u64> {
+        self.publish(staged, Publish::Share).await
+    }
+
+    /// Ends what [`Warehouse::commit_table_shared`] kept: a local folder's staged name is
+    /// removed (the table keeps the data); an object store's version is the table's.
+    pub async fn release_staged(&self, staged: StagedTable) {
+        if !self.versioned() {
+            self.discard_table(staged).await;
+        }
+    }
+
+    /// Registers a staged table in `session` under its name (replacing any earlier
+    /// registration), so a run can read it before it is committed.
+    pub async fn register_staged(&self, session: &SessionContext, staged: &StagedTable) -> Result<()> {
+        let reference = TableReference::partial(staged.schema.as_str(), staged.name.as_str());
+        session.deregister_table(reference.clone())?;
+        let url = self.store.url_of(&self.path(&staged.schema, &staged.file));
+        // A local folder's staged file is `.<name>.parquet.tmp-<id>`: read it by its name,
+        // whatever it ends with.
+        let options = ParquetReadOptions::default().file_extension("");
+        session.register_parquet(reference, url, options).await?;
+        Ok(())
+    }
+
+    async fn publish(&self, staged: &StagedTable, how: Publish) -> Result<u64> {
+        let StagedTable { schema, name, file, rows, stamp } = staged;
         let data = self.path(schema, file);
         if self.versioned() {
             let previous = self.pointer(schema, name).await?;
@@ -445,7 +481,11 @@ impl Warehouse {
             self.prune_versions(schema, name, previous.as_ref().map(|p| p.data.as_str()).unwrap_or(file)).await;
         } else {
             let target = self.path(schema, &format!("{name}{TABLE_SUFFIX}"));
-            if let Err(e) = self.store.store.rename(&data, &target).await {
+            let published = match how {
+                Publish::Move => self.store.store.rename(&data, &target).await,
+                Publish::Share => self.store.store.copy(&data, &target).await,
+            };
+            if let Err(e) = published {
                 let _ = self.store.store.delete(&data).await;
                 return Err(e.into());
             }
@@ -755,6 +795,14 @@ pub struct StagedTable {
     stamp: Option<Stamp>,
 }
 
+/// How a local folder's commit treats the staged file: renamed over the table, or kept
+/// as a second name of it.
+#[derive(Clone, Copy)]
+enum Publish {
+    Move,
+    Share,
+}
+
 impl StagedTable {
     pub fn name(&self) -> &str {
         &self.name
@@ -762,84 +810,6 @@ impl StagedTable {
 
     pub fn rows(&self) -> u64 {
         self.rows
-    }
-}
-
-/// A source's raw tables being loaded into one schema: the [`RawSink`] a loader streams
-/// into. Each table is written as it streams, staged ([`Warehouse::stage_table`]), and
-/// all of them become current only with [`RawStage::commit`], once the whole load has
-/// succeeded, so a load that fails (a missing file, `on_error = abort_statement`, a read
-/// error halfway through a file) leaves every stored raw table as it was.
-#[derive(Debug)]
-pub struct RawStage {
-    warehouse: Arc<Warehouse>,
-    schema: String,
-    staged: Mutex<BTreeMap<String, StagedTable>>,
-    /// Each table's stamp, written with it.
-    stamps: BTreeMap<String, Stamp>,
-}
-
-impl RawStage {
-    pub fn new(warehouse: Arc<Warehouse>, schema: &str) -> RawStage {
-        RawStage { warehouse, schema: schema.to_owned(), staged: Mutex::new(BTreeMap::new()), stamps: BTreeMap::new() }
-    }
-
-    /// Stores each table with its stamp (by table name).
-    pub fn with_stamps(mut self, stamps: BTreeMap<String, Stamp>) -> RawStage {
-        self.stamps = stamps;
-        self
-    }
-
-    /// Makes every staged table current, each in one atomic step (tables one after
-    /// another: a failure part-way leaves the earlier ones committed and deletes the
-    /// rest). Returns the tables committed, by name.
-    pub async fn commit(self) -> Result<Vec<String>> {
-        let staged = std::mem::take(&mut *self.staged.lock().expect("not poisoned"));
-        let mut committed = Vec::new();
-        let mut tables = staged.into_values();
-        while let Some(table) = tables.next() {
-            let name = table.name.clone();
-            if let Err(e) = self.warehouse.commit_table(table).await {
-                for rest in tables {
-                    self.warehouse.discard_table(rest).await;
-                }
-                return Err(Error::Storing { table: format!("{}.{name}", self.schema), source: Box::new(e) });
-            }
-            committed.push(name);
-        }
-        Ok(committed)
-    }
-
-    /// Deletes every staged table; the stored ones are untouched.
-    pub async fn discard(self) {
-        let staged = std::mem::take(&mut *self.staged.lock().expect("not poisoned"));
-        for table in staged.into_values() {
-            self.warehouse.discard_table(table).await;
-        }
-    }
-}
-
-impl RawSink for RawStage {
-    fn store<'a>(&'a self, name: &'a str, batches: SendableRecordBatchStream) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move {
-            // A task of its own, so tables loading together encode Parquet on every core
-            // rather than in turn on the loader's task.
-            let (warehouse, schema, table) = (self.warehouse.clone(), self.schema.clone(), name.to_owned());
-            let stamp = self.stamps.get(name).cloned();
-            let writing =
-                tokio::spawn(async move { warehouse.stage_table(&schema, &table, batches, stamp.as_ref()).await });
-            let staged = writing
-                .await
-                .map_err(|e| Error::Io(std::io::Error::other(e)))
-                .and_then(|staged| staged)
-                .map_err(|e| Error::Storing { table: format!("{}.{name}", self.schema), source: Box::new(e) })?;
-            let rows = staged.rows;
-            let replaced = self.staged.lock().expect("not poisoned").insert(name.to_owned(), staged);
-            if let Some(replaced) = replaced {
-                self.warehouse.discard_table(replaced).await;
-            }
-            Ok(rows)
-        })
     }
 }
 
@@ -1045,7 +1015,7 @@ mod tests {
         assert_eq!(props.compression(&ColumnPath::from("id")), Compression::SNAPPY);
     }
 
-    fn batch_of(n: i64) -> SendableRecordBatchStream {
+    pub(super) fn batch_of(n: i64) -> SendableRecordBatchStream {
         use datafusion::arrow::array::{ArrayRef, Int64Array};
         use datafusion::arrow::record_batch::RecordBatch;
         use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -1054,7 +1024,7 @@ mod tests {
         Box::pin(RecordBatchStreamAdapter::new(batch.schema(), futures::stream::iter([Ok(batch)])))
     }
 
-    async fn count(session: &SessionContext, table: &str) -> Result<usize> {
+    pub(super) async fn count(session: &SessionContext, table: &str) -> Result<usize> {
         let batches = session.sql(&format!("select * from {table}")).await?.collect().await?;
         Ok(batches.iter().map(|b| b.num_rows()).sum())
     }
@@ -1133,57 +1103,6 @@ mod tests {
             kinds(warehouse.relations("s").await.unwrap()),
             [("base".to_owned(), RelationKind::Table), ("t".to_owned(), RelationKind::Table)]
         );
-    }
-
-    #[tokio::test]
-    async fn a_raw_stage_shows_nothing_until_committed_and_a_discarded_one_leaves_the_stored_tables() {
-        for location in ["local", "memory:///wh"] {
-            let dir = tempfile::tempdir().unwrap();
-            let location = match location {
-                "local" => Location::local(dir.path().join("warehouse")),
-                url => Location::parse(url, std::path::Path::new("/")).unwrap(),
-            };
-            let warehouse = Arc::new(Warehouse::open(&location).unwrap());
-            let relations = Relations { target_schema: "s".into(), source_schemas: Default::default() };
-            let rows = |warehouse: Arc<Warehouse>| {
-                let relations = relations.clone();
-                async move {
-                    let session = warehouse.session(&relations).unwrap();
-                    warehouse.attach(&session, &["s"]).await.unwrap();
-                    let mut counts = Vec::new();
-                    for t in ["t", "u"] {
-                        counts.push(count(&session, &format!("s.{t}")).await.ok());
-                    }
-                    counts
-                }
-            };
-            warehouse.write_table("s", "t", batch_of(3), None).await.unwrap();
-
-            let stage = RawStage::new(warehouse.clone(), "s");
-            assert_eq!(stage.store("t", batch_of(5)).await.unwrap(), 5);
-            stage.store("u", batch_of(1)).await.unwrap();
-            // Stored again: the second replaces the first.
-            stage.store("u", batch_of(2)).await.unwrap();
-            assert_eq!(rows(warehouse.clone()).await, [Some(3), None], "{location}: staged tables are invisible");
-            assert_eq!(stage.commit().await.unwrap(), ["t", "u"]);
-            assert_eq!(rows(warehouse.clone()).await, [Some(5), Some(2)], "{location}");
-
-            let stage = RawStage::new(warehouse.clone(), "s");
-            stage.store("t", batch_of(9)).await.unwrap();
-            stage.discard().await;
-            assert_eq!(
-                rows(warehouse.clone()).await,
-                [Some(5), Some(2)],
-                "{location}: a discarded load changes nothing"
-            );
-            if let Location::Local(root) = &location {
-                let files: Vec<String> = std::fs::read_dir(root.join("s"))
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect();
-                assert!(files.iter().all(|f| !is_temporary(f)), "{files:?}");
-            }
-        }
     }
 
     #[test]

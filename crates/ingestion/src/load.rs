@@ -177,7 +177,8 @@ const BATCHES_IN_FLIGHT: usize = 16;
 
 /// Loads one file into `sink`: ranges are read ahead on this task, parsed on a blocking
 /// thread (a block's chunks on every core), and the batches stored by the sink as they
-/// come; then the file's status is settled, and a file `on_error` skips is stored empty.
+/// come; then the file's status is settled, a file `on_error` skips is stored empty, and
+/// the sink is told the table is final.
 async fn load_table(
     store: &Store,
     found: Found,
@@ -220,6 +221,7 @@ async fn load_table(
         let empty = RecordBatchStreamAdapter::new(schema, futures::stream::empty());
         sink.store(&name, Box::pin(empty)).await?;
     }
+    sink.finished(&name).await?;
     Ok(report)
 }
 
