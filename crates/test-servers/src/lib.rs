@@ -1,10 +1,13 @@
 //! pitwall-test-servers: the local servers pitwall's tests run against (moto's
 //! `moto_server` for S3, fakesnow for Snowflake), installed by their `.ci/<name>` script,
-//! started on a free port, killed when their owner ends. Shared by the orchestrator's and
-//! pitwall-snowflake's integration tests.
+//! started on a free port, killed when their owner ends; and [`binary`], the one way a
+//! test runs one of the workspace's binaries. Shared by the integration tests of the
+//! orchestrator, pitwall-snowflake and the layer crates.
 //!
 //! It owns starting and stopping those processes; it must never be a dependency of
 //! anything but tests.
+
+pub mod binary;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
