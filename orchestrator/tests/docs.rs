@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
-use crate::support::{fixture, pitwall, pitwall_command, workspace};
+use crate::support::{Run, fixture, pitwall, pitwall_command, workspace};
 
 /// The workshop's `node_color` per folder, and the site's fixed source colour.
 const COLOURS: &[(&str, &str)] = &[
@@ -207,6 +207,7 @@ fn without_a_build_the_charts_say_what_to_build() {
         "the pit stop chart says what to build"
     );
     assert_workshop_colours(&graph_nodes(&html));
+    assert!(!html.contains(r#"<g class="folder""#), "the workshop's graph is drawn unfolded");
     assert_self_contained(&html);
 }
 
@@ -461,4 +462,169 @@ fn get(address: &str, path: &str) -> String {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The folders of the generated big project, upstream first: how many models each holds
+/// (1,000 in all) and the folders its models read (none: the source's tables).
+const BIG_FOLDERS: &[(&str, usize, &[&str])] = &[
+    ("staging/alpha", 120, &[]),
+    ("staging/beta", 120, &[]),
+    ("intermediate/orders", 140, &["staging/alpha", "staging/beta"]),
+    ("intermediate/people", 120, &["staging/beta"]),
+    ("marts/core", 150, &["intermediate/orders", "intermediate/people"]),
+    ("marts/finance", 120, &["intermediate/orders", "marts/core"]),
+    ("marts/ops", 130, &["intermediate/people"]),
+    ("reports", 100, &["marts/core", "marts/finance", "marts/ops"]),
+];
+
+/// A project of 1,000 SQL models (`m0000`...) in [`BIG_FOLDERS`], on one source of four
+/// tables: each model reads a table or a model of a folder upstream, and every third
+/// one also its neighbour in its own folder (so a folder has layers of its own).
+/// `docs generate` needs no build of it.
+fn write_big_project(root: &Path) {
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "pitwall.toml",
+        "[project]\nname = \"big\"\ndefault-target = \"dev\"\n\n[targets.dev]\nschema = \"analytics\"\n\n\
+         [sources.raw]\nlocation = \"data\"\nschema = \"raw\"\n",
+    );
+    let columns =
+        "        columns:\n          - {name: id, data_type: INTEGER}\n          - {name: v, data_type: INTEGER}\n";
+    let tables: String = (0..4).map(|t| format!("      - name: t{t}\n{columns}")).collect();
+    write("models/staging/sources.yml", &format!("version: 2\nsources:\n  - name: raw\n    tables:\n{tables}"));
+    let mut ranges: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+    for (folder, count, upstream) in BIG_FOLDERS {
+        let first = ranges.last().map_or(0, |(_, r)| r.end);
+        let own = first..first + count;
+        for i in own.clone() {
+            let from = match upstream.get(i % upstream.len().max(1)) {
+                None => format!("{{{{ source('raw', 't{}') }}}}", i % 4),
+                Some(up) => {
+                    let read = &ranges.iter().find(|(f, _)| f == up).unwrap().1;
+                    format!("{{{{ ref('m{:04}') }}}}", read.start + i * 7 % read.len())
+                }
+            };
+            let sql = match i % 3 == 0 && i > own.start {
+                true => format!(
+                    "select a.id, a.v + b.v as v\nfrom {from} a\njoin {{{{ ref('m{:04}') }}}} b on a.id = b.id\n",
+                    i - 1
+                ),
+                false => format!("select id, v\nfrom {from}\n"),
+            };
+            write(&format!("models/{folder}/m{i:04}.sql"), &sql);
+        }
+        ranges.push((folder, own));
+    }
+}
+
+/// What headless Chromium shows of the lineage graph after `body` (JS) ran in the page at
+/// `fragment`, once the site's script has: `body` has `snapshot()` (the graph as shown)
+/// and `click(selector)`, and hands its result to `done(value)`.
+fn probe_graph(index: &Path, fragment: &str, body: &str) -> Value {
+    const HELPERS: &str = r#"
+      // Drawn: Chromium's checkVisibility() passes SVG elements under a `display: none` <g>,
+      // which have no box, though.
+      const shown = (e) => e.checkVisibility() && (e.getBoundingClientRect().width > 0 || e.getBoundingClientRect().height > 0);
+      const visible = (selector) => [...document.querySelectorAll(selector)].filter(shown);
+      const boxes = () => visible('svg.lineage .folder-node rect, svg.lineage .folder-frame').map((r) => r.getBoundingClientRect());
+      const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      const snapshot = () => ({
+        route: document.getElementById('page').dataset.route || null,
+        open: [...document.querySelectorAll('svg.lineage g.folder.open')].map((f) => f.dataset.folder),
+        folders: visible('svg.lineage .folder-node').map((g) => g.closest('g.folder').dataset.folder),
+        nodes: visible('svg.lineage g.node').map((g) => g.dataset.name),
+        edges: visible('svg.lineage path.edge').length,
+        overlaps: boxes().filter((a, i, all) => all.slice(i + 1).some((b) => overlap(a, b))).length,
+        focus: document.querySelector('svg.lineage g.node.focus')?.dataset.name ?? null,
+        focus_in_view: (() => {
+          const node = document.querySelector('svg.lineage g.node.focus');
+          if (!node || !shown(node)) return false;
+          const [n, svg] = [node.getBoundingClientRect(), document.querySelector('svg.lineage').getBoundingClientRect()];
+          return n.left >= svg.left && n.right <= svg.right && n.top >= svg.top && n.bottom <= svg.bottom;
+        })(),
+      });
+      const click = (selector) => document.querySelector(selector).dispatchEvent(new MouseEvent('click', { bubbles: true }));
+      const done = (value) => {
+        const pre = document.createElement('pre');
+        pre.id = 'probe';
+        pre.textContent = JSON.stringify(value);
+        document.body.appendChild(pre);
+      };"#;
+    let html = std::fs::read_to_string(index).unwrap();
+    let probe = format!("<script>(function () {{ {HELPERS}\n{body}\n}})();</script></body>");
+    let page = index.with_file_name("probe.html");
+    std::fs::write(&page, html.replacen("</body>", &probe, 1)).unwrap();
+    let dom = dump_dom(&file_url(&page, fragment));
+    let text = &dom[dom.find(r#"<pre id="probe">"#).unwrap_or_else(|| panic!("no probe result")) + 16..];
+    let text = text[..text.find("</pre>").unwrap()].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value.as_array().unwrap_or_else(|| panic!("not a list: {value}")).iter().map(|v| v.as_str().unwrap()).collect()
+}
+
+#[test]
+fn a_1000_model_graph_starts_folded_and_a_click_a_deep_link_or_a_search_unfolds_a_folder() {
+    let started = Instant::now();
+    let project = tempfile::tempdir().unwrap();
+    write_big_project(project.path());
+    let run = Run::from(pitwall_command().current_dir(project.path()).args(["docs", "generate"]).output().unwrap());
+    assert!(run.ok(), "{}", run.all());
+    let index = project.path().join("target/index.html");
+    let html = std::fs::read_to_string(&index).unwrap();
+    // Every node is in the page, in its folder's hidden picture: 8 model folders and the source's.
+    assert_eq!(graph_nodes(&html).len(), 1004);
+    assert_eq!(html.matches(r#"<g class="folder" "#).count(), 9);
+    let generated = started.elapsed();
+
+    let initial = probe_graph(
+        &index,
+        "#/graph",
+        "const folded = snapshot(); click('g.folder[data-folder=\"marts/core\"] .folder-node'); \
+         const opened = snapshot(); click('g.folder[data-folder=\"marts/core\"] .folder-head'); \
+         done({ folded, opened, refolded: snapshot() });",
+    );
+    let folded = &initial["folded"];
+    assert_eq!(strings(&folded["folders"]).len(), 9, "{folded}");
+    assert!(strings(&folded["nodes"]).is_empty() && strings(&folded["open"]).is_empty(), "{folded}");
+    assert_eq!(folded["edges"], 13, "one edge per pair of folders: {folded}");
+    let opened = &initial["opened"];
+    assert_eq!(strings(&opened["open"]), ["marts/core"]);
+    assert_eq!(strings(&opened["nodes"]).len(), 150, "{opened}");
+    assert!(strings(&opened["nodes"]).contains(&"m0567") && strings(&opened["folders"]).len() == 8, "{opened}");
+    assert_eq!(opened["overlaps"], 0, "the open folder pushed the others aside: {opened}");
+    assert_eq!(initial["refolded"], *folded, "folding it again restores the folded graph");
+
+    // A deep link opens the model's page and its folder, so the graph shows it, in view.
+    let deep = probe_graph(
+        &index,
+        "#model.m0567",
+        "const page = snapshot(); \
+         window.addEventListener('hashchange', () => done({ page, graph: snapshot() })); \
+         location.hash = '#/graph';",
+    );
+    assert_eq!(deep["page"]["route"], "model.big.m0567", "{deep}");
+    assert_eq!(strings(&deep["page"]["open"]), ["marts/core"], "{deep}");
+    let graph = &deep["graph"];
+    assert!(strings(&graph["nodes"]).contains(&"m0567") && strings(&graph["nodes"]).len() == 150, "{graph}");
+    assert_eq!(
+        (&graph["focus"], &graph["focus_in_view"], &graph["overlaps"]),
+        (&"m0567".into(), &true.into(), &0.into())
+    );
+
+    // A search's hits are shown in the graph through the filter, which opens their folders.
+    let searched = probe_graph(
+        &index,
+        "#/search?q=m0700",
+        "window.addEventListener('hashchange', () => done(snapshot())); \
+         location.hash = document.getElementById('search-in-graph').getAttribute('href');",
+    );
+    assert!(strings(&searched["open"]).contains(&"marts/finance"), "{searched}");
+    assert!(strings(&searched["nodes"]).contains(&"m0700"), "{searched}");
+    eprintln!("1,000-model docs: generate {generated:.1?}, browser runs {:.1?}", started.elapsed() - generated);
 }

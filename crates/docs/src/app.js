@@ -7,6 +7,8 @@
 //   #model.NAME, #source.SOURCE.TABLE, #test.NAME, or a unique id: deep links, as above
 //   #/search?q=TEXT          every node whose name, description, columns or SQL hold TEXT
 //   #/graph?zoom=Z           the graph zoomed Z times (wheel, drag and the buttons change it)
+// A big project's graph starts with its folders folded (graph/folds.rs); a filter, a
+// node's page or a click opens them.
 (function () {
   'use strict';
 
@@ -288,11 +290,22 @@
     const needle = text.trim().toLowerCase();
     const found = needle ? ORDER.map((n) => [n, hits(n, needle)]).filter(([, where]) => where.length) : [];
     let html = '<h1>Search</h1><p class="muted" id="search-summary">' + found.length + ' node' + (found.length === 1 ? '' : 's') +
-      ' mention <code>' + esc(text.trim()) + '</code> in a name, description, column or SQL.</p><ul class="search-results">';
+      ' mention <code>' + esc(text.trim()) + '</code> in a name, description, column or SQL.</p>' +
+      (FOLDED ? inGraph(found.map(([n]) => n)) : '') + '<ul class="search-results">';
     for (const [n, where] of found) {
       html += '<li data-uid="' + esc(n.unique_id) + '">' + link(n) + ' <span class="muted">' + esc(n.resource_type) + ': ' + esc(where.join(', ')) + '</span></li>';
     }
     return html + '</ul>';
+  }
+
+  // A link to the graph filtered to the sources and models among `found`: the filter
+  // opens the folders they are in (a folded graph's search hits stay visible there).
+  function inGraph(found) {
+    const terms = found.filter((n) => n.resource_type !== 'test').map((n) =>
+      n.resource_type === 'source' ? 'source:' + n.source_name + '.' + n.table_name : n.name);
+    if (!terms.length) return '';
+    return '<p><a id="search-in-graph" href="#/graph?select=' + encodeURIComponent(terms.join(' ')) + '">Show ' +
+      (terms.length === 1 ? 'it' : 'these ' + terms.length) + ' in the lineage graph</a></p>';
   }
 
   function overview() {
@@ -467,37 +480,58 @@
 
   // ---- graph -------------------------------------------------------------------------
 
+  // The unique ids the graph filter last picked; null for everything.
+  let PICKED = null;
+
   function applySelection(text) {
     const statusLine = document.getElementById('select-status');
-    let picked;
     try {
-      picked = select(text);
+      PICKED = select(text);
       statusLine.className = 'muted';
     } catch (e) {
       statusLine.textContent = e.message;
       statusLine.className = 'error';
       return;
     }
+    if (FOLDED) revealPicked();
+    const shown = dim();
+    const folders = FOLDED ? ' in ' + FOLDERS.length + ' folders: click a folder to unfold it' : '';
+    const all = DRAWN.length + ' nodes';
+    statusLine.textContent = PICKED === null ? all + folders : shown + ' of ' + all + ' match';
+  }
+
+  // Dims what the filter leaves out: nodes, folders it picks none of, and edges with a
+  // dimmed end. Returns how many nodes it picks.
+  function dim() {
     let shown = 0;
     const dimmed = new Set();
     for (const g of document.querySelectorAll('svg.lineage g.node')) {
       const node = BY_ROUTE.get(g.dataset.type + '/' + g.dataset.name);
-      const on = picked === null || (node && picked.has(node.unique_id));
+      const on = PICKED === null || (node && PICKED.has(node.unique_id));
       g.classList.toggle('dim', !on);
       if (on) shown++;
       else dimmed.add(g.dataset.name);
     }
-    for (const e of document.querySelectorAll('svg.lineage path.edge')) {
-      e.classList.toggle('dim', dimmed.has(e.dataset.from) || dimmed.has(e.dataset.to));
+    const dimmedFolders = new Set();
+    for (const f of FOLDERS) {
+      const off = !f.querySelector('g.node:not(.dim)');
+      f.querySelector('.folder-node').classList.toggle('dim', off);
+      if (off) dimmedFolders.add(f.dataset.folder);
     }
-    statusLine.textContent = picked === null ? DRAWN.length + ' nodes' : shown + ' of ' + DRAWN.length + ' nodes match';
+    for (const e of document.querySelectorAll('svg.lineage path.edge')) {
+      const d = e.dataset;
+      e.classList.toggle('dim', dimmed.has(d.from) || dimmed.has(d.to) ||
+        dimmedFolders.has(d.fromFolder) || dimmedFolders.has(d.toFolder));
+    }
+    return shown;
   }
 
   // ---- zoom and pan: the SVG's viewBox, so nodes stay crisp at every scale ----------
 
   const SVG = document.querySelector('svg.lineage');
   const FULL = SVG ? SVG.viewBox.baseVal : null;
-  const WHOLE = FULL ? { x: FULL.x, y: FULL.y, w: FULL.width, h: FULL.height } : null;
+  // The whole graph: a folded graph's grows and shrinks as folders open and close.
+  let WHOLE = FULL ? { x: FULL.x, y: FULL.y, w: FULL.width, h: FULL.height } : null;
   let view = WHOLE && { ...WHOLE };
 
   function setView(next) {
@@ -533,7 +567,7 @@
     }, { passive: false });
     let drag = null;
     SVG.addEventListener('pointerdown', (e) => {
-      if (e.target.closest('g.node')) return;
+      if (e.target.closest('g.node, .folder-node, .folder-head')) return;
       drag = { x: e.clientX, y: e.clientY, from: { ...view } };
       SVG.setPointerCapture(e.pointerId);
     });
@@ -549,11 +583,219 @@
     document.getElementById('zoom-fit').addEventListener('click', () => zoomTo(1));
   }
 
-  // Each drawn node's last status (run_results.json), as `data-status` for the style.
+  // ---- folders: a big project's graph starts folded (graph/folds.rs draws a node per
+  // folder, with the folder's own picture hidden inside). Opening one shows that picture
+  // and re-stacks the columns of folders (`pack`); only edges between folders are drawn
+  // here, so no click lays out a node, however many folders are open. ----------------
+
+  const FOLDERS = SVG ? [...SVG.querySelectorAll('g.folder')] : [];
+  const FOLDED = FOLDERS.length > 0;
+  const FOLDER_OF = new Map(); // unique id -> its folder's <g>
+  const NODE_G = new Map(); // unique id -> its node's <g>
+  const LOCAL = new Map(); // unique id -> its node's corner in its open folder
+  const CROSSING = []; // [from, to] unique ids of every edge between two folders
+  const POSITION = new Map(); // folder <g> -> its corner as stacked now
+  // Why a folder is open: the user opened it, the filter picks a node in it, or the page
+  // shown last is of a node in it (`focus`); `closed`: the user folded it since.
+  const FOLDS = { open: new Set(), picked: new Set(), focus: null, closed: new Set() };
+
+  function indexFolders() {
+    for (const f of FOLDERS) {
+      POSITION.set(f, translation(f));
+      for (const g of f.querySelectorAll('g.node')) {
+        const node = BY_ROUTE.get(g.dataset.type + '/' + g.dataset.name);
+        if (!node) continue;
+        FOLDER_OF.set(node.unique_id, f);
+        NODE_G.set(node.unique_id, g);
+        LOCAL.set(node.unique_id, translation(g));
+      }
+    }
+    for (const n of DRAWN) {
+      for (const p of n.parents) {
+        const from = FOLDER_OF.get(p);
+        if (from && from !== FOLDER_OF.get(n.unique_id)) CROSSING.push([p, n.unique_id]);
+      }
+    }
+  }
+
+  // An element's `translate(x y)`, which graph.rs places every node and folder with.
+  function translation(el) {
+    const m = /translate\(([-\d.]+)[ ,]+([-\d.]+)\)/.exec(el.getAttribute('transform') || '');
+    return m ? { x: Number(m[1]), y: Number(m[2]) } : { x: 0, y: 0 };
+  }
+
+  function isOpen(f) {
+    const key = f.dataset.folder;
+    const focused = FOLDS.focus !== null && FOLDER_OF.get(FOLDS.focus) === f;
+    return !FOLDS.closed.has(key) && (FOLDS.open.has(key) || FOLDS.picked.has(key) || focused);
+  }
+
+  // Shows each folder open or folded as FOLDS says, re-stacks them and redraws the edges
+  // between them (the caller dims). `anchor`, a folder clicked, stays put on the screen.
+  function refold(anchor) {
+    const changed = FOLDERS.filter((f) => f.classList.contains('open') !== isOpen(f));
+    if (!changed.length) return;
+    for (const f of changed) f.classList.toggle('open');
+    const before = anchor && POSITION.get(anchor);
+    const was = { ...view };
+    pack();
+    drawCrossing();
+    if (before) {
+      // The box grows or shrinks at its bottom: the same scale and top edge keep the
+      // folder where it was on the screen.
+      const after = POSITION.get(anchor);
+      const h = was.w * WHOLE.h / WHOLE.w;
+      setView({ x: was.x + after.x - before.x, y: was.y + after.y - before.y, w: was.w, h });
+    }
+  }
+
+  // Stacks the folders column by column (`data-layer`; graph.rs writes each column's
+  // top to bottom), a folded one as a node, an open one at its picture's size, each
+  // column centred on the tallest: with all folded, where graph.rs put them.
+  function pack() {
+    const d = SVG.dataset;
+    const [nw, nh, gx, gy, margin] = [d.nodeWidth, d.nodeHeight, d.gapX, d.gapY, d.margin].map(Number);
+    const size = (f) => (f.classList.contains('open') ? [Number(f.dataset.width), Number(f.dataset.height)] : [nw, nh]);
+    const columns = [];
+    for (const f of FOLDERS) {
+      const layer = Number(f.dataset.layer);
+      while (columns.length <= layer) columns.push([]);
+      columns[layer].push(f);
+    }
+    const heights = columns.map((column) => column.reduce((h, f) => h + size(f)[1] + gy, -gy));
+    const tallest = Math.max(...heights);
+    let x = margin;
+    columns.forEach((column, i) => {
+      let y = margin + (tallest - heights[i]) / 2;
+      for (const f of column) {
+        POSITION.set(f, { x, y });
+        f.setAttribute('transform', 'translate(' + x.toFixed(1) + ' ' + y.toFixed(1) + ')');
+        y += size(f)[1] + gy;
+      }
+      x += Math.max(nw, ...column.map((f) => size(f)[0])) + gx;
+    });
+    SVG.setAttribute('width', (x - gx + margin).toFixed(0));
+    SVG.setAttribute('height', (tallest + 2 * margin).toFixed(0));
+    fitWhole();
+    setView(view);
+  }
+
+  // The zoom's whole graph (WHOLE): the graph's bounds (the SVG's width and height),
+  // widened or heightened to the shape of the SVG's box, so that views keep the box's
+  // shape. The box's height is capped (80vh), and a folded graph changes shape as folders
+  // open; while the graph is hidden, the bounds as they are.
+  function fitWhole() {
+    const [w, h] = [Number(SVG.getAttribute('width')), Number(SVG.getAttribute('height'))];
+    const box = SVG.getBoundingClientRect();
+    const shape = box.width > 0 && box.height > 0 ? box.height / box.width : h / w;
+    const fit = { w: Math.max(w, h / shape), h: Math.max(w, h / shape) * shape };
+    WHOLE = { x: (w - fit.w) / 2, y: (h - fit.h) / 2, w: fit.w, h: fit.h };
+  }
+
+  // Where an edge meets node `uid`: the node, or its folder while that is folded.
+  function end(uid) {
+    const f = FOLDER_OF.get(uid);
+    const at = POSITION.get(f);
+    if (!f.classList.contains('open')) {
+      const key = esc(f.dataset.folder);
+      return { from: 'data-from-folder="' + key + '"', to: 'data-to-folder="' + key + '"', x: at.x, y: at.y };
+    }
+    const name = esc(BY_UID.get(uid).name);
+    const local = LOCAL.get(uid);
+    return { from: 'data-from="' + name + '"', to: 'data-to="' + name + '"', x: at.x + local.x, y: at.y + local.y };
+  }
+
+  // The edges between folders as they stand: a folded folder stands for its nodes, so
+  // their edges to one end are one edge. (The edges inside a folder are graph.rs's.)
+  function drawCrossing() {
+    const nw = Number(SVG.dataset.nodeWidth);
+    const half = Number(SVG.dataset.nodeHeight) / 2;
+    const drawn = new Set();
+    let html = '';
+    for (const [from, to] of CROSSING) {
+      const a = end(from);
+      const b = end(to);
+      if (drawn.has(a.from + b.to)) continue;
+      drawn.add(a.from + b.to);
+      const [x1, y1, x2, y2] = [a.x + nw, a.y + half, b.x, b.y + half].map((v) => v.toFixed(1));
+      const mid = ((a.x + nw + b.x) / 2).toFixed(1);
+      html += '<path class="edge" ' + a.from + ' ' + b.to + ' d="M ' + x1 + ' ' + y1 + ' C ' + mid + ' ' + y1 + ', ' +
+        mid + ' ' + y2 + ', ' + x2 + ' ' + y2 + '" marker-end="url(#arrow)"/>';
+    }
+    SVG.querySelector('g.between-folders').innerHTML = html;
+  }
+
+  function toggle(f) {
+    const key = f.dataset.folder;
+    if (isOpen(f)) {
+      FOLDS.open.delete(key);
+      FOLDS.closed.add(key);
+    } else {
+      FOLDS.closed.delete(key);
+      FOLDS.open.add(key);
+    }
+    refold(f);
+    dim();
+  }
+
+  // The filter's picks are shown: their folders open; a folder the user folded stays
+  // folded until the picks change.
+  function revealPicked() {
+    const uids = [...(PICKED || [])].filter((u) => FOLDER_OF.has(u));
+    const picked = new Set(uids.map((u) => FOLDER_OF.get(u).dataset.folder));
+    if ([...picked].join('\n') !== [...FOLDS.picked].join('\n')) FOLDS.closed.clear();
+    FOLDS.picked = picked;
+    refold();
+  }
+
+  // A node's page (a deep link, a search hit, the sidebar) opens its folder and outlines
+  // the node, so it is in the graph when the user turns to it.
+  function focusNode(node) {
+    if (!FOLDER_OF.has(node.unique_id)) return;
+    if (FOLDS.focus) NODE_G.get(FOLDS.focus).classList.remove('focus');
+    FOLDS.focus = node.unique_id;
+    NODE_G.get(node.unique_id).classList.add('focus');
+    FOLDS.closed.delete(FOLDER_OF.get(node.unique_id).dataset.folder);
+    refold();
+    dim();
+  }
+
+  // The box also changes shape after a fold is laid out (a page scrollbar comes or goes)
+  // and with the window: the view follows, keeping its scale and top edge.
+  function followBox() {
+    new ResizeObserver(() => {
+      fitWhole();
+      setView({ ...view, h: view.w * WHOLE.h / WHOLE.w });
+    }).observe(SVG);
+  }
+
+  // Zooms to what the filter picks, else to the node of the page shown last, else to
+  // the whole graph: in a big graph a revealed node is otherwise a speck.
+  function frame() {
+    const uids = PICKED !== null ? [...PICKED] : FOLDS.focus ? [FOLDS.focus] : [];
+    const ends = uids.filter((u) => FOLDER_OF.has(u)).map(end);
+    if (!ends.length) return zoomTo(1);
+    const pad = 40;
+    const x0 = Math.min(...ends.map((e) => e.x)) - pad;
+    const y0 = Math.min(...ends.map((e) => e.y)) - pad;
+    const x1 = Math.max(...ends.map((e) => e.x)) + Number(SVG.dataset.nodeWidth) + pad;
+    const y1 = Math.max(...ends.map((e) => e.y)) + Number(SVG.dataset.nodeHeight) + pad;
+    // setView keeps the width (clamped), takes the height from WHOLE's shape, and centres.
+    const w = Math.max(x1 - x0, (y1 - y0) * WHOLE.w / WHOLE.h);
+    setView({ x: (x0 + x1 - w) / 2, y: y0, w, h: y1 - y0 });
+  }
+
+  // Each drawn node's last status (run_results.json), as `data-status` for the style; a
+  // folder's is its worst node's, so a folded failure still shows.
   function statuses() {
     for (const g of document.querySelectorAll('svg.lineage g.node')) {
       const node = BY_ROUTE.get(g.dataset.type + '/' + g.dataset.name);
       if (node && node.run && node.run.status) g.dataset.status = node.run.status;
+    }
+    const worst = ['error', 'fail', 'warn', 'skipped'];
+    for (const f of FOLDERS) {
+      const found = worst.find((s) => f.querySelector('g.node[data-status="' + s + '"]'));
+      if (found) f.querySelector('.folder-node').dataset.status = found;
     }
   }
 
@@ -561,6 +803,7 @@
     const input = document.getElementById('select');
     input.addEventListener('input', () => {
       applySelection(input.value);
+      if (FOLDED) frame();
       const query = input.value.trim() ? '?select=' + encodeURIComponent(input.value.trim()) : '';
       // The hash records the filter for links and reloads without re-rendering the page.
       history.replaceState(null, '', '#/graph' + query);
@@ -573,6 +816,11 @@
     for (const g of document.querySelectorAll('svg.lineage g.node')) {
       g.addEventListener('click', () => open(g));
       g.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(g); });
+    }
+    for (const g of document.querySelectorAll('svg.lineage .folder-node, svg.lineage .folder-head')) {
+      const folder = g.closest('g.folder');
+      g.addEventListener('click', () => toggle(folder));
+      g.addEventListener('keydown', (e) => { if (e.key === 'Enter') toggle(folder); });
     }
   }
 
@@ -621,8 +869,10 @@
       show('graph-view');
       const input = document.getElementById('select');
       input.value = params.get('select') || '';
+      if (FOLDED) fitWhole();
       applySelection(input.value);
-      zoomTo(Number(params.get('zoom')) || 1);
+      if (FOLDED && !params.get('zoom')) frame();
+      else zoomTo(Number(params.get('zoom')) || 1);
       document.title = DATA.project.name + ' docs: lineage';
       return;
     }
@@ -645,6 +895,7 @@
     else if (node.resource_type === 'source') page.innerHTML = sourcePage(node);
     else page.innerHTML = testPage(node);
     page.dataset.route = node ? node.unique_id : kind || 'overview';
+    if (FOLDED && node) focusNode(node);
     document.title = DATA.project.name + ' docs' + (node ? ': ' + node.name : '');
     window.scrollTo(0, 0);
   }
@@ -659,6 +910,10 @@
     const target = e.target.closest('[data-href]');
     if (target) location.hash = target.dataset.href;
   });
+  if (FOLDED) {
+    indexFolders();
+    followBox();
+  }
   graphEvents();
   zoomEvents();
   statuses();

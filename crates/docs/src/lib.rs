@@ -8,7 +8,8 @@
 //! the target path over HTTP; `pitwall lineage` prints [`lineage`]'s trees.
 //!
 //! - [`site`]: the page and the JSON the script renders every page from.
-//! - [`graph`]: the DAG's layered layout, as SVG.
+//! - [`graph`]: the DAG's layered layout, as SVG; a big project's folded by folder
+//!   ([`graph::folds`]).
 //! - [`charts`] and `plots`: the workshop's answers from the warehouse and model stage.
 //! - [`markdown`]: descriptions and doc blocks, rendered to escaped HTML.
 //! - [`serve`]: the static HTTP server.

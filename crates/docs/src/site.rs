@@ -37,7 +37,7 @@ pub struct Inputs<'a> {
 /// The whole `index.html`.
 pub fn render(inputs: &Inputs) -> String {
     let project = inputs.project;
-    let graph = graph::svg(&graph::layout(project));
+    let graph = graph::drawing(project);
     let data = serde_json::to_string(&data(inputs)).expect("JSON values serialize");
     fill(
         TEMPLATE,
