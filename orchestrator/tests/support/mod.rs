@@ -9,11 +9,10 @@ pub(crate) mod snowflake;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-pub(crate) fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+pub(crate) use pitwall_test_servers::binary::Run;
+pub(crate) use pitwall_test_servers::workspace;
 
 /// The checkout's pitwall.toml, its project paths made absolute, so that a copy of it in a
 /// temporary project folder still reads the checkout's models, tests and macros.
@@ -46,53 +45,15 @@ pub(crate) fn fixture(name: &str) -> PathBuf {
     workspace().join("fixtures").join(name)
 }
 
-pub(crate) struct Run {
-    pub(crate) output: Output,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
-
-impl Run {
-    pub(crate) fn ok(&self) -> bool {
-        self.output.status.success()
-    }
-
-    pub(crate) fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
 /// Runs pitwall from the workspace root with artifacts and warehouse under `target`.
 pub(crate) fn pitwall(target: &Path, args: &[&str]) -> Run {
-    let output = pitwall_command()
-        .current_dir(workspace())
-        .env("PITWALL_TARGET_PATH", target)
-        .args(args)
-        .output()
-        .expect("pitwall runs");
-    Run::from(output)
+    pitwall_test_servers::binary::run(pitwall_command().env("PITWALL_TARGET_PATH", target).args(args))
 }
 
-/// The real binary, with none of this process's `PITWALL_*` variables: a test says
-/// everything its run reads.
+/// The real binary from the workspace root, with none of this process's `PITWALL_*`
+/// variables: a test says everything its run reads.
 pub(crate) fn pitwall_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pitwall"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PITWALL_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        Run {
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            output,
-        }
-    }
+    pitwall_test_servers::binary::command(env!("CARGO_BIN_EXE_pitwall"))
 }
 
 /// Copies a source folder's CSVs, gzip ones decompressed, to a new temporary folder
