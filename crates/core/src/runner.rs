@@ -340,6 +340,11 @@ impl Runner {
             };
             let outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
             self.settle(outcome, &mut waiting, &jobs, &mut outcomes);
+            if load.as_ref().is_some_and(|load| matches!(load.ended(), Some(Ok(())))) {
+                // A job that saw the load still running holds its result even when the
+                // load committed just after: commit it before its line goes out.
+                self.commit_held(&mut outcomes, &mut emitter).await;
+            }
             emitter.emit(&outcomes);
         }
         self.finish(tasks, emitter, outcomes).await
