@@ -50,8 +50,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The engine's error, boxed as a trait object: a crate that only passes errors along
+    /// (options, the loader) then links none of DataFusion's error code, which is reached
+    /// through the box's vtable, made where a DataFusion error is converted.
     #[error(transparent)]
-    DataFusion(#[from] DataFusionError),
+    DataFusion(Box<dyn std::error::Error + Send + Sync>),
 
     #[error(transparent)]
     ObjectStore(#[from] object_store::Error),
@@ -67,6 +70,12 @@ pub enum Error {
 
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+}
+
+impl From<DataFusionError> for Error {
+    fn from(error: DataFusionError) -> Self {
+        Error::DataFusion(Box::new(error))
+    }
 }
 
 impl Error {
