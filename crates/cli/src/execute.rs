@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use futures::FutureExt;
 use pitwall_core::config::SourceLocation;
 use pitwall_core::dag::NodeId;
-use pitwall_core::loading::{self, LoadWatch, Loading};
+use pitwall_core::loading::{self, LoadFailed, LoadWatch, Loading};
 use pitwall_core::progress;
 use pitwall_core::report::{self, Tally};
 use pitwall_core::runner::State;
@@ -379,7 +379,7 @@ async fn load_all(
         }
     }
     if let Some(loading) = loading {
-        loading.end(failed.as_ref().map_or(Ok(()), |e| Err(format!("{e:#}"))));
+        loading.end(failed.as_ref().map_or(Ok(()), |e| Err(LoadFailed(format!("{e:#}")))));
     }
     match failed {
         None => Ok(stages),

@@ -37,7 +37,7 @@ pub enum Error {
     /// The load a run started beside failed before this result was committed: it was
     /// computed from raw tables that never became current, so it is thrown away.
     #[error("not committed: the load it ran beside failed ({0})")]
-    LoadFailed(String),
+    LoadFailed(crate::loading::LoadFailed),
 
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },

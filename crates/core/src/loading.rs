@@ -15,13 +15,19 @@ use tokio::sync::watch;
 
 use crate::spec::SourceRef;
 
+/// Why a load failed, in its caller's words (the load's own error stays the caller's to
+/// report; this is what the runner says of the results it threw away).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadFailed(pub String);
+
 #[derive(Clone, Debug, Default)]
 struct State {
     /// Raw tables readable (from where they are staged) before the load ended.
     ready: BTreeSet<SourceRef>,
     /// `Some` once the load ended: `Ok` when every table of it is committed, `Err(why)`
     /// when it failed and nothing of it was.
-    ended: Option<Result<(), String>>,
+    ended: Option<Result<(), LoadFailed>>,
 }
 
 /// The load's side: says which tables became readable, then how the load ended. Dropped
@@ -39,7 +45,7 @@ impl Drop for Sender {
         self.0.send_if_modified(|state| {
             let unended = state.ended.is_none();
             if unended {
-                state.ended = Some(Err("the load stopped before it committed".to_owned()));
+                state.ended = Some(Err(LoadFailed("the load stopped before it committed".to_owned())));
             }
             unended
         });
@@ -69,7 +75,7 @@ impl Loading {
     }
 
     /// The load ended: `Ok` once every table of it is committed.
-    pub fn end(&self, result: Result<(), String>) {
+    pub fn end(&self, result: Result<(), LoadFailed>) {
         self.sender.0.send_modify(|state| state.ended = Some(result));
     }
 }
@@ -87,7 +93,7 @@ impl LoadWatch {
     }
 
     /// How the load ended, if it has.
-    pub fn ended(&self) -> Option<Result<(), String>> {
+    pub fn ended(&self) -> Option<Result<(), LoadFailed>> {
         self.receiver.borrow().ended.clone()
     }
 
@@ -100,11 +106,11 @@ impl LoadWatch {
     }
 
     /// Waits for the load to end: `Ok` once it committed, `Err(why)` when it failed.
-    pub async fn committed(&self) -> Result<(), String> {
+    pub async fn committed(&self) -> Result<(), LoadFailed> {
         let mut receiver = self.receiver.clone();
         match receiver.wait_for(|state| state.ended.is_some()).await {
             Ok(state) => state.ended.clone().unwrap_or(Ok(())),
-            Err(_) => Err("the load stopped before it committed".to_owned()),
+            Err(_) => Err(LoadFailed("the load stopped before it committed".to_owned())),
         }
     }
 }
@@ -132,9 +138,9 @@ mod tests {
     async fn a_failed_load_is_not_committed_and_its_ready_tables_stay_uncommitted() {
         let (loading, watch) = channel([table("a"), table("b")].into());
         loading.ready(table("a"));
-        loading.end(Err("lap_times.csv: line 9: not a number".into()));
+        loading.end(Err(LoadFailed("lap_times.csv: line 9: not a number".into())));
         assert!(!watch.is_ready(&table("b")));
-        assert_eq!(watch.committed().await, Err("lap_times.csv: line 9: not a number".into()));
+        assert_eq!(watch.committed().await, Err(LoadFailed("lap_times.csv: line 9: not a number".into())));
     }
 
     #[tokio::test]

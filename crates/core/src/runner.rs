@@ -993,7 +993,7 @@ mod tests {
         stage.finished("t").await.unwrap();
         until(&events, "started m").await;
         stage.discard().await;
-        loading.end(Err("lap_times.csv: line 9: not a number".into()));
+        loading.end(Err(crate::loading::LoadFailed("lap_times.csv: line 9: not a number".into())));
         assert!(run.await.unwrap().is_empty());
         assert_eq!(stored(&runner).await, Vec::<String>::new());
         assert!(events.lock().unwrap().iter().all(|l| l.starts_with("started")), "{events:?}");
