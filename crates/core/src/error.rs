@@ -37,7 +37,7 @@ pub enum Error {
     /// The load a run started beside failed before this result was committed: it was
     /// computed from raw tables that never became current, so it is thrown away.
     #[error("not committed: the load it ran beside failed ({0})")]
-    LoadFailed(crate::loading::LoadFailed),
+    LoadFailed(LoadFailed),
 
     #[error("model '{model}': {message}")]
     Model { model: String, message: String },
@@ -71,6 +71,13 @@ pub enum Error {
     #[error(transparent)]
     Json(#[from] serde_json::Error),
 }
+
+/// Why a load failed, in its caller's words (the load's own error stays the caller's to
+/// report; this is what the runner says of the results it threw away). See
+/// [`crate::loading`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadFailed(pub String);
 
 impl From<DataFusionError> for Error {
     fn from(error: DataFusionError) -> Self {

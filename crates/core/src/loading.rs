@@ -13,13 +13,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub use crate::error::LoadFailed;
 use crate::spec::SourceRef;
-
-/// Why a load failed, in its caller's words (the load's own error stays the caller's to
-/// report; this is what the runner says of the results it threw away).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadFailed(pub String);
 
 #[derive(Clone, Debug, Default)]
 struct State {
