@@ -99,14 +99,21 @@ fn bad_rows_are_skipped_and_reported_while_the_rest_loads() {
     assert_eq!(results_report["rejections"][1]["line"], good_lines as u64 + 2);
 }
 
+/// A clean build of the bundled data under `target`: its warehouse folder and every file
+/// in it, to compare with after a failed run.
+fn built_warehouse(target: &std::path::Path) -> (std::path::PathBuf, Vec<(std::path::PathBuf, Vec<u8>)>) {
+    let first = pitwall(target, &["build"]);
+    assert!(first.ok(), "{}", first.all());
+    let warehouse = target.join("warehouse");
+    let files = snapshot(&warehouse);
+    assert!(files.iter().any(|(p, _)| p.ends_with("analytics/fct_results.parquet")));
+    (warehouse, files)
+}
+
 #[test]
 fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
     let target = tempfile::tempdir().unwrap();
-    let first = pitwall(target.path(), &["build"]);
-    assert!(first.ok(), "{}", first.all());
-    let warehouse = target.path().join("warehouse");
-    let before = snapshot(&warehouse);
-    assert!(before.iter().any(|(p, _)| p.ends_with("analytics/fct_results.parquet")));
+    let (warehouse, before) = built_warehouse(target.path());
 
     let source = common::copy_source(&real_data());
     std::fs::remove_file(source.path().join("races.csv")).unwrap();
@@ -123,10 +130,7 @@ fn a_missing_source_file_fails_the_run_and_leaves_the_warehouse_as_it_was() {
 #[test]
 fn a_load_failing_on_lap_times_last_record_leaves_every_table_and_model_as_it_was() {
     let target = tempfile::tempdir().unwrap();
-    let first = pitwall(target.path(), &["build"]);
-    assert!(first.ok(), "{}", first.all());
-    let warehouse = target.path().join("warehouse");
-    let before = snapshot(&warehouse);
+    let (warehouse, before) = built_warehouse(target.path());
 
     let source = common::copy_source(&real_data());
     let laps = source.path().join("lap_times.csv");

@@ -372,11 +372,8 @@ impl Runner {
         jobs: &BTreeMap<NodeId, &Job>,
         outcomes: &mut Vec<NodeOutcome>,
     ) {
-        let mut outcome = outcome;
+        let outcome = self.with_commit_failure(outcome);
         let id = outcome.id.clone();
-        if let Some(why) = self.held.lock().expect("not poisoned").failed.remove(&id) {
-            outcome.status = NodeStatus::Error(why);
-        }
         waiting.remove(&id);
         let blocks = outcome.status.blocks_downstream();
         outcomes.push(outcome);
@@ -400,11 +397,8 @@ impl Runner {
         mut outcomes: Vec<NodeOutcome>,
     ) -> Vec<NodeOutcome> {
         while let Some(joined) = tasks.join_next().await {
-            let mut outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-            if let Some(why) = self.held.lock().expect("not poisoned").failed.remove(&outcome.id) {
-                outcome.status = NodeStatus::Error(why);
-            }
-            outcomes.push(outcome);
+            let outcome = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+            outcomes.push(self.with_commit_failure(outcome));
         }
         if let Some(load) = &self.load {
             if load.committed().await.is_err() {
@@ -445,6 +439,14 @@ impl Runner {
             }
         }
         emitter.open = true;
+    }
+
+    /// `outcome`, an error when its held result failed to commit before it came in.
+    fn with_commit_failure(&self, mut outcome: NodeOutcome) -> NodeOutcome {
+        if let Some(why) = self.held.lock().expect("not poisoned").failed.remove(&outcome.id) {
+            outcome.status = NodeStatus::Error(why);
+        }
+        outcome
     }
 
     /// The load failed: what was held for it is deleted.
@@ -955,8 +957,11 @@ mod tests {
         (run, events)
     }
 
+    /// Waits until `line` is among `events`; fails after 10 s rather than hang.
     async fn until(events: &std::sync::Mutex<Vec<String>>, line: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
         while !events.lock().unwrap().iter().any(|l| l == line) {
+            assert!(Instant::now() < deadline, "no '{line}' in {events:?}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
