@@ -64,6 +64,7 @@ impl Loading {
     /// `table` can be read: it is registered in the run's session from where it is
     /// staged, and nothing more will be stored under its name in this load.
     pub fn ready(&self, table: SourceRef) {
+        tracing::debug!(source = %table.source, table = %table.table, "raw table readable");
         self.sender.0.send_modify(|state| {
             state.ready.insert(table);
         });
@@ -71,6 +72,7 @@ impl Loading {
 
     /// The load ended: `Ok` once every table of it is committed.
     pub fn end(&self, result: Result<(), LoadFailed>) {
+        tracing::debug!(committed = result.is_ok(), "load ended");
         self.sender.0.send_modify(|state| state.ended = Some(result));
     }
 }

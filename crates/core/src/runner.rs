@@ -535,6 +535,8 @@ impl Runner {
         };
         outcome.status = result.unwrap_or_else(|e| NodeStatus::Error(e.to_string()));
         outcome.elapsed = clock.elapsed();
+        // With the loader's events, a build's timeline (`RUST_LOG=pitwall_core=debug`).
+        tracing::debug!(node = %outcome.name, elapsed = ?outcome.elapsed, status = outcome.status.dbt_status(), "node ran");
         outcome
     }
 
@@ -663,7 +665,9 @@ impl Runner {
         let session = if is_sql { &self.session } else { &self.client };
         let ctx = self.context(node, session).with_fingerprint(stamp.map(|s| s.fingerprint.clone()));
         let frame = node.model.build(&ctx).await?;
+        tracing::trace!(node = name, "planned");
         let staged = self.stage_checked(schema, name, frame, stamp, is_sql).await?;
+        tracing::trace!(node = name, "staged");
         let rows = staged.rows();
         if self.must_hold()? {
             if let Err(e) = self.warehouse.register_staged(&self.session, &staged).await {
