@@ -141,13 +141,25 @@ pub async fn load_source_with(
         let load = load.clone();
         pitwall_core::progress::show(move || Some(load.describe()))
     };
-    let loads =
-        files.into_iter().zip(&load.tables).map(|(file, count)| load_table(&store, file, *options, sink, count));
+    // Smallest first, as many at once as there are cores, and the largest once all the
+    // others are in: the small tables are final, and the models reading them can start,
+    // while the largest still loads, rather than all sharing the cores until it is done
+    // (its blocks are parsed on every core anyway: see load_table).
+    let mut files: Vec<(usize, Found)> = files.into_iter().enumerate().collect();
+    files.sort_by_key(|(_, file)| file.meta.size);
+    let largest = files.pop();
+    let (store, tables) = (&store, &load.tables);
+    let load_one = |(i, file): (usize, Found)| async move { (i, load_table(store, file, *options, sink, &tables[i]).await) };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from).max(2);
+    let others = futures::stream::iter(files.into_iter().map(load_one)).buffered(cores);
+    let last = futures::stream::iter(largest.map(load_one)).then(|load| load);
+    let mut loaded: Vec<(usize, Result<TableReport>)> = others.chain(last).collect().await;
+    loaded.sort_by_key(|(i, _)| *i);
     // Every load runs to its end, whatever another's outcome, so nothing still writes to
     // the sink when this returns; the first failure in the source's order is reported.
     let mut tables = Vec::new();
-    for loaded in futures::future::join_all(loads).await {
-        tables.push(loaded?);
+    for (_, result) in loaded {
+        tables.push(result?);
     }
     Ok(LoadReport {
         source: source.name.clone(),
