@@ -117,8 +117,8 @@ pub async fn load_source(source: &Source, location: &Location, sink: &dyn RawSin
     load_source_with(source, location, &LoadOptions::default(), sink).await
 }
 
-/// Loads every table of `source` from `location` into `sink`, all tables at once, each
-/// streamed: its batches reach the sink as its file is read.
+/// Loads every table of `source` from `location` into `sink`, smallest first, several at
+/// once, each streamed: its batches reach the sink as its file is read.
 ///
 /// Every file is found before any is read, so a missing or unreadable one fails the load
 /// before anything reaches the sink. Rows that cannot be converted are skipped and
@@ -149,7 +149,8 @@ pub async fn load_source_with(
     files.sort_by_key(|(_, file)| file.meta.size);
     let largest = files.pop();
     let (store, tables) = (&store, &load.tables);
-    let load_one = |(i, file): (usize, Found)| async move { (i, load_table(store, file, *options, sink, &tables[i]).await) };
+    let load_one =
+        |(i, file): (usize, Found)| async move { (i, load_table(store, file, *options, sink, &tables[i]).await) };
     let cores = std::thread::available_parallelism().map_or(1, usize::from).max(2);
     let others = futures::stream::iter(files.into_iter().map(load_one)).buffered(cores);
     let last = futures::stream::iter(largest.map(load_one)).then(|load| load);
@@ -1143,6 +1144,50 @@ mod tests {
         let report = load_source_with(&source, &location, &options, &sink).await.unwrap();
         assert_eq!((report.tables[0].status, rows(&sink, "t"), rows(&sink, "u")), (FileStatus::LoadFailed, 0, 1));
         assert!(sink.tables().contains_key("t"), "a skipped file's table is stored, empty");
+    }
+
+    /// Records the order in which tables start and end, storing them in memory.
+    #[derive(Default)]
+    struct OrderSink {
+        memory: pitwall_core::MemorySink,
+        events: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl RawSink for OrderSink {
+        fn store<'a>(
+            &'a self,
+            name: &'a str,
+            batches: pitwall_core::datafusion::execution::SendableRecordBatchStream,
+        ) -> futures::future::BoxFuture<'a, Result<u64>> {
+            self.events.lock().unwrap().push(format!("store {name}"));
+            self.memory.store(name, batches)
+        }
+
+        fn finished<'a>(&'a self, name: &'a str) -> futures::future::BoxFuture<'a, Result<()>> {
+            self.events.lock().unwrap().push(format!("finished {name}"));
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_largest_table_loads_once_the_others_are_final_and_the_report_keeps_the_source_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tables = Vec::new();
+        for (name, rows) in [("big", 5_000), ("small", 3), ("medium", 40)] {
+            let mut csv = String::from("id,name,day,points\n");
+            (0..rows).for_each(|i| csv.push_str(&format!("{i},n{i},2020-01-01,{i}\n")));
+            std::fs::write(dir.path().join(format!("{name}.csv")), csv).unwrap();
+            tables.push(SourceTable { name: name.into(), file: format!("{name}.csv"), ..table() });
+        }
+        let source = Source { name: "f".into(), description: String::new(), tables, properties_path: String::new() };
+        let sink = OrderSink::default();
+        let report = load_source(&source, &Location::local(dir.path()), &sink).await.unwrap();
+        let names: Vec<&str> = report.tables.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(names, ["big", "small", "medium"]);
+        let events = sink.events.lock().unwrap().clone();
+        let at = |event: &str| events.iter().position(|e| e == event).unwrap();
+        assert!(at("store big") > at("finished small") && at("store big") > at("finished medium"), "{events:?}");
+        assert_eq!(sink.memory.batches("big").iter().map(|b| b.num_rows()).sum::<usize>(), 5_000);
     }
 
     mod properties {
