@@ -152,12 +152,16 @@ pub async fn load_source_with(
     let load_one =
         |(i, file): (usize, Found)| async move { (i, load_table(store, file, *options, sink, &tables[i]).await) };
     let cores = std::thread::available_parallelism().map_or(1, usize::from).max(2);
-    let others = futures::stream::iter(files.into_iter().map(load_one)).buffered(cores);
-    let last = futures::stream::iter(largest.map(load_one)).then(|load| load);
-    let mut loaded: Vec<(usize, Result<TableReport>)> = others.chain(last).collect().await;
+    let mut loaded: Vec<(usize, Result<TableReport>)> =
+        futures::stream::iter(files.into_iter().map(load_one)).buffered(cores).collect().await;
+    // Once another table failed, the load fails whatever the largest holds: not read.
+    if let Some(largest) = largest.filter(|_| loaded.iter().all(|(_, result)| result.is_ok())) {
+        loaded.push(load_one(largest).await);
+    }
     loaded.sort_by_key(|(i, _)| *i);
-    // Every load runs to its end, whatever another's outcome, so nothing still writes to
-    // the sink when this returns; the first failure in the source's order is reported.
+    // Every load started runs to its end, whatever another's outcome, so nothing still
+    // writes to the sink when this returns; the first failure in the source's order is
+    // reported.
     let mut tables = Vec::new();
     for (_, result) in loaded {
         tables.push(result?);
@@ -1170,7 +1174,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_largest_table_loads_once_the_others_are_final_and_the_report_keeps_the_source_order() {
+    async fn the_largest_table_loads_once_the_others_are_final_or_not_at_all_after_a_failure() {
         let dir = tempfile::tempdir().unwrap();
         let mut tables = Vec::new();
         for (name, rows) in [("big", 5_000), ("small", 3), ("medium", 40)] {
@@ -1188,6 +1192,15 @@ mod tests {
         let at = |event: &str| events.iter().position(|e| e == event).unwrap();
         assert!(at("store big") > at("finished small") && at("store big") > at("finished medium"), "{events:?}");
         assert_eq!(sink.memory.batches("big").iter().map(|b| b.num_rows()).sum::<usize>(), 5_000);
+
+        // A smaller table failing fails the load before the largest is read.
+        std::fs::write(dir.path().join("small.csv"), "id,name,day,points\n1,a,2020-01-01,1\nx,b,2020-01-01,1\n")
+            .unwrap();
+        let options = LoadOptions { on_error: OnError::AbortStatement, ..LoadOptions::default() };
+        let sink = OrderSink::default();
+        let error = load_source_with(&source, &Location::local(dir.path()), &options, &sink).await.unwrap_err();
+        assert!(error.to_string().contains("small.csv line 3: column id"), "{error}");
+        assert!(!sink.events.lock().unwrap().contains(&"store big".to_owned()), "the largest table was not read");
     }
 
     mod properties {
