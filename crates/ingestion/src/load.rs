@@ -148,9 +148,9 @@ pub async fn load_source_with(
     let mut files: Vec<(usize, Found)> = files.into_iter().enumerate().collect();
     files.sort_by_key(|(_, file)| file.meta.size);
     let largest = files.pop();
-    let (store, tables) = (&store, &load.tables);
+    let (store, counts) = (&store, &load.tables);
     let load_one =
-        |(i, file): (usize, Found)| async move { (i, load_table(store, file, *options, sink, &tables[i]).await) };
+        |(i, file): (usize, Found)| async move { (i, load_table(store, file, *options, sink, &counts[i]).await) };
     let cores = std::thread::available_parallelism().map_or(1, usize::from).max(2);
     let mut loaded: Vec<(usize, Result<TableReport>)> =
         futures::stream::iter(files.into_iter().map(load_one)).buffered(cores).collect().await;
